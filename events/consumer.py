@@ -1,0 +1,136 @@
+"""The Kafka consumer runner: poll, apply each event exactly once, dead-letter what cannot be applied.
+
+Offsets are committed only after the events before them have been applied (their transactions
+committed) or dead-lettered (the DLQ write acknowledged). A crash anywhere in between leads to a
+redelivery, which the inbox absorbs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from . import metrics
+from .catalogue import dlq_name
+from .dispatch import Dispatcher, Failure, InfrastructureDown, Outcome
+from .envelope import EnvelopeError, from_record
+
+log = logging.getLogger(__name__)
+
+# Headers the runner adds to a dead-lettered record; replay strips them again.
+ERROR_HEADER_PREFIX = "x-error-"
+ORIGIN_HEADERS = ("x-original-topic", "x-original-partition", "x-original-offset", "x-consumer")
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        consumer_factory: Callable[[list[str]], KafkaConsumer],
+        producer_factory: Callable[[], KafkaProducer],
+        *,
+        max_records: int = 500,
+        infrastructure_backoff: float = 2.0,
+    ):
+        self.dispatcher = dispatcher
+        self.consumer_factory = consumer_factory
+        self.producer_factory = producer_factory
+        self.max_records = max_records
+        self.infrastructure_backoff = infrastructure_backoff
+        self.counts = {outcome: 0 for outcome in Outcome}
+
+    @property
+    def topics(self) -> list[str]:
+        catalogue = self.dispatcher.catalogue
+        return sorted({catalogue.topic_for(t).name for t in self.dispatcher.handlers})
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = self.consumer_factory(self.topics)
+        dlq = self.producer_factory()
+        try:
+            while not stop.is_set():
+                batch = consumer.poll(timeout_ms=200, max_records=self.max_records)
+                if batch:
+                    self._process_batch(consumer, dlq, batch, stop)
+        finally:
+            consumer.close(autocommit=False)
+            dlq.close(timeout=5)
+
+    def _process_batch(self, consumer, dlq, batch, stop: threading.Event) -> None:
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        try:
+            for tp, records in batch.items():
+                for record in records:
+                    self._process(record, dlq)
+                    done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        except InfrastructureDown as error:
+            log.error("consumer database unreachable (%s); pausing, will redeliver", error)
+            # Rewind every partition to its first unapplied record so nothing is skipped.
+            for tp, records in batch.items():
+                consumer.seek(tp, done[tp].offset if tp in done else records[0].offset)
+            stop.wait(self.infrastructure_backoff)
+        finally:
+            if done:
+                consumer.commit(done)
+
+    def _process(self, record, dlq: KafkaProducer) -> None:
+        try:
+            event = from_record(record.value, record.headers)
+        except EnvelopeError as error:
+            self._dead_letter(dlq, record, Failure("envelope", str(error), 0), event_type="unknown")
+            return
+        outcome, failure = self.dispatcher.deliver(event)
+        self.counts[outcome] += 1
+        metrics.EVENTS_CONSUMED.labels(self.dispatcher.consumer, event.type, outcome.value).inc()
+        if failure is not None:
+            self._dead_letter(dlq, record, failure, event_type=event.type)
+
+    def _dead_letter(self, dlq: KafkaProducer, record, failure: Failure, *, event_type: str) -> None:
+        headers = [(k, v) for k, v in record.headers or [] if not is_runner_header(k)]
+        headers += [
+            ("x-original-topic", record.topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+            ("x-consumer", self.dispatcher.consumer.encode()),
+            (f"{ERROR_HEADER_PREFIX}kind", failure.kind.encode()),
+            (f"{ERROR_HEADER_PREFIX}message", failure.error[:2000].encode()),
+            (f"{ERROR_HEADER_PREFIX}attempts", str(failure.attempts).encode()),
+            (f"{ERROR_HEADER_PREFIX}at", datetime.now(UTC).isoformat().encode()),
+        ]
+        # Wait for the acknowledgement: the offset commit that follows must not outrun the DLQ write.
+        dlq.send(dlq_name(record.topic), key=record.key, value=record.value, headers=headers).get(timeout=30)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.dispatcher.consumer, event_type, failure.kind).inc()
+        log.error(
+            "dead-lettered %s from %s[%d]@%d: %s",
+            event_type,
+            record.topic,
+            record.partition,
+            record.offset,
+            failure.error,
+        )
+
+
+def is_runner_header(name: str) -> bool:
+    return name.startswith(ERROR_HEADER_PREFIX) or name in ORIGIN_HEADERS
+
+
+def default_consumer(bootstrap: str, group_id: str, **overrides) -> Callable[[list[str]], KafkaConsumer]:
+    def make(topics: list[str]) -> KafkaConsumer:
+        config = dict(
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_interval_ms=300_000,
+            client_id=f"{group_id}-consumer",
+        )
+        config.update(overrides)
+        return KafkaConsumer(*topics, **config)
+
+    return make

@@ -1,0 +1,141 @@
+"""Applying one event exactly once: the logic shared by the Kafka consumer and the in-memory bus.
+
+A handler runs inside a unit of work together with the insert of the event id into the inbox, so
+the state change and the record of having made it commit or roll back together. A redelivered event
+finds its id in the inbox and is counted as a duplicate, changing nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Protocol
+
+from marshmallow import ValidationError
+from sqlalchemy import Connection, Table, exc, select
+
+from .catalogue import Catalogue
+from .envelope import Event
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork(Protocol):
+    connection: Connection
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc_info) -> None: ...
+    def commit(self) -> None: ...
+
+
+Handler = Callable[[Event, UnitOfWork], None]
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str  # "schema" (never retried) or "handler" (retried, then dead-lettered)
+    error: str
+    attempts: int
+
+
+class InfrastructureDown(RuntimeError):
+    """The consumer's own database is unreachable: stop and retry later, never dead-letter."""
+
+
+# Errors that say our database is unreachable rather than that this event is bad.
+_INFRASTRUCTURE_ERRORS = (exc.OperationalError, exc.InterfaceError)
+
+
+class _AppliedElsewhere(Exception):
+    pass
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        consumer: str,
+        handlers: dict[str, Handler],
+        catalogue: Catalogue,
+        uow_factory: Callable[[], UnitOfWork],
+        inbox: Table,
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 0.1,
+        backoff_max: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.consumer = consumer
+        self.handlers = handlers
+        self.catalogue = catalogue
+        self.uow_factory = uow_factory
+        self.inbox = inbox
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.sleep = sleep
+
+    def deliver(self, event: Event) -> tuple[Outcome, Failure | None]:
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return Outcome.IGNORED, None
+        try:
+            data = self.catalogue.schema_for(event.type).load(event.data)
+        except ValidationError as err:
+            return Outcome.DEAD, Failure("schema", f"payload does not match {event.type}: {err.messages}", 0)
+        loaded = event.with_data(data)
+
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self._apply_once(handler, loaded), None
+            except _INFRASTRUCTURE_ERRORS as error:
+                if attempt == self.max_attempts:
+                    raise InfrastructureDown(str(error)) from error
+                last = error
+            except Exception as error:
+                last = error
+            log.warning(
+                "handler for %s failed (attempt %d/%d): %s", event.type, attempt, self.max_attempts, last
+            )
+            if attempt < self.max_attempts:
+                self.sleep(min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max))
+        return Outcome.DEAD, Failure("handler", f"{type(last).__name__}: {last}", self.max_attempts)
+
+    def _apply_once(self, handler: Handler, event: Event) -> Outcome:
+        try:
+            with self.uow_factory() as uow:
+                seen = uow.connection.execute(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == self.consumer, self.inbox.c.event_id == event.id
+                    )
+                ).first()
+                if seen:
+                    return Outcome.DUPLICATE
+                handler(event, uow)
+                try:
+                    uow.connection.execute(
+                        self.inbox.insert().values(
+                            consumer=self.consumer,
+                            event_id=event.id,
+                            event_type=event.type,
+                            processed_at=datetime.now(UTC),
+                        )
+                    )
+                except exc.IntegrityError as error:
+                    raise _AppliedElsewhere from error
+                uow.commit()
+        except _AppliedElsewhere:
+            # Another instance of this consumer applied the same event concurrently (a rebalance);
+            # our transaction rolled back, theirs stands.
+            return Outcome.DUPLICATE
+        return Outcome.APPLIED

@@ -1,0 +1,47 @@
+"""The bus's two tables, added to each service's own metadata.
+
+outbox: events written in the same transaction as the state they describe, waiting for the relay.
+inbox: ids of events a consumer group has applied, written in the handler's transaction, so a
+redelivered event is recognised and changes nothing.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def add_bus_tables(metadata: MetaData) -> tuple[Table, Table]:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", _Seq, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(120), nullable=False),
+        Column("key", String(120), nullable=False),
+        Column("type", String(120), nullable=False),
+        Column("headers", Text, nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(120), nullable=False),
+        Column("event_id", String(36), nullable=False),
+        Column("event_type", String(120), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    return outbox, inbox

@@ -1,0 +1,31 @@
+"""benefits topic, keyed by member_id. Money is integer fen."""
+
+from marshmallow import fields
+
+from .base import EventPayload, MemberEvent
+
+
+class RedemptionRedeemedV1(MemberEvent):
+    redemption_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    store_id = fields.String(required=True)
+    offer_id = fields.String(allow_none=True, load_default=None)
+    amount_fen = fields.Integer(required=True, strict=True)
+    discount_fen = fields.Integer(required=True, strict=True)
+    payable_fen = fields.Integer(required=True, strict=True)
+
+
+class RedemptionReversedV1(MemberEvent):
+    redemption_id = fields.String(required=True)
+    amount_fen = fields.Integer(required=True, strict=True)
+
+
+class VoucherGrantedV1(MemberEvent):
+    voucher_id = fields.String(required=True)
+    value_fen = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True)
+
+
+class BudgetExhaustedV1(EventPayload):
+    offer_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
