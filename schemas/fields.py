@@ -1,0 +1,88 @@
+"""Marshmallow fields for the enrolment forms.
+
+Every error message is a code such as "resident_id.checksum", never prose: the HTTP layer looks the
+code up in FIELD_MESSAGES and answers in the member's language (zh-CN or en).
+"""
+
+from __future__ import annotations
+
+import typing
+
+from marshmallow import ValidationError, fields, validate
+
+from schemas import mobile, resident_id
+
+
+class CNMobile(fields.String):
+    default_error_messages = {"invalid": mobile.ERROR_CODE, "invalid_utf8": mobile.ERROR_CODE}
+
+    def _deserialize(
+        self, value: typing.Any, attr: str | None, data: typing.Any, **kwargs: typing.Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return mobile.normalise(text)
+        except mobile.MobileError as error:
+            raise ValidationError(error.code) from None
+
+
+class ResidentIdNumber(fields.String):
+    default_error_messages = {"invalid": "resident_id.format", "invalid_utf8": "resident_id.format"}
+
+    def _deserialize(
+        self, value: typing.Any, attr: str | None, data: typing.Any, **kwargs: typing.Any
+    ) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return resident_id.parse(text).number
+        except resident_id.ResidentIdError as error:
+            raise ValidationError(error.code) from None
+
+
+class MoneyFen(fields.Integer):
+    """An amount in fen (分, 1/100 yuan).
+
+    Strict so that 12.5 or "1250" from a client is refused instead of silently truncated or
+    coerced: a price that was meant in yuan must not pass as fen.
+    """
+
+    default_error_messages = {"invalid": "money.invalid", "too_large": "money.invalid"}
+
+    def __init__(self, **kwargs: typing.Any) -> None:
+        validators = [validate.Range(min=0, error="money.invalid"), *_as_list(kwargs.pop("validate", None))]
+        super().__init__(strict=True, validate=validators, **kwargs)
+
+
+class _BoundedFloat(fields.Float):
+    code: typing.ClassVar[str]
+    minimum: typing.ClassVar[float]
+    maximum: typing.ClassVar[float]
+
+    def __init__(self, **kwargs: typing.Any) -> None:
+        validators = [
+            validate.Range(min=self.minimum, max=self.maximum, error=self.code),
+            *_as_list(kwargs.pop("validate", None)),
+        ]
+        super().__init__(validate=validators, **kwargs)
+
+
+class Latitude(_BoundedFloat):
+    code = "geo.latitude"
+    default_error_messages = dict.fromkeys(("invalid", "too_large", "special"), code)
+    minimum = -90
+    maximum = 90
+
+
+class Longitude(_BoundedFloat):
+    code = "geo.longitude"
+    default_error_messages = dict.fromkeys(("invalid", "too_large", "special"), code)
+    minimum = -180
+    maximum = 180
+
+
+def _as_list(validators: typing.Any) -> list[typing.Any]:
+    if validators is None:
+        return []
+    if callable(validators):
+        return [validators]
+    return list(validators)
