@@ -1,0 +1,1 @@
+"""What every service shares: settings, database and unit of work, errors, auth, health, logging."""

@@ -1,0 +1,152 @@
+"""Verifying the bearer tokens that enrolment issues, and checking roles and scopes.
+
+Enrolment signs JWTs with an asymmetric key and publishes its public keys as a JWKS; every other
+service fetches that JWKS with ``requests``, caches it, and verifies tokens locally.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jwt
+import requests
+from flask import current_app, g, request
+
+from .errors import Problem
+
+AUDIENCE = "unionhub"
+ALGORITHMS = ["EdDSA", "RS256"]
+
+# Roles a token can carry.
+MEMBER = "member"
+ADMIN = "admin"
+TILL = "till"
+COORDINATOR = "coordinator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    member_id: str | None = None
+    # Scopes, each limiting what the holder may touch.
+    units: tuple[str, ...] = ()  # org units whose subtrees an admin manages
+    merchant_id: str | None = None
+    store_ids: tuple[str, ...] = ()
+    station_ids: tuple[str, ...] = ()
+    claims: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> Principal:
+        return cls(
+            subject=claims["sub"],
+            roles=frozenset(claims.get("roles", ())),
+            member_id=claims.get("member_id"),
+            units=tuple(claims.get("units", ())),
+            merchant_id=claims.get("merchant_id"),
+            store_ids=tuple(claims.get("store_ids", ())),
+            station_ids=tuple(claims.get("station_ids", ())),
+            claims=claims,
+        )
+
+
+class KeyNotFound(LookupError):
+    pass
+
+
+class JwksKeys:
+    """Public keys from a JWKS URL, cached; an unknown kid triggers one refetch (key rotation)."""
+
+    def __init__(
+        self, url: str, cache_seconds: int = 300, *, min_refetch_seconds: float = 10.0, session=None
+    ):
+        self.url = url
+        self.cache_seconds = cache_seconds
+        self.min_refetch_seconds = min_refetch_seconds
+        self.session = session or requests.Session()
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        response = self.session.get(self.url, timeout=5)
+        response.raise_for_status()
+        self._keys = {k["kid"]: jwt.PyJWK(k) for k in response.json().get("keys", []) if "kid" in k}
+        self._fetched_at = time.monotonic()
+
+    def key(self, kid: str):
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age > self.cache_seconds or (kid not in self._keys and age > self.min_refetch_seconds):
+                self._fetch()
+            if kid not in self._keys:
+                raise KeyNotFound(kid)
+            return self._keys[kid].key
+
+
+class TokenVerifier:
+    def __init__(self, keys, issuer: str, *, audience: str = AUDIENCE, leeway: int = 30):
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", "")
+            claims = jwt.decode(
+                token,
+                self.keys.key(kid),
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, KeyNotFound) as error:
+            raise Problem(
+                401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from error
+        except requests.RequestException as error:
+            # The issuer's JWKS cannot be fetched: we cannot tell, so we must not accept.
+            raise Problem(503, "service_unavailable") from error
+        return Principal.from_claims(claims)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def authenticate() -> Principal:
+    token = bearer_token()
+    if token is None:
+        raise Problem(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    principal = current_app.extensions["unionhub"].verifier.verify(token)
+    g.principal = principal
+    return principal
+
+
+def require(*roles: str) -> Callable:
+    """Allow the view only to callers holding one of ``roles`` (any authenticated caller if none)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = authenticate()
+            if roles and not principal.roles.intersection(roles):
+                raise Problem(403, "forbidden")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def principal() -> Principal:
+    return g.principal

@@ -1,0 +1,45 @@
+"""Settings from the environment, with defaults that work for a quick local run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def home() -> Path:
+    """Where local state lives: databases, logs, generated local secrets."""
+    return Path(os.environ.get("UNIONHUB_HOME", REPO_ROOT / "var"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    # May contain "{service}" so one variable serves every service, each with its own database.
+    database_url: str = "sqlite:///{home}/{service}.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    jwt_issuer: str = "unionhub-enrolment"
+    jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
+    jwks_cache_seconds: int = 300
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, service: str, env: dict[str, str] | None = None, **overrides):
+        """Read each field from UNIONHUB_<FIELD>, or <FIELD> (e.g. DATABASE_URL, REDIS_URL)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {"service": service}
+        for f in fields(cls):
+            if f.name == "service":
+                continue
+            raw = env.get(f"UNIONHUB_{f.name.upper()}", env.get(f.name.upper()))
+            if raw is not None:
+                values[f.name] = int(raw) if f.type in ("int", int) else raw
+        values.update(overrides)
+        settings = cls(**values)
+        url = settings.database_url.format(service=service, home=home())
+        object.__setattr__(settings, "database_url", url)
+        return settings

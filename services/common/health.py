@@ -1,0 +1,63 @@
+"""/healthz (the process answers), /readyz (its database, Redis and Kafka answer), /metrics."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+health = Blueprint("health", __name__)
+
+
+def _check_database(ctx) -> None:
+    with ctx.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _check_redis(ctx) -> None:
+    ctx.redis.ping()
+
+
+def _check_kafka(ctx) -> None:
+    # A TCP connect to each bootstrap address is enough to know the broker is there; a full
+    # client would cost a metadata round trip on every probe.
+    errors = []
+    for address in ctx.settings.kafka_bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError as error:
+            errors.append(f"{address}: {error}")
+    raise ConnectionError("; ".join(errors))
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "kafka": _check_kafka}
+
+
+@health.get("/healthz")
+def healthz():
+    return jsonify(status="ok", service=current_app.extensions["unionhub"].settings.service)
+
+
+@health.get("/readyz")
+def readyz():
+    ctx = current_app.extensions["unionhub"]
+    results, ready = {}, True
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check(ctx)
+            results[name] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
+        except Exception as error:
+            ready = False
+            results[name] = {"status": "down", "error": str(error)[:200]}
+    return jsonify(status="ready" if ready else "not_ready", checks=results), 200 if ready else 503
+
+
+@health.get("/metrics")
+def metrics():
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

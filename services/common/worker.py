@@ -1,0 +1,86 @@
+"""A service's event worker: the outbox relay and the consumer runner, in one process or apart.
+
+Both loops restart themselves after an unexpected error; SIGTERM or SIGINT stops them cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from events.consumer import ConsumerRunner, default_consumer
+from events.dispatch import Dispatcher, Handler
+from events.outbox import Relay, default_producer
+
+from .config import Settings
+from .db import Database
+
+log = logging.getLogger(__name__)
+
+ROLES = ("relay", "consumer")
+
+
+def build_relay(settings: Settings, db: Database, **options) -> Relay:
+    return Relay(
+        db.engine,
+        db.outbox,
+        lambda: default_producer(settings.kafka_bootstrap, client_id=f"{settings.service}-relay"),
+        **options,
+    )
+
+
+def build_consumer(
+    settings: Settings, db: Database, handlers: dict[str, Handler], *, group_id: str | None = None, **options
+) -> ConsumerRunner:
+    group = group_id or settings.service
+    dispatcher = Dispatcher(group, handlers, db.catalogue, db.unit_of_work, db.inbox, **options)
+    return ConsumerRunner(
+        dispatcher,
+        default_consumer(settings.kafka_bootstrap, group),
+        lambda: default_producer(settings.kafka_bootstrap, client_id=f"{group}-dlq"),
+    )
+
+
+def _supervise(name: str, loop: Callable[[threading.Event], None], stop: threading.Event) -> None:
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            loop(stop)
+        except Exception:
+            log.exception("%s crashed; restarting in %.1fs", name, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def run(
+    settings: Settings,
+    db: Database,
+    handlers: dict[str, Handler],
+    roles: tuple[str, ...] = ROLES,
+    stop: threading.Event | None = None,
+) -> None:
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+
+    loops: dict[str, Callable[[threading.Event], None]] = {}
+    if "relay" in roles:
+        loops["relay"] = build_relay(settings, db).run
+    if "consumer" in roles and handlers:
+        loops["consumer"] = build_consumer(settings, db, handlers).run
+    threads = [
+        threading.Thread(
+            target=_supervise, args=(name, loop, stop), name=f"{settings.service}-{name}", daemon=True
+        )
+        for name, loop in loops.items()
+    ]
+    for t in threads:
+        t.start()
+    log.info("worker for %s running: %s", settings.service, ", ".join(loops) or "nothing to do")
+    while not stop.is_set():
+        stop.wait(1)
+    for t in threads:
+        t.join(timeout=30)
