@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up and start the whole system on this machine: Kafka, Redis, PostgreSQL, the gateway, every
+# service with its event worker, and demo data. Safe to run again; it starts only what is not running.
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=deploy/local/python.sh
+source "$DEPLOY_DIR/local/python.sh"
+
+ensure_venv
+bash "$DEPLOY_DIR/local/infra.sh" install
+bash "$DEPLOY_DIR/local/infra.sh" up
+bash "$DEPLOY_DIR/local/services.sh" up
+UNIONHUB_HOME="$UNIONHUB_HOME" "$REPO_ROOT/.venv/bin/unionhub" seed
+
+gateway="http://127.0.0.1:${GATEWAY_PORT:-8000}"
+cat <<INFO
+
+UnionHub is running.
+  Gateway (mini-app API)   $gateway/api/v1/...
+  Enrolment API docs       $gateway/svc/enrolment/docs   (OpenAPI: $gateway/svc/enrolment/openapi.json)
+  Readiness                $gateway/svc/enrolment/readyz
+  Metrics                  $gateway/svc/enrolment/metrics
+  Logs                     $UNIONHUB_HOME/log/
+
+Demo logins (POST $gateway/api/v1/auth/staff/login):
+  admin          / ${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}   federation admin (贵州省总工会)
+  tongren-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 铜仁市总工会 and below
+  express-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 贵阳市快递行业工会联合会
+  till-demo      / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    merchant till staff
+  station-demo   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    station coordinator
+Members log in with any wx.login code: POST $gateway/api/v1/auth/wechat {"code": "demo-1"}
+
+Stop everything: bash deploy/local/down.sh
+INFO

@@ -1,0 +1,111 @@
+"""The ``unionhub`` command: serve a service, run its worker, manage topics and dead letters, seed."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from events import admin, dlq
+from events.outbox import default_producer
+
+from .registry import FAKES, SERVICES
+
+
+def _bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP", admin.DEFAULT_BOOTSTRAP)
+
+
+def serve(args) -> int:
+    if args.service in FAKES:
+        target, port = f"services.fakes.{args.service}:create_app()", FAKES[args.service]
+    else:
+        info = SERVICES[args.service]
+        target, port = f"{info.module}.app:create_app()", info.port
+    port = args.port or port
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable, "-m", "gunicorn", target,
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(args.workers),
+            "--threads", str(args.threads),
+            "--access-logfile", "-",
+            "--access-logformat", '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"ms":%(M)s,"rid":"%({x-request-id}i)s"}',
+        ],
+    )  # fmt: skip
+    return 0
+
+
+def worker(args) -> int:
+    module = importlib.import_module(f"{SERVICES[args.service].module}.worker")
+    module.main(tuple(args.role) if args.role else ("relay", "consumer"))
+    return 0
+
+
+def topics(args) -> int:
+    if not admin.wait_for_broker(_bootstrap(), args.timeout):
+        print("kafka did not answer", file=sys.stderr)
+        return 1
+    created = admin.ensure_topics(_bootstrap())
+    print("created: " + (", ".join(created) or "none (all present)"))
+    return 0
+
+
+def dlq_command(args) -> int:
+    if args.action == "list":
+        for d in dlq.list_dead_letters(_bootstrap(), args.topic):
+            print(f"{d.offset}\t{d.consumer}\t{d.event_type}\t{d.event_id}\t{d.kind}\t{d.error}")
+        return 0
+    count = dlq.replay(
+        _bootstrap(), args.topic, lambda: default_producer(_bootstrap(), client_id="dlq-replay")
+    )
+    print(f"replayed {count} event(s) from {args.topic}.dlq to {args.topic}")
+    return 0
+
+
+def seed(args) -> int:
+    from .enrolment import seed as enrolment_seed
+
+    enrolment_seed.main(args.domain)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="unionhub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve a service's HTTP API with gunicorn")
+    p.add_argument("service", choices=[*SERVICES, *FAKES])
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, default=int(os.environ.get("UNIONHUB_WEB_WORKERS", "2")))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("UNIONHUB_WEB_THREADS", "4")))
+    p.set_defaults(run=serve)
+
+    p = sub.add_parser("worker", help="run a service's outbox relay and event consumer")
+    p.add_argument("service", choices=list(SERVICES))
+    p.add_argument(
+        "--role", action="append", choices=["relay", "consumer"], help="only this loop (repeatable)"
+    )
+    p.set_defaults(run=worker)
+
+    p = sub.add_parser("topics", help="create the catalogue's topics and their dead-letter topics")
+    p.add_argument("--timeout", type=float, default=60)
+    p.set_defaults(run=topics)
+
+    p = sub.add_parser("dlq", help="inspect or replay a dead-letter topic")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--topic", required=True, help="the original topic, e.g. members")
+    p.set_defaults(run=dlq_command)
+
+    p = sub.add_parser("seed", help="load demo data (units, campaigns, staff) from shared/domain")
+    p.add_argument("--domain", default=None, help="path to guizhou.json")
+    p.set_defaults(run=seed)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

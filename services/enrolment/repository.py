@@ -1,0 +1,130 @@
+"""Reading and writing enrolment's aggregates; the only module that knows its tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from . import db
+from .model import CURRENT_STATUSES, Campaign, Member, Unit
+
+
+def unit_from_row(row) -> Unit:
+    return Unit(row.id, row.name, row.kind, row.parent_id, row.path, row.requires_approval)
+
+
+def campaign_from_row(row) -> Campaign:
+    return Campaign(row.id, row.unit_id, row.name, row.site, row.code, row.status, row.expires_at)
+
+
+def member_from_row(row) -> Member:
+    return Member(
+        id=row.id,
+        unit_id=row.unit_id,
+        status=row.status,
+        card_no=row.card_no,
+        campaign_id=row.campaign_id,
+        employer=row.employer,
+        occupation=row.occupation,
+        joined_at=row.joined_at,
+    )
+
+
+def unit(conn: Connection, unit_id: str) -> Unit | None:
+    row = conn.execute(select(db.units).where(db.units.c.id == unit_id)).first()
+    return unit_from_row(row) if row else None
+
+
+def units_by_ids(conn: Connection, ids) -> list[Unit]:
+    return [unit_from_row(r) for r in conn.execute(select(db.units).where(db.units.c.id.in_(list(ids))))]
+
+
+def root_unit(conn: Connection) -> Unit | None:
+    row = conn.execute(
+        select(db.units).where(db.units.c.parent_id.is_(None)).order_by(db.units.c.created_at)
+    ).first()
+    return unit_from_row(row) if row else None
+
+
+def add_unit(conn: Connection, unit: Unit, at) -> None:
+    conn.execute(
+        db.units.insert().values(
+            id=unit.id,
+            name=unit.name,
+            kind=unit.kind,
+            parent_id=unit.parent_id,
+            path=unit.path,
+            requires_approval=unit.requires_approval,
+            created_at=at,
+        )
+    )
+
+
+def campaign(conn: Connection, campaign_id: str) -> Campaign | None:
+    row = conn.execute(select(db.campaigns).where(db.campaigns.c.id == campaign_id)).first()
+    return campaign_from_row(row) if row else None
+
+
+def campaign_by_code(conn: Connection, code: str) -> Campaign | None:
+    row = conn.execute(select(db.campaigns).where(db.campaigns.c.code == code)).first()
+    return campaign_from_row(row) if row else None
+
+
+def member(conn: Connection, member_id: str, *, for_update: bool = False) -> Member | None:
+    query = select(db.members).where(db.members.c.id == member_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
+    return member_from_row(row) if row else None
+
+
+def member_row(conn: Connection, member_id: str):
+    return conn.execute(select(db.members).where(db.members.c.id == member_id)).first()
+
+
+def current_member(conn: Connection, *, id_hash: str | None = None, openid: str | None = None):
+    """The current (pending, active or suspended) membership of a person, found by ID hash or openid."""
+    m = db.members.c
+    match = []
+    if id_hash:
+        match.append(m.id_hash == id_hash)
+    if openid:
+        match.append(m.openid == openid)
+    if not match:
+        return None
+    return conn.execute(select(db.members).where(and_(or_(*match), m.status.in_(CURRENT_STATUSES)))).first()
+
+
+def save_member_state(conn: Connection, member: Member, at) -> None:
+    conn.execute(
+        update(db.members)
+        .where(db.members.c.id == member.id)
+        .values(status=member.status, unit_id=member.unit_id, updated_at=at)
+    )
+
+
+def next_card_serial(conn: Connection, province: str) -> int:
+    t = db.card_serials
+    serial = conn.execute(
+        update(t)
+        .where(t.c.province == province)
+        .values(last_serial=t.c.last_serial + 1)
+        .returning(t.c.last_serial)
+    ).scalar()
+    if serial is None:
+        conn.execute(t.insert().values(province=province, last_serial=1))
+        serial = 1
+    return serial
+
+
+def count_join(conn: Connection, campaign_id: str, day: date) -> None:
+    t = db.campaign_days
+    changed = conn.execute(
+        update(t).where(t.c.campaign_id == campaign_id, t.c.day == day).values(joins=t.c.joins + 1)
+    ).rowcount
+    if not changed:
+        conn.execute(t.insert().values(campaign_id=campaign_id, day=day, joins=1))
+
+
+def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:
+    t = db.campaign_days
+    return {r.day: r.joins for r in conn.execute(select(t).where(t.c.campaign_id == campaign_id))}

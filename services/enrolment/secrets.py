@@ -1,0 +1,84 @@
+"""Key material: loaded from settings, or for a local run generated once and kept under var/."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.common.config import home
+
+from .pii import KeyRing
+from .settings import EnrolmentSettings
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Secrets:
+    signing_keys: list[SigningKey]  # first signs; all are published in the JWKS
+    pii: KeyRing
+    pii_hash_key: bytes
+    card_token_secret: bytes
+
+
+def _new_signing_key() -> dict:
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kid": hashlib.sha256(raw).hexdigest()[:16], "pem": pem.decode()}
+
+
+def _local_file(service: str) -> Path:
+    return home() / service / "secrets.json"
+
+
+def _generate_local(path: Path) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {
+        "jwt_keys": [_new_signing_key()],
+        "pii_keys": f"k1:{KeyRing.generate_key()}",
+        "pii_hash_key": base64.b64encode(os.urandom(32)).decode(),
+        "card_token_secret": base64.b64encode(os.urandom(32)).decode(),
+    }
+    # O_EXCL: when two processes start together, one writes and the other reads what it wrote.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return json.loads(path.read_text())
+    with os.fdopen(fd, "w") as f:
+        json.dump(values, f)
+    return values
+
+
+def load(settings: EnrolmentSettings) -> Secrets:
+    local = {}
+    if not (
+        settings.jwt_keys_file and settings.pii_keys and settings.pii_hash_key and settings.card_token_secret
+    ):
+        path = _local_file(settings.service)
+        local = json.loads(path.read_text()) if path.exists() else _generate_local(path)
+    jwt_keys = (
+        json.loads(Path(settings.jwt_keys_file).read_text()) if settings.jwt_keys_file else local["jwt_keys"]
+    )
+    return Secrets(
+        signing_keys=[
+            SigningKey(k["kid"], serialization.load_pem_private_key(k["pem"].encode(), password=None))
+            for k in jwt_keys
+        ],
+        pii=KeyRing.from_string(settings.pii_keys or local["pii_keys"]),
+        pii_hash_key=base64.b64decode(settings.pii_hash_key or local["pii_hash_key"]),
+        card_token_secret=base64.b64decode(settings.card_token_secret or local["card_token_secret"]),
+    )

@@ -1,0 +1,24 @@
+"""WeChat mini-program login: exchange a wx.login code for the user's openid (code2session)."""
+
+from __future__ import annotations
+
+import requests
+
+from services.common.domain import Invalid, Unavailable
+
+
+def code2session(url: str, appid: str, secret: str, code: str, *, timeout: float = 5.0) -> str:
+    try:
+        response = requests.get(
+            url,
+            params={"appid": appid, "secret": secret, "js_code": code, "grant_type": "authorization_code"},
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        body = response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise Unavailable("wechat.unavailable") from error
+    if body.get("errcode"):
+        # 40029 invalid code, 40163 code already used: both mean "log in again" to the member.
+        raise Invalid("wechat.code_invalid", field="code")
+    return body["openid"]
