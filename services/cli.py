@@ -17,6 +17,11 @@ def _bootstrap() -> str:
     return os.environ.get("KAFKA_BOOTSTRAP", admin.DEFAULT_BOOTSTRAP)
 
 
+ACCESS_LOG_FORMAT = (
+    '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"ms":%(M)s,"request_id":"%({x-request-id}i)s"}'
+)
+
+
 def serve(args) -> int:
     if args.service in FAKES:
         target, port = f"services.fakes.{args.service}:create_app()", FAKES[args.service]
@@ -32,7 +37,7 @@ def serve(args) -> int:
             "--workers", str(args.workers),
             "--threads", str(args.threads),
             "--access-logfile", "-",
-            "--access-logformat", '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"ms":%(M)s,"rid":"%({x-request-id}i)s"}',
+            "--access-logformat", ACCESS_LOG_FORMAT,
         ],
     )  # fmt: skip
     return 0
