@@ -33,7 +33,7 @@ def serve(args) -> int:
         sys.executable,
         [
             sys.executable, "-m", "gunicorn", target,
-            "--bind", f"127.0.0.1:{port}",
+            "--bind", f"{args.host}:{port}",
             "--workers", str(args.workers),
             "--threads", str(args.threads),
             "--access-logfile", "-",
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="serve a service's HTTP API with gunicorn")
     p.add_argument("service", choices=[*SERVICES, *FAKES])
     p.add_argument("--port", type=int)
+    # Loopback by default: locally the gateway is the only way in. Containers bind 0.0.0.0.
+    p.add_argument("--host", default=os.environ.get("UNIONHUB_BIND_HOST", "127.0.0.1"))
     p.add_argument("--workers", type=int, default=int(os.environ.get("UNIONHUB_WEB_WORKERS", "2")))
     p.add_argument("--threads", type=int, default=int(os.environ.get("UNIONHUB_WEB_THREADS", "4")))
     p.set_defaults(run=serve)
