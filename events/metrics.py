@@ -8,4 +8,3 @@ EVENTS_CONSUMED = Counter(
 EVENTS_DEAD_LETTERED = Counter(
     "unionhub_events_dead_lettered_total", "Events sent to a dead-letter topic", ["consumer", "type", "kind"]
 )
-EVENTS_RELAYED = Counter("unionhub_events_relayed_total", "Outbox rows acknowledged by Kafka", ["service"])

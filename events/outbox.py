@@ -16,12 +16,15 @@ from datetime import UTC, datetime
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, text, update
 
 from .catalogue import Catalogue
 from .envelope import Event, encode_data, to_headers
 
 log = logging.getLogger(__name__)
+
+# Any constant works: each service has a database of its own, with one outbox in it.
+RELAY_LOCK_KEY = 0x756E696F6E687562  # "unionhub"
 
 
 class InvalidEventPayload(ValueError):
@@ -104,50 +107,77 @@ class Relay:
     def publish_batch(self) -> int:
         """Publish the next batch of unsent rows; return how many the broker acknowledged."""
         o = self.outbox
-        with self.engine.begin() as conn:
-            # FOR UPDATE (on PostgreSQL) makes a second relay wait rather than send the same rows,
-            # and keeps rows in order: it never skips ahead of a batch in flight.
+        # No transaction stays open while Kafka is asked: on SQLite that would hold the write lock
+        # and stall every request for as long as the broker takes to answer (or to time out).
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 select(o.c.seq, o.c.topic, o.c.key, o.c.headers, o.c.payload)
                 .where(o.c.sent_at.is_(None))
                 .order_by(o.c.seq)
                 .limit(self.batch_size)
-                .with_for_update()
             ).all()
-            if not rows:
-                return 0
-            producer = self._ensure_producer()
-            futures = [
-                (
-                    row.seq,
-                    producer.send(
-                        row.topic,
-                        key=row.key.encode(),
-                        value=row.payload.encode(),
-                        headers=[(k, v.encode()) for k, v in json.loads(row.headers)],
-                    ),
-                )
-                for row in rows
-            ]
-            producer.flush(timeout=self.flush_timeout)
-            acked = []
-            for seq, future in futures:
-                try:
-                    future.get(timeout=0)
-                except Exception as exc:
-                    # Later rows may have been acknowledged, but stopping at the first failure keeps
-                    # each key's order; those rows go out again and consumers drop the repeats.
-                    log.warning("outbox row %s not acknowledged: %s", seq, exc)
-                    break
-                acked.append(seq)
-            if acked:
+        if not rows:
+            return 0
+        producer = self._ensure_producer()
+        futures = [
+            (
+                row.seq,
+                producer.send(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=[(k, v.encode()) for k, v in json.loads(row.headers)],
+                ),
+            )
+            for row in rows
+        ]
+        producer.flush(timeout=self.flush_timeout)
+        acked = []
+        for seq, future in futures:
+            try:
+                future.get(timeout=0)
+            except Exception as exc:
+                # Later rows may have been acknowledged, but stopping at the first failure keeps
+                # each key's order; those rows go out again and consumers drop the repeats.
+                log.warning("outbox row %s not acknowledged: %s", seq, exc)
+                break
+            acked.append(seq)
+        if acked:
+            with self.engine.begin() as conn:
                 conn.execute(update(o).where(o.c.seq.in_(acked)).values(sent_at=datetime.now(UTC)))
-            if len(acked) < len(rows):
-                self._drop_producer()
+        if len(acked) < len(rows):
+            self._drop_producer()
         self.published += len(acked)
         return len(acked)
 
+    def _lead(self, stop: threading.Event) -> Connection | None:
+        """On PostgreSQL, wait to become the one relay of this database; return the lock's connection.
+
+        Two relays reading the same outbox would publish rows out of order. A session advisory lock
+        lets any number of relays run for availability while one publishes; it is released when
+        that relay's connection closes, including when the process dies.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return None
+        conn = self.engine.connect()
+        while not stop.is_set():
+            if conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": RELAY_LOCK_KEY}).scalar():
+                conn.commit()
+                return conn
+            conn.commit()
+            stop.wait(1.0)
+        conn.close()
+        return None
+
     def run(self, stop: threading.Event, *, max_backoff: float = 5.0) -> None:
+        leadership = self._lead(stop)
+        try:
+            self._loop(stop, max_backoff)
+        finally:
+            if leadership is not None:
+                leadership.close()
+
+    def _loop(self, stop: threading.Event, max_backoff: float) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:

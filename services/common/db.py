@@ -73,7 +73,11 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.connection = self.db.engine.connect()
-        self._transaction = self.connection.begin()
+        try:
+            self._transaction = self.connection.begin()
+        except Exception:
+            self.connection.close()
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -397,7 +397,7 @@ def _member_out(row, branch_name: str) -> dict:
         "birth_year": row.birth_date.year if row.birth_date else None,
         "employer": row.employer,
         "occupation": row.occupation,
-        "joined_at": row.joined_at,
+        "joined_at": repository.utc(row.joined_at),
     }
 
 
@@ -559,7 +559,7 @@ class MembersExport(MethodView):
                     r.id_number_masked or "",
                     r.employer,
                     r.occupation,
-                    r.joined_at.isoformat(),
+                    repository.utc(r.joined_at).isoformat(),
                 ]
             )
         # The BOM lets spreadsheet programs open the Chinese text correctly.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, and_, or_, select, update
 
@@ -14,8 +14,13 @@ def unit_from_row(row) -> Unit:
     return Unit(row.id, row.name, row.kind, row.parent_id, row.path, row.requires_approval)
 
 
+def utc(value: datetime | None) -> datetime | None:
+    """Datetimes come back from SQLite without their offset; everything is stored in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def campaign_from_row(row) -> Campaign:
-    return Campaign(row.id, row.unit_id, row.name, row.site, row.code, row.status, row.expires_at)
+    return Campaign(row.id, row.unit_id, row.name, row.site, row.code, row.status, utc(row.expires_at))
 
 
 def member_from_row(row) -> Member:
@@ -27,7 +32,7 @@ def member_from_row(row) -> Member:
         campaign_id=row.campaign_id,
         employer=row.employer,
         occupation=row.occupation,
-        joined_at=row.joined_at,
+        joined_at=utc(row.joined_at),
     )
 
 

@@ -100,7 +100,8 @@ class JoinIn(Strict):
     id_number = ResidentIdNumber(required=True)
     employer = fields.String(required=True, validate=_name)
     occupation = fields.String(required=True, validate=_name)
-    consent = fields.Boolean(required=True)
+    # Consent to the privacy notice must be given explicitly (PIPL); false is refused like absent.
+    consent = fields.Boolean(required=True, validate=validate.Equal(True, error="consent.required"))
 
 
 class JoinOut(Schema):

@@ -77,8 +77,10 @@ def create_campaign(
 ) -> Campaign:
     unit = unit_in_scope(uow, branch_id, scopes)
     model.check_can_join_branch(unit)
-    if expires_at is not None and expires_at <= model.now():
-        raise Invalid("campaign.expiry_in_past", field="expires_at")
+    if expires_at is not None:
+        expires_at = expires_at.astimezone(UTC)  # stored as UTC: SQLite keeps no offset
+        if expires_at <= model.now():
+            raise Invalid("campaign.expiry_in_past", field="expires_at")
     campaign = Campaign(
         str(uuid.uuid4()), unit.id, name, site, secrets.token_urlsafe(12), "active", expires_at
     )
@@ -441,7 +443,7 @@ def funnel(uow: UnitOfWork, campaign: Campaign, counters: dict[date, dict[str, i
         select(db.campaigns.c.created_at).where(db.campaigns.c.id == campaign.id)
     ).scalar_one()
     first = max(
-        local_day(created if created.tzinfo else created.replace(tzinfo=UTC)),
+        local_day(repository.utc(created)),
         local_day(model.now()) - timedelta(days=days - 1),
     )
     today = local_day(model.now())
