@@ -1,0 +1,127 @@
+"""Token verification against a JWKS served over real HTTP, including key rotation."""
+
+import json
+import threading
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from services.common.auth import AUDIENCE, JwksKeys, TokenVerifier
+from services.common.errors import Problem
+
+ISSUER = "unionhub-enrolment"
+
+
+class JwksServer:
+    """Serves whatever keys the test puts in ``self.keys``, and counts fetches."""
+
+    def __init__(self):
+        self.keys: dict[str, Ed25519PrivateKey] = {}
+        self.fetches = 0
+        self.server = make_server("127.0.0.1", 0, self.app)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @Request.application
+    def app(self, request):
+        self.fetches += 1
+        body = {
+            "keys": [
+                {**json.loads(OKPAlgorithm.to_jwk(k.public_key())), "kid": kid, "alg": "EdDSA"}
+                for kid, k in self.keys.items()
+            ]
+        }
+        return Response(json.dumps(body), mimetype="application/json")
+
+
+@pytest.fixture
+def jwks():
+    server = JwksServer()
+    yield server
+    server.server.shutdown()
+
+
+def token(key, kid, **overrides):
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "staff:1",
+        "iat": now,
+        "exp": now + 60,
+        "roles": ["admin"],
+    }
+    claims.update(overrides)
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def test_a_token_signed_by_a_published_key_is_accepted_and_its_claims_read(jwks):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = TokenVerifier(JwksKeys(jwks.url), ISSUER)
+
+    principal = verifier.verify(token(key, "k1", units=["u-1"], member_id=None))
+
+    assert principal.subject == "staff:1"
+    assert principal.roles == {"admin"}
+    assert principal.units == ("u-1",)
+
+
+def test_the_jwks_is_cached_between_verifications(jwks):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = TokenVerifier(JwksKeys(jwks.url), ISSUER)
+
+    for _ in range(5):
+        verifier.verify(token(key, "k1"))
+
+    assert jwks.fetches == 1
+
+
+def test_a_new_signing_key_is_picked_up_by_refetching_on_an_unknown_kid(jwks):
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = old
+    verifier = TokenVerifier(JwksKeys(jwks.url, min_refetch_seconds=0), ISSUER)
+    verifier.verify(token(old, "k1"))
+
+    jwks.keys["k2"] = new  # the issuer rotates
+
+    assert verifier.verify(token(new, "k2")).subject == "staff:1"
+    assert jwks.fetches == 2
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda k: token(k, "k1", exp=int(time.time()) - 120), id="expired"),
+        pytest.param(lambda k: token(k, "k1", iss="someone-else"), id="wrong-issuer"),
+        pytest.param(lambda k: token(k, "k1", aud="another-app"), id="wrong-audience"),
+        pytest.param(lambda k: token(Ed25519PrivateKey.generate(), "k1"), id="signed-by-another-key"),
+        pytest.param(lambda k: token(k, "unknown"), id="unknown-kid"),
+        pytest.param(lambda k: "not-a-jwt", id="garbage"),
+    ],
+)
+def test_a_token_that_does_not_verify_is_refused_with_401(jwks, tamper):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = TokenVerifier(JwksKeys(jwks.url), ISSUER)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(tamper(key))
+
+    assert refused.value.status == 401
+    assert refused.value.code == "token_invalid"
+
+
+def test_an_unreachable_issuer_means_service_unavailable_not_acceptance():
+    verifier = TokenVerifier(JwksKeys("http://127.0.0.1:9/.well-known/jwks.json"), ISSUER)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(token(Ed25519PrivateKey.generate(), "k1"))
+
+    assert refused.value.status == 503
