@@ -77,6 +77,13 @@ def seed(args) -> int:
     return 0
 
 
+def rotate_pii(args) -> int:
+    from .enrolment import rotation
+
+    print(f"re-encrypted {rotation.main()} member(s) under the current PII key")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="unionhub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed", help="load demo data (units, campaigns, staff) from shared/domain")
     p.add_argument("--domain", default=None, help="path to guizhou.json")
     p.set_defaults(run=seed)
+
+    p = sub.add_parser("rotate-pii", help="re-encrypt members' personal data under the current PII key")
+    p.set_defaults(run=rotate_pii)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -465,3 +465,32 @@ def funnel(uow: UnitOfWork, campaign: Campaign, counters: dict[date, dict[str, i
 
 def conversion(joins: int, scans: int) -> float:
     return round(joins / scans, 4) if scans else 0.0
+
+
+# --- key rotation -----------------------------------------------------------------------------
+
+
+def reencrypt_personal_data(uow: UnitOfWork, keys: Keys, *, batch: int = 500) -> int:
+    """Re-encrypt up to ``batch`` members' data still under an old key; return how many changed.
+
+    Rotation: put the new key first in UNIONHUB_PII_KEYS (old keys after it, so both decrypt), run
+    this until it returns 0, then drop the old key.
+    """
+    m = db.members.c
+    rows = uow.connection.execute(
+        select(m.id, m.mobile_enc, m.id_number_enc)
+        .where(m.id_number_enc.is_not(None))
+        .where(~m.id_number_enc.startswith(f"{keys.pii.current_kid}:"))
+        .limit(batch)
+    ).all()
+    for row in rows:
+        aad = row.id.encode()
+        uow.connection.execute(
+            update(db.members)
+            .where(m.id == row.id)
+            .values(
+                mobile_enc=pii.reencrypt(keys.pii, row.mobile_enc, associated_data=aad),
+                id_number_enc=pii.reencrypt(keys.pii, row.id_number_enc, associated_data=aad),
+            )
+        )
+    return len(rows)
