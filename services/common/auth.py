@@ -10,6 +10,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 import jwt
@@ -143,6 +144,12 @@ def require(*roles: str) -> Callable:
                 raise Problem(403, "forbidden")
             return view(*args, **kwargs)
 
+        # Tell the OpenAPI document this operation needs a bearer token (flask-smorest's doc hook).
+        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+        manual = wrapper._apidoc.setdefault("manual_doc", {})
+        manual["security"] = [{"bearerAuth": []}]
+        if roles:
+            manual["description"] = f"Requires role: {' or '.join(roles)}."
         return wrapper
 
     return decorate
