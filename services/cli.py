@@ -53,7 +53,7 @@ def topics(args) -> int:
     if not admin.wait_for_broker(_bootstrap(), args.timeout):
         print("kafka did not answer", file=sys.stderr)
         return 1
-    created = admin.ensure_topics(_bootstrap())
+    created = admin.ensure_topics(_bootstrap(), replication=args.replication)
     print("created: " + (", ".join(created) or "none (all present)"))
     return 0
 
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("topics", help="create the catalogue's topics and their dead-letter topics")
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--replication", type=int, default=1, help="replicas per partition (3 on a cluster)")
     p.set_defaults(run=topics)
 
     p = sub.add_parser("dlq", help="inspect or replay a dead-letter topic")

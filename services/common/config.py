@@ -14,6 +14,15 @@ def home() -> Path:
     return Path(os.environ.get("UNIONHUB_HOME", REPO_ROOT / "var"))
 
 
+def _parse(kind, raw: str):
+    # Field types are strings here (postponed annotations).
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("bool", bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -26,6 +35,7 @@ class Settings:
     jwks_cache_seconds: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    worker_metrics_port: int = 0  # 0: the event worker serves no /metrics
 
     @classmethod
     def from_env(cls, service: str, env: dict[str, str] | None = None, **overrides):
@@ -37,7 +47,7 @@ class Settings:
                 continue
             raw = env.get(f"UNIONHUB_{f.name.upper()}", env.get(f.name.upper()))
             if raw is not None:
-                values[f.name] = int(raw) if f.type in ("int", int) else raw
+                values[f.name] = _parse(f.type, raw)
         values.update(overrides)
         settings = cls(**values)
         url = settings.database_url.format(service=service, home=home())

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from events import outbox as outbox_mod
 from events.catalogue import CATALOGUE, Catalogue
 from events.envelope import Event
 from events.store import add_bus_tables
+
+SCHEMA_LOCK_KEY = 0x756E696F6E686263  # any constant: one service's database per lock
 
 
 def make_engine(url: str) -> Engine:
@@ -59,7 +61,11 @@ class Database:
         self.source = source
 
     def create_all(self) -> None:
-        self.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Every web worker and replica calls this at start; one creates, the others wait.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            self.metadata.create_all(conn)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)

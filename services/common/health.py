@@ -36,6 +36,10 @@ def _check_kafka(ctx) -> None:
 
 
 CHECKS = {"database": _check_database, "redis": _check_redis, "kafka": _check_kafka}
+# Kafka is checked and reported, but a web instance stays ready without it: writes go to the outbox
+# and wait for the broker, so taking every instance out of the load balancer would turn a Kafka
+# outage into a full outage.
+REQUIRED = {"database", "redis"}
 
 
 @health.get("/healthz")
@@ -53,9 +57,11 @@ def readyz():
             check(ctx)
             results[name] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
         except Exception as error:
-            ready = False
+            ready = ready and name not in REQUIRED
             results[name] = {"status": "down", "error": str(error)[:200]}
-    return jsonify(status="ready" if ready else "not_ready", checks=results), 200 if ready else 503
+    degraded = any(r["status"] == "down" for r in results.values())
+    status = "not_ready" if not ready else "degraded" if degraded else "ready"
+    return jsonify(status=status, checks=results), 200 if ready else 503
 
 
 @health.get("/metrics")

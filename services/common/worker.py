@@ -10,6 +10,8 @@ import signal
 import threading
 from collections.abc import Callable
 
+from prometheus_client import start_http_server
+
 from events.consumer import ConsumerRunner, default_consumer
 from events.dispatch import Dispatcher, Handler
 from events.outbox import Relay, default_producer
@@ -62,6 +64,8 @@ def run(
     stop: threading.Event | None = None,
 ) -> None:
     stop = stop or threading.Event()
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

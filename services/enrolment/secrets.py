@@ -68,6 +68,11 @@ def load(settings: EnrolmentSettings) -> Secrets:
     if not (
         settings.jwt_keys_file and settings.pii_keys and settings.pii_hash_key and settings.card_token_secret
     ):
+        if not settings.generate_local_secrets:
+            raise RuntimeError(
+                "enrolment keys are not configured: set UNIONHUB_JWT_KEYS_FILE, UNIONHUB_PII_KEYS, "
+                "UNIONHUB_PII_HASH_KEY and UNIONHUB_CARD_TOKEN_SECRET"
+            )
         path = _local_file(settings.service)
         local = json.loads(path.read_text()) if path.exists() else _generate_local(path)
     jwt_keys = (

@@ -16,6 +16,8 @@ class EnrolmentSettings(Settings):
     pii_hash_key: str = ""  # base64, for keyed hashes of ID numbers
     card_token_secret: str = ""  # base64, signs the rotating card codes
     admin_password: str = ""  # the bootstrap federation admin's password (username "admin")
+    # Production sets this false: each replica generating its own keys would reject the others' tokens.
+    generate_local_secrets: bool = True
 
     access_token_ttl: int = 900  # seconds; access tokens are short-lived
     card_token_ttl: int = 60
