@@ -50,7 +50,9 @@ def admin_scopes(u: UnitOfWork) -> list[str]:
 
 
 def client_ip() -> str:
-    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
+    # The gateway (one trusted hop) appends the address it saw to any X-Forwarded-For the client
+    # sent; only that last entry is trustworthy. The first one is whatever the client made up.
+    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[-1].strip()
 
 
 # --- logging in -------------------------------------------------------------------------------
@@ -365,11 +367,15 @@ class Join(MethodView):
                 if idem_key:
                     remember(u.connection, db.idempotency_keys, scope, idem_key, body, 201, result)
                 u.commit()
-        except exc.IntegrityError:
-            # A concurrent join of the same person (or a retry with the same key) won the race.
+        except (exc.IntegrityError, Conflict) as error:
+            # A concurrent join of the same person (or a retry with the same key) won the race. A
+            # retry that checked for a stored answer just before its twin committed then meets the
+            # twin's member (Conflict) or unique index (IntegrityError): it gets the twin's answer.
             with uow() as u:
                 if idem_key and (stored := replay(u.connection, db.idempotency_keys, scope, idem_key, body)):
                     return _with_token(stored[1])
+                if isinstance(error, Conflict):
+                    raise
                 conflict = service.explain_join_conflict(u, form, openid=openid, keys=enrol().keys)
             raise conflict or Conflict("member.already_joined") from None
         return _with_token(result)

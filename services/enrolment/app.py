@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy import text
 
 from services.common import i18n
 from services.common.auth import TokenVerifier
+from services.common.db import SCHEMA_LOCK_KEY
 from services.common.web import create_service_app
 
 from . import secrets, service
@@ -39,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     db.create_all()
     if settings.admin_password:
         with db.unit_of_work() as uow:
+            if uow.connection.dialect.name == "postgresql":
+                # Web workers start together: one creates the root and the admin, the others wait and
+                # find them (SQLite's BEGIN IMMEDIATE serialises this already).
+                uow.connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             service.ensure_bootstrap_admin(
                 uow, settings.admin_password, service.ensure_root(uow, ROOT_UNIT_NAME)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import db
 from .model import CURRENT_STATUSES, Campaign, Member, Unit
@@ -107,27 +108,33 @@ def save_member_state(conn: Connection, member: Member, at) -> None:
     )
 
 
+def _insert(conn: Connection, table):
+    """INSERT with ON CONFLICT, which both supported databases (PostgreSQL, SQLite) have."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+# Counter rows are created by the first writer. Update-else-insert races when two first writers
+# meet (on PostgreSQL both see no row, one insert fails, and that join was answered with a false
+# 409); a single upsert makes the second writer wait for the row and then increment it.
+
+
 def next_card_serial(conn: Connection, province: str) -> int:
     t = db.card_serials
-    serial = conn.execute(
-        update(t)
-        .where(t.c.province == province)
-        .values(last_serial=t.c.last_serial + 1)
+    return conn.execute(
+        _insert(conn, t)
+        .values(province=province, last_serial=1)
+        .on_conflict_do_update(index_elements=[t.c.province], set_={"last_serial": t.c.last_serial + 1})
         .returning(t.c.last_serial)
-    ).scalar()
-    if serial is None:
-        conn.execute(t.insert().values(province=province, last_serial=1))
-        serial = 1
-    return serial
+    ).scalar_one()
 
 
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
     t = db.campaign_days
-    changed = conn.execute(
-        update(t).where(t.c.campaign_id == campaign_id, t.c.day == day).values(joins=t.c.joins + 1)
-    ).rowcount
-    if not changed:
-        conn.execute(t.insert().values(campaign_id=campaign_id, day=day, joins=1))
+    conn.execute(
+        _insert(conn, t)
+        .values(campaign_id=campaign_id, day=day, joins=1)
+        .on_conflict_do_update(index_elements=[t.c.campaign_id, t.c.day], set_={"joins": t.c.joins + 1})
+    )
 
 
 def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,13 +54,18 @@ def _generate_local(path: Path) -> dict:
         "pii_hash_key": base64.b64encode(os.urandom(32)).decode(),
         "card_token_secret": base64.b64encode(os.urandom(32)).decode(),
     }
-    # O_EXCL: when two processes start together, one writes and the other reads what it wrote.
+    # When processes start together (gunicorn's workers) exactly one set of keys must win, and no one
+    # may read a half-written file: write a private temporary file whole, then link it into place;
+    # link() fails when the file exists, and the loser reads the winner's complete file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(values, f)
+        os.link(tmp, path)
     except FileExistsError:
         return json.loads(path.read_text())
-    with os.fdopen(fd, "w") as f:
-        json.dump(values, f)
+    finally:
+        os.unlink(tmp)
     return values
 
 

@@ -1,0 +1,336 @@
+"""An admin runs members' lives: approve or reject, suspend, reinstate, transfer, record leaving.
+
+Each change emits exactly one member event through the outbox, and no payload carries the resident
+ID number or the mobile. Unmasked reads are audited; a member's deletion request erases them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from enrolment_api import PROBLEM, outbox_types
+
+from services.enrolment import db as edb
+
+
+def _new_events(api, before: int):
+    return api.outbox()[before:]
+
+
+def _assert_no_personal_data(rows, worker):
+    for row in rows:
+        for secret in (worker.body["id_number"], worker.body["mobile"]):
+            assert secret not in row.payload and secret not in row.headers
+        assert "id_number" not in json.loads(row.payload) and "mobile" not in json.loads(row.payload)
+
+
+def _post(api, headers, member_id, action, body=None):
+    return api.client.post(f"/api/v1/members/{member_id}/{action}", json=body or {}, headers=headers)
+
+
+# --- each status change emits exactly one event -------------------------------------------------
+
+
+def test_approving_a_pending_application_activates_the_member_and_emits_one_approved_event(api, tree):
+    worker = api.member(tree.campaign_a2["code"])
+    seen = len(api.outbox())
+
+    response = _post(api, tree.city_a_admin, worker.member_id, "approve")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"id": worker.member_id, "status": "active", "branch_id": tree.a2["id"]}
+    events = _new_events(api, seen)
+    assert outbox_types(events) == ["unionhub.member.approved.v1"]
+    assert events[0].key == worker.member_id
+    assert json.loads(events[0].payload)["branch_id"] == tree.a2["id"]
+    _assert_no_personal_data(events, worker)
+
+
+def test_rejecting_a_pending_application_emits_one_rejected_event_with_the_reason(api, tree):
+    worker = api.member(tree.campaign_a2["code"])
+    seen = len(api.outbox())
+
+    response = _post(api, tree.fed_admin, worker.member_id, "reject", {"reason": "非本单位职工"})
+
+    assert response.status_code == 200 and response.get_json()["status"] == "rejected"
+    events = _new_events(api, seen)
+    assert outbox_types(events) == ["unionhub.member.rejected.v1"]
+    assert json.loads(events[0].payload)["reason"] == "非本单位职工"
+
+
+def test_suspend_reinstate_transfer_and_leave_each_emit_exactly_one_event(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    admin = tree.city_a_admin
+    steps = [
+        ("suspend", {"reason": "欠缴会费"}, "suspended", tree.a1["id"], "unionhub.member.suspended.v1"),
+        ("reinstate", {}, "active", tree.a1["id"], "unionhub.member.reinstated.v1"),
+        ("transfer", {"branch_id": tree.a2["id"]}, "active", tree.a2["id"], "unionhub.member.transferred.v1"),
+        ("leave", {"reason": "离职"}, "left", tree.a2["id"], "unionhub.member.left.v1"),
+    ]
+    for action, body, status, branch_id, event_type in steps:
+        seen = len(api.outbox())
+        response = _post(api, admin, worker.member_id, action, body)
+        assert response.status_code == 200, (action, response.get_json())
+        assert response.get_json() == {"id": worker.member_id, "status": status, "branch_id": branch_id}
+        events = _new_events(api, seen)
+        assert outbox_types(events) == [event_type], action
+        assert events[0].key == worker.member_id
+        _assert_no_personal_data(events, worker)
+
+    payloads = {r.type: json.loads(r.payload) for r in api.outbox()}
+    assert payloads["unionhub.member.suspended.v1"]["reason"] == "欠缴会费"
+    moved = payloads["unionhub.member.transferred.v1"]
+    assert (moved["from_branch_id"], moved["to_branch_id"]) == (tree.a1["id"], tree.a2["id"])
+    assert moved["branch_path"] == [tree.root["id"], tree.city_a["id"], tree.a2["id"]]
+    assert payloads["unionhub.member.left.v1"]["reason"] == "left"
+    assert outbox_types(api.outbox()) == [
+        "unionhub.member.joined.v1",
+        "unionhub.member.suspended.v1",
+        "unionhub.member.reinstated.v1",
+        "unionhub.member.transferred.v1",
+        "unionhub.member.left.v1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "action, body, code",
+    [
+        ("approve", {}, "member.not_pending"),
+        ("reject", {}, "member.not_pending"),
+        ("reinstate", {}, "member.not_suspended"),
+    ],
+)
+def test_a_change_that_does_not_fit_the_status_is_409_and_emits_nothing(api, tree, action, body, code):
+    worker = api.member(tree.campaign_a1["code"])  # active
+    before = api.snapshot()
+
+    response = _post(api, tree.fed_admin, worker.member_id, action, body)
+
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["code"] == code
+    assert api.snapshot() == before
+
+
+def test_a_member_who_left_cannot_be_suspended_transferred_or_leave_again(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    assert _post(api, tree.fed_admin, worker.member_id, "leave").status_code == 200
+    before = api.snapshot()
+
+    assert _post(api, tree.fed_admin, worker.member_id, "suspend").get_json()["code"] == "member.not_active"
+    transfer = _post(api, tree.fed_admin, worker.member_id, "transfer", {"branch_id": tree.b1["id"]})
+    assert transfer.status_code == 409 and transfer.get_json()["code"] == "member.not_current"
+    assert _post(api, tree.fed_admin, worker.member_id, "leave").status_code == 409
+    assert api.snapshot() == before
+
+
+def test_a_transfer_must_land_in_a_branch(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    before = api.snapshot()
+    to_city = _post(api, tree.fed_admin, worker.member_id, "transfer", {"branch_id": tree.city_b["id"]})
+    same = _post(api, tree.fed_admin, worker.member_id, "transfer", {"branch_id": tree.a1["id"]})
+    assert (to_city.status_code, to_city.get_json()["code"]) == (409, "unit.not_branch")
+    assert (same.status_code, same.get_json()["code"]) == (409, "member.same_branch")
+    assert api.snapshot() == before
+
+
+# --- reading members --------------------------------------------------------------------------
+
+
+def test_the_member_list_is_masked_filterable_and_paginated(api, tree):
+    workers = [api.member(tree.campaign_a1["code"], mobile=f"1390000{i:04d}") for i in range(3)]
+    api.member(tree.campaign_a2["code"])  # pending
+
+    response = api.client.get("/api/v1/members?per_page=2&status=active", headers=tree.city_a_admin)
+
+    assert response.status_code == 200
+    page = response.get_json()
+    assert page["total"] == 3 and page["page"] == 1 and len(page["items"]) == 2
+    text = response.get_data(as_text=True)
+    for w in workers:
+        assert w.body["mobile"] not in text and w.body["id_number"] not in text
+    assert all("****" in m["mobile"] and "*" * 11 in m["id_number"] for m in page["items"])
+    second = api.client.get("/api/v1/members?per_page=2&page=2&status=active", headers=tree.city_a_admin)
+    assert len(second.get_json()["items"]) == 1
+
+
+def test_one_member_detail_is_masked(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    response = api.client.get(f"/api/v1/members/{worker.member_id}", headers=tree.a1_admin)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["card_no"] == worker.card_no
+    assert body["mobile"] == "138****5678"
+    assert worker.body["id_number"] not in response.get_data(as_text=True)
+
+
+def test_the_csv_export_lists_the_admins_members_masked(api, tree):
+    inside = api.member(tree.campaign_a1["code"])
+    outside = api.member(tree.campaign_b1["code"])
+
+    response = api.client.get("/api/v1/members/export.csv", headers=tree.city_a_admin)
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r["card_no"] for r in rows] == [inside.card_no]
+    assert rows[0]["mobile"] == "138****5678" and rows[0]["branch"] == "贵阳市顺丰分会"
+    assert inside.body["id_number"] not in text and "13812345678" not in text
+    assert outside.card_no not in text
+
+
+def test_reading_unmasked_personal_data_is_audited(api, tree):
+    worker = api.member(tree.campaign_a1["code"], mobile="13600001111")
+    assert api.count(edb.audit_log) == 0
+
+    response = api.client.get(
+        f"/api/v1/members/{worker.member_id}/personal-data",
+        headers={**tree.a1_admin, "X-Request-ID": "req-audit-1"},
+    )
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.get_json() == {
+        "member_id": worker.member_id,
+        "name": "张三",
+        "mobile": "13600001111",
+        "id_number": worker.body["id_number"],
+    }
+    (row,) = api.rows(edb.audit_log)
+    assert row.action == "read_personal_data"
+    assert row.member_id == worker.member_id
+    assert row.actor.startswith("staff:")
+    assert set(row.fields) == {"name", "mobile", "id_number"}
+    assert row.request_id == "req-audit-1"
+    # Every read is audited, not only the first; and the trail is readable by the admin.
+    api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.a1_admin)
+    assert api.count(edb.audit_log) == 2
+    trail = api.client.get(f"/api/v1/audit?member_id={worker.member_id}", headers=tree.city_a_admin)
+    assert [e["action"] for e in trail.get_json()] == ["read_personal_data"] * 2
+
+
+def test_personal_data_reads_are_not_audited_when_refused(api, tree):
+    worker = api.member(tree.campaign_b1["code"])
+    response = api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.a1_admin)
+    assert response.status_code == 404
+    assert api.count(edb.audit_log) == 0
+
+
+# --- the member's deletion request ------------------------------------------------------------
+
+
+def test_an_erasure_request_wipes_personal_data_and_emits_member_left_with_reason_erased(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    seen = len(api.outbox())
+
+    response = api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+
+    assert response.status_code == 204
+    row = api.rows(edb.members, edb.members.c.id == worker.member_id)[0]
+    assert row.status == "left" and row.erased_at is not None
+    for column in ("name", "mobile_enc", "mobile_masked", "id_number_enc", "id_number_masked", "id_hash"):
+        assert getattr(row, column) is None, column
+    assert row.openid is None and row.birth_date is None and row.sex is None
+    assert row.card_no == worker.card_no  # the anonymous history stays
+    events = _new_events(api, seen)
+    assert outbox_types(events) == ["unionhub.member.left.v1"]
+    assert json.loads(events[0].payload)["reason"] == "erased"
+    _assert_no_personal_data(events, worker)
+    (audit,) = api.rows(edb.audit_log)
+    assert (audit.action, audit.member_id) == ("erase", worker.member_id)
+
+    # Gone for good: the member's own profile, the admin's unmasked read, and a second request.
+    assert api.client.get("/api/v1/members/me", headers=worker.headers).status_code == 404
+    read = api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.fed_admin)
+    assert read.status_code == 409 and read.get_json()["code"] == "member.erased"
+    again = api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+    assert again.status_code == 409
+    assert len(api.outbox()) == seen + 1
+
+
+def test_after_erasure_the_same_person_may_join_again(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+    response, again = api.join(tree.campaign_a1["code"], id_number=worker.body["id_number"])
+    assert response.status_code == 201 and again.member_id != worker.member_id
+
+
+def test_erasure_before_joining_is_404(api, tree):
+    worker = api.wechat()
+    assert api.client.post("/api/v1/members/me/erasure", headers=worker.headers).status_code == 404
+
+
+# --- the rotating card code -------------------------------------------------------------------
+
+
+@pytest.fixture
+def till(api, tree):
+    return api.staff(tree.fed_admin, "till-1", roles=("till",), merchant_id="m-1", store_ids=["s-1"])
+
+
+def test_a_card_token_is_accepted_once_by_a_till(api, tree, till):
+    worker = api.member(tree.campaign_a1["code"])
+    issued = api.client.get("/api/v1/members/me/card/token", headers=worker.headers)
+    assert issued.status_code == 200
+    assert issued.headers["Cache-Control"] == "no-store"
+    token = issued.get_json()["token"]
+    assert issued.get_json()["expires_in"] == 60
+
+    first = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
+    again = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
+
+    assert first.status_code == 200
+    assert first.get_json() == {
+        "member_id": worker.member_id,
+        "card_no": worker.card_no,
+        "status": "active",
+        "branch_id": tree.a1["id"],
+    }
+    assert again.status_code == 422
+    assert again.get_json()["errors"][0]["code"] == "card_token.used"
+
+
+def test_an_expired_or_forged_card_token_is_refused(api, tree, till):
+    worker = api.member(tree.campaign_a1["code"])
+    token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    response = api.client.post("/api/v1/card-tokens/redeem", json={"token": forged}, headers=till)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["code"] in ("card_token.signature", "card_token.malformed")
+
+    from services.enrolment import card_token
+
+    secret = api.app.extensions["enrolment"].secrets.card_token_secret
+    stale, _ = card_token.issue(worker.member_id, secret=secret, now=1_700_000_000, ttl=60)
+    response = api.client.post("/api/v1/card-tokens/redeem", json={"token": stale}, headers=till)
+    assert response.get_json()["errors"][0]["code"] == "card_token.expired"
+
+
+def test_a_suspended_members_card_is_refused(api, tree, till):
+    worker = api.member(tree.campaign_a1["code"])
+    token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+    _post(api, tree.fed_admin, worker.member_id, "suspend")
+
+    assert api.client.get("/api/v1/members/me/card/token", headers=worker.headers).status_code == 409
+    refused = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "member.not_active"
+
+
+def test_a_pending_member_gets_no_card_token(api, tree):
+    worker = api.member(tree.campaign_a2["code"])
+    response = api.client.get("/api/v1/members/me/card/token", headers=worker.headers)
+    assert response.status_code == 409
+
+
+def test_only_tills_redeem_card_tokens(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+    for headers in (worker.headers, tree.fed_admin):
+        response = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=headers)
+        assert response.status_code == 403
+    assert api.client.post("/api/v1/card-tokens/redeem", json={"token": token}).status_code == 401

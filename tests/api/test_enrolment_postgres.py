@@ -1,0 +1,220 @@
+"""The same enrolment app on PostgreSQL, in a database of its own created for this module.
+
+What SQLite cannot prove: the partial unique indexes ("one current membership per person") hold
+when two joins race, UPDATE ... RETURNING hands out card serials, and SELECT ... FOR UPDATE makes
+concurrent status changes of one member queue, so exactly one of them applies and emits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+from enrolment_api import infra_missing, join_body, outbox_types, resident_id
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.enrolment import db as edb
+from services.enrolment.app import create_app
+from services.enrolment.card_number import is_valid_card_number
+
+PG_ADMIN_URL = os.environ.get(
+    "UNIONHUB_TEST_DATABASE_URL", "postgresql+psycopg://unionhub:unionhub@127.0.0.1:55432/unionhub"
+)
+
+
+@contextmanager
+def fresh_database():
+    """A new, empty PostgreSQL database made with the unionhub role; dropped afterwards."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"enrolment_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as error:
+        admin.dispose()
+        infra_missing(f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not usable ({error})")
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def app(make_app, pg_url):
+    """Overrides tests/api's SQLite app; every test starts from empty tables."""
+    app = make_app(database_url=pg_url)
+    yield app
+    database = app.extensions["unionhub"].db
+    database.engine.dispose()
+    database.metadata.drop_all(database.engine)
+
+
+def _parallel(n: int, fn):
+    """Run fn(i) for i in range(n) at once, released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait(timeout=10)
+        return fn(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_the_database_is_postgresql_with_partial_unique_indexes(api):
+    engine = api.app.extensions["unionhub"].db.engine
+    assert engine.dialect.name == "postgresql"
+    indexes = {i["name"]: i for i in inspect(engine).get_indexes("members")}
+    for name in ("uq_members_current_person", "uq_members_current_openid"):
+        assert indexes[name]["unique"]
+        where = indexes[name]["dialect_options"]["postgresql_where"]
+        assert "pending" in where and "active" in where and "suspended" in where
+
+
+def test_join_duplicate_join_and_every_status_change_on_postgresql(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    assert is_valid_card_number(worker.card_no)
+    second = api.member(tree.campaign_a1["code"])
+    assert int(second.card_no[4:14]) == int(worker.card_no[4:14]) + 1  # UPDATE ... RETURNING
+
+    before = api.snapshot()
+    same_id, _ = api.join(tree.campaign_b1["code"], id_number=worker.body["id_number"])
+    same_wechat, _ = api.join(tree.campaign_b1["code"], worker=worker, id_number=resident_id())
+    for response in (same_id, same_wechat):
+        assert response.status_code == 409
+        assert response.get_json()["branch"] == "贵阳市顺丰分会"
+    assert api.snapshot() == before
+
+    admin = tree.city_a_admin
+    for action, body, status in [
+        ("suspend", {"reason": "x"}, "suspended"),
+        ("reinstate", {}, "active"),
+        ("transfer", {"branch_id": tree.a2["id"]}, "active"),
+        ("leave", {}, "left"),
+    ]:
+        response = api.client.post(f"/api/v1/members/{worker.member_id}/{action}", json=body, headers=admin)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["status"] == status
+    pending = api.member(tree.campaign_a2["code"])
+    approved = api.client.post(f"/api/v1/members/{pending.member_id}/approve", json={}, headers=admin)
+    assert approved.get_json()["status"] == "active"
+
+    mine = [r for r in api.outbox() if r.key == worker.member_id]
+    assert outbox_types(mine) == [
+        "unionhub.member.joined.v1",
+        "unionhub.member.suspended.v1",
+        "unionhub.member.reinstated.v1",
+        "unionhub.member.transferred.v1",
+        "unionhub.member.left.v1",
+    ]
+    # Having left, the person may join again: the unique index only covers current memberships.
+    again, _ = api.join(tree.campaign_b1["code"], id_number=worker.body["id_number"])
+    assert again.status_code == 201
+
+
+def test_two_racing_joins_of_one_person_make_one_member_and_a_409_naming_the_branch(api, tree):
+    number = resident_id()
+    workers = [api.wechat() for _ in range(2)]
+    bodies = [join_body(tree.campaign_a1["code"], id_number=number) for _ in workers]
+
+    def join(i):
+        client = api.app.test_client()
+        return client.post("/api/v1/join", json=bodies[i], headers=workers[i].headers)
+
+    responses = _parallel(2, join)
+
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    conflict = next(r for r in responses if r.status_code == 409).get_json()
+    assert conflict["code"] == "member.already_joined" and conflict["branch"] == "贵阳市顺丰分会"
+    assert api.count(edb.members) == 1
+    assert outbox_types(api.outbox()) == ["unionhub.member.joined.v1"]
+
+
+def test_many_first_joins_of_a_new_campaign_at_once_all_succeed(api, tree):
+    # The first join of a campaign on a day creates its counter row, and the first join ever creates
+    # the card serial row: racing first joins must queue on those rows, not fail.
+    campaign = api.campaign(tree.fed_admin, tree.b1["id"], name="开业首日")
+    workers = [api.wechat() for _ in range(8)]
+
+    def join(i):
+        client = api.app.test_client()
+        return client.post("/api/v1/join", json=join_body(campaign["code"]), headers=workers[i].headers)
+
+    responses = _parallel(8, join)
+
+    assert [r.status_code for r in responses] == [201] * 8, [r.get_json() for r in responses]
+    cards = {r.get_json()["card_no"] for r in responses}
+    assert len(cards) == 8 and all(is_valid_card_number(c) for c in cards)
+    stats = api.client.get(f"/api/v1/campaigns/{campaign['id']}/stats", headers=tree.fed_admin).get_json()
+    assert stats["joins"] == 8
+
+
+def test_concurrent_status_changes_of_one_member_apply_once(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    seen = len(api.outbox())
+
+    def suspend(_):
+        client = api.app.test_client()
+        return client.post(
+            f"/api/v1/members/{worker.member_id}/suspend", json={"reason": "并发"}, headers=tree.fed_admin
+        )
+
+    responses = _parallel(6, suspend)
+
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 5
+    events = api.outbox()[seen:]
+    assert outbox_types(events) == ["unionhub.member.suspended.v1"]
+    assert json.loads(events[0].payload)["member_id"] == worker.member_id
+
+
+def test_idempotent_retries_racing_each_other_create_one_member(api, tree):
+    worker = api.wechat()
+    body = join_body(tree.campaign_a1["code"])
+    headers = {**worker.headers, "Idempotency-Key": "tap-tap-tap"}
+
+    def join(_):
+        return api.app.test_client().post("/api/v1/join", json=body, headers=headers)
+
+    responses = _parallel(4, join)
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.get_json()["member_id"] for r in responses}) == 1
+    assert api.count(edb.members) == 1 and len(api.outbox()) == 1
+
+
+def test_web_workers_starting_together_on_a_fresh_database_all_boot_with_one_root_and_one_admin(
+    make_settings,
+):
+    # gunicorn starts its workers at once, each running create_app: local keys, schema, federation
+    # root and bootstrap admin must be created once, the other workers waiting and then finding them.
+    with fresh_database() as url:
+        settings = make_settings(database_url=url)
+        apps = _parallel(4, lambda _: create_app({"SETTINGS": settings}))
+        try:
+            engine = apps[0].extensions["unionhub"].db.engine
+            with engine.connect() as conn:
+                roots = conn.execute(text("SELECT count(*) FROM units WHERE parent_id IS NULL")).scalar_one()
+                admins = conn.execute(
+                    text("SELECT count(*) FROM staff WHERE username = 'admin'")
+                ).scalar_one()
+            assert (roots, admins) == (1, 1)
+            kids = {app.extensions["enrolment"].secrets.signing_keys[0].kid for app in apps}
+            assert len(kids) == 1  # one key set, or workers would reject each other's tokens
+        finally:
+            for app in apps:
+                app.extensions["unionhub"].db.engine.dispose()

@@ -1,0 +1,143 @@
+"""A worker's whole enrolment through the gateway on :8000, against the running services.
+
+Admin logs in, creates a branch and a campaign; a worker opens the campaign, logs in with WeChat
+(the local fake), joins, sees the masked profile and a card token; the running relay publishes
+member.joined to Kafka. Also: the OpenAPI document lists the fixed paths, unknown paths answer
+problem+json.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+import requests
+
+FIXED_PATHS = [
+    ("post", "/api/v1/auth/staff/login"),
+    ("post", "/api/v1/auth/wechat"),
+    ("get", "/.well-known/jwks.json"),
+    ("post", "/api/v1/branches"),
+    ("post", "/api/v1/campaigns"),
+    ("get", "/api/v1/campaigns/{id}/qr.png"),
+    ("get", "/api/v1/campaigns/{id}/stats"),
+    ("get", "/api/v1/join/{code}"),
+    ("post", "/api/v1/join"),
+    ("get", "/api/v1/members/me"),
+    ("get", "/api/v1/members/me/card/token"),
+    ("post", "/api/v1/members/{id}/suspend"),
+    ("post", "/api/v1/members/{id}/reinstate"),
+    ("post", "/api/v1/members/{id}/leave"),
+]
+
+
+def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
+    gateway, admin, new_code, new_resident_id, members_topic
+):
+    consumer = members_topic  # positioned at the end before the join
+    suffix = uuid.uuid4().hex[:6]
+    root = next(u for u in admin.get(f"{gateway}/api/v1/branches", timeout=10).json() if not u["parent_id"])
+    branch = admin.post(
+        f"{gateway}/api/v1/branches",
+        json={"name": f"端到端测试分会{suffix}", "parent_id": root["id"]},
+        timeout=10,
+    )
+    assert branch.status_code == 201, branch.text
+    campaign = admin.post(
+        f"{gateway}/api/v1/campaigns",
+        json={"branch_id": branch.json()["id"], "name": "端到端扫码入会", "site": "测试站点"},
+        timeout=10,
+    )
+    assert campaign.status_code == 201, campaign.text
+    code = campaign.json()["code"]
+    assert campaign.json()["join_url"].endswith(f"/api/v1/join/{code}")
+
+    worker = requests.Session()
+    page = worker.get(f"{gateway}/api/v1/join/{code}", timeout=10)
+    assert page.status_code == 200
+    assert page.json()["branch"] == f"端到端测试分会{suffix}"
+
+    login = worker.post(f"{gateway}/api/v1/auth/wechat", json={"code": new_code()}, timeout=10)
+    assert login.status_code == 200, login.text
+    assert login.json()["member_id"] is None
+    worker.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+
+    id_number = new_resident_id()
+    joined = worker.post(
+        f"{gateway}/api/v1/join",
+        json={
+            "campaign_code": code,
+            "name": "李四",
+            "mobile": "13512345678",
+            "id_number": id_number,
+            "employer": "美团",
+            "occupation": "骑手",
+            "consent": True,
+        },
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    )
+    assert joined.status_code == 201, joined.text
+    member = joined.json()
+    assert member["status"] == "active"
+    worker.headers["Authorization"] = f"Bearer {member['access_token']}"
+
+    me = worker.get(f"{gateway}/api/v1/members/me", timeout=10)
+    assert me.status_code == 200
+    assert me.json()["mobile"] == "135****5678"
+    assert me.json()["id_number"] == id_number[:3] + "*" * 11 + id_number[-4:]
+    assert id_number not in me.text and "13512345678" not in me.text
+
+    card = worker.get(f"{gateway}/api/v1/members/me/card/token", timeout=10)
+    assert card.status_code == 200
+    assert card.json()["token"] and 0 < card.json()["expires_in"] <= 60
+
+    # The running relay (worker:enrolment) publishes the outbox row; allow it a bounded time.
+    key, found, deadline = member["member_id"].encode(), [], time.monotonic() + 30
+    while time.monotonic() < deadline and not found:
+        for batch in consumer.poll(timeout_ms=500).values():
+            found += [r for r in batch if r.key == key]
+    assert found, "member.joined did not reach the members topic within 30 s"
+    headers = {name: value.decode() for name, value in found[0].headers}
+    assert headers["ce_type"] == "unionhub.member.joined.v1"
+    assert id_number.encode() not in found[0].value and b"13512345678" not in found[0].value
+
+
+def _normalise(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_the_openapi_document_lists_the_fixed_paths(gateway):
+    response = requests.get(f"{gateway}/svc/enrolment/openapi.json", timeout=10)
+    assert response.status_code == 200
+    documented = {
+        (method, _normalise(path))
+        for path, operations in response.json()["paths"].items()
+        for method in operations
+    }
+    missing = [(m, p) for m, p in FIXED_PATHS if (m, _normalise(p)) not in documented]
+    assert not missing
+
+
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/members/x/y/z", "/nowhere"])
+def test_an_unknown_path_answers_problem_json(gateway, path):
+    response = requests.get(f"{gateway}{path}", timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["status"] == 404 and response.json()["code"] == "not_found"
+
+
+def test_the_jwks_through_the_gateway_verifies_an_admin_token(gateway, admin):
+    import jwt
+
+    keys = {
+        k["kid"]: jwt.PyJWK(k)
+        for k in requests.get(f"{gateway}/.well-known/jwks.json", timeout=10).json()["keys"]
+    }
+    token = admin.headers["Authorization"].split()[1]
+    claims = jwt.decode(
+        token, keys[jwt.get_unverified_header(token)["kid"]].key, algorithms=["EdDSA"], audience="unionhub"
+    )
+    assert "admin" in claims["roles"]

@@ -1,0 +1,137 @@
+"""A join reaches the real Kafka: exactly one `unionhub.member.joined.v1` CloudEvent on `members`.
+
+The enrolment app runs in-process on a fresh SQLite file; the real outbox relay
+(services.common.worker.build_relay) publishes its outbox to the broker started by
+deploy/local/infra.sh; kafka-python reads the topic from the end offsets taken before the join.
+Other producers (the running system, other tests) may write to `members` at the same time, so
+records are told apart by their key, the new member's id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+import redis
+from kafka import KafkaConsumer, TopicPartition
+from werkzeug.serving import make_server
+
+from services.common.worker import build_relay
+from services.enrolment.app import create_app
+from services.enrolment.settings import EnrolmentSettings
+from services.fakes import wechat as fake_wechat
+from tests.api.enrolment_api import ADMIN_PASSWORD, Api, infra_missing
+
+pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when Kafka/PostgreSQL are absent
+
+KAFKA = os.environ.get("UNIONHUB_KAFKA_BOOTSTRAP", os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+REDIS_URL = os.environ.get("UNIONHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+TOPIC = "members"
+
+
+@pytest.fixture
+def wechat_url():
+    server = make_server("127.0.0.1", 0, fake_wechat.create_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/sns/jscode2session"
+    server.shutdown()
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, wechat_url):
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as error:
+        infra_missing(f"Redis at {REDIS_URL} does not answer ({error})")
+    monkeypatch.setenv("UNIONHUB_HOME", str(tmp_path))
+    settings = EnrolmentSettings(
+        service="enrolment",
+        database_url=f"sqlite:///{tmp_path}/enrolment.db",
+        redis_url=REDIS_URL,
+        kafka_bootstrap=KAFKA,
+        admin_password=ADMIN_PASSWORD,
+        wechat_code2session_url=wechat_url,
+        log_level="WARNING",
+    )
+    app = create_app({"SETTINGS": settings, "TESTING": True})
+    yield app
+    app.extensions["unionhub"].db.engine.dispose()
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def members_topic():
+    """A consumer assigned to every partition of `members`, positioned at the current end."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=KAFKA,
+        group_id=None,
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+        client_id="test-enrolment-kafka",
+    )
+    partitions = consumer.partitions_for_topic(TOPIC)
+    if not partitions:
+        consumer.close()
+        pytest.fail(f"topic {TOPIC!r} does not exist; create it with `unionhub topics`")
+    assigned = [TopicPartition(TOPIC, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    for tp, offset in consumer.end_offsets(assigned).items():
+        consumer.seek(tp, offset)
+    yield consumer
+    consumer.close()
+
+
+def _records_keyed(consumer, key: bytes, *, timeout: float, settle: float) -> list:
+    """Records with this key until `timeout`; after the first, keep reading `settle` s for repeats."""
+    found, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=250).values():
+            found += [r for r in batch if r.key == key]
+        if found:
+            deadline = min(deadline, time.monotonic() + settle)
+    return found
+
+
+def test_a_join_publishes_exactly_one_member_joined_cloudevent_on_kafka(app, members_topic):
+    api = Api(app.test_client(), app)
+    fed = api.admin()
+    branch = api.unit(fed, "贵阳市货拉拉分会", parent_id=api.root_id())
+    campaign = api.campaign(fed, branch["id"])
+    worker = api.member(campaign["code"], mobile="13700009999")
+    id_number = worker.body["id_number"]
+
+    database = app.extensions["unionhub"].db
+    relay = build_relay(app.extensions["unionhub"].settings, database, idle_sleep=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), name="test-relay", daemon=True)
+    thread.start()
+    try:
+        records = _records_keyed(members_topic, worker.member_id.encode(), timeout=30, settle=3)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+
+    assert relay.published == 1 and relay.pending() == 0
+    assert len(records) == 1, [r.headers for r in records]
+    (record,) = records
+    headers = {name: value.decode() for name, value in record.headers}
+    assert headers["ce_type"] == "unionhub.member.joined.v1"
+    assert headers["ce_source"] == "/unionhub/enrolment"
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_subject"] == worker.member_id
+    (outbox_row,) = api.outbox()
+    assert headers["ce_id"] == outbox_row.event_id and outbox_row.sent_at is not None
+    assert headers["traceparent"].startswith("00-")
+    payload = json.loads(record.value)
+    assert payload["member_id"] == worker.member_id
+    assert payload["card_no"] == worker.card_no
+    assert payload["branch_id"] == branch["id"] and payload["status"] == "active"
+    assert "id_number" not in payload and "mobile" not in payload
+    raw = record.value.decode()
+    assert id_number not in raw and "13700009999" not in raw
