@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 
 from events import outbox as outbox_mod
@@ -47,6 +47,31 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def ensure_database(engine: Engine) -> None:
+    """Create a PostgreSQL database that does not exist yet (each service has its own).
+
+    Where it exists, as in production, this only connects; creating needs the CREATEDB privilege.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        engine.connect().close()
+        return
+    except exc.OperationalError as error:
+        if "does not exist" not in str(error):
+            raise
+    maintenance = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            try:
+                conn.execute(text(f'CREATE DATABASE "{engine.url.database}"'))
+            except exc.ProgrammingError as error:
+                if "already exists" not in str(error):  # another process created it meanwhile
+                    raise
+    finally:
+        maintenance.dispose()
+
+
 class Database:
     """A service's metadata, engine and bus tables in one place."""
 
@@ -61,6 +86,7 @@ class Database:
         self.source = source
 
     def create_all(self) -> None:
+        ensure_database(self.engine)
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Every web worker and replica calls this at start; one creates, the others wait.
