@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from .consumer import is_runner_header
+from .consumer import is_runner_header, with_topic_metadata
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def replay(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
+    with_topic_metadata(consumer, [f"{topic}.dlq"])
     producer = producer_factory()
     replayed = 0
     try:
