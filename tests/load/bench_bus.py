@@ -1,0 +1,296 @@
+"""Event bus benchmark: outbox write → relay → Kafka → consumer → handler commit.
+
+    .venv/bin/python tests/load/bench_bus.py [--events 10000] [--paced-seconds 15] [--rates 1000,200]
+
+Needs the local Kafka and PostgreSQL (``bash deploy/local/infra.sh up``). Not a pytest test (pytest
+collects test_*.py only). Uses the ledger test service of tests/integration: the real relay and
+consumer (services.common.worker.run) as two subprocesses, a fresh topic and two fresh databases.
+
+Measures
+  * saturation: N events written as fast as one writer can (100 per transaction) while the relay
+    and consumer run; events/s = N / (last handler commit - first outbox commit), and latency
+    from each event's outbox commit to its handler's commit;
+  * paced: events written at a fixed rate (20 per transaction, every 20 ms at 1,000/s); latency
+    p50/p99 — the number that matters for a user waiting on a projection;
+  * bare loop: kafka-python alone on the same broker, same record size and headers, same producer
+    settings (acks=all, idempotence, linger 5 ms, flush every 500) and the same consumer settings
+    (group, read_committed, 500 records a poll, commit each poll), producer and consumer in two
+    processes; events/s from first send to last record consumed.
+The whole run is bounded (about 3 minutes at the defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+import kafka  # noqa: E402
+import ledger_service as ls  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
+
+from events.admin import ensure_topics  # noqa: E402
+from events.consumer import default_consumer  # noqa: E402
+from events.outbox import default_producer  # noqa: E402
+
+BOOTSTRAP = os.environ.get("UNIONHUB_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+PG_ADMIN_URL = os.environ.get(
+    "UNIONHUB_TEST_DATABASE_URL", "postgresql+psycopg://unionhub:unionhub@127.0.0.1:55432/unionhub"
+)
+RELAY_BATCH = 500  # Relay.batch_size default: the relay sends this many, then flushes
+POLL_RECORDS = 500  # ConsumerRunner.max_records default
+
+
+# ----------------------------------------------------------- machine facts ----
+
+
+def machine_facts(db: ls.LedgerDatabase) -> dict[str, str]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    jars = glob.glob(os.path.expanduser("~/.cache/unionhub/**/kafka_2.13-*.jar"), recursive=True)
+    kafka_versions = sorted({Path(j).name.removeprefix("kafka_2.13-").removesuffix(".jar") for j in jars})
+    with db.engine.connect() as conn:
+        pg = conn.execute(text("select version()")).scalar_one().split(" on ")[0]
+        sync = conn.execute(text("show synchronous_commit")).scalar_one()
+    return {
+        "cpus (nproc)": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+        "cpu": cpu,
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "kafka broker": ", ".join(kafka_versions) or "unknown (no jars under ~/.cache/unionhub)",
+        "kafka-python": kafka.__version__,
+        "postgresql": f"{pg} (synchronous_commit={sync})",
+    }
+
+
+# --------------------------------------------------------------- bare loop ----
+
+
+def _bare_consumer(topic: str, expected: int, ready, results) -> None:
+    consumer = default_consumer(BOOTSTRAP, f"bench-bare-{uuid.uuid4().hex[:8]}")([topic])
+    seen, last = 0, None
+    deadline = time.monotonic() + 90
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=100)
+    ready.set()
+    while seen < expected and time.monotonic() < deadline:
+        batch = consumer.poll(timeout_ms=200, max_records=POLL_RECORDS)
+        if batch:
+            seen += sum(len(records) for records in batch.values())
+            last = time.time()
+            consumer.commit()
+    consumer.close(autocommit=False)
+    results.put((seen, last))
+
+
+def bare_loop(count: int, value: bytes, headers: list[tuple[str, bytes]]) -> dict:
+    topic = f"bench-bare-{uuid.uuid4().hex[:10]}"
+    ensure_topics(BOOTSTRAP, ls.make_catalogue(topic))
+    ctx = mp.get_context("spawn")
+    ready, results = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_bare_consumer, args=(topic, count, ready, results))
+    proc.start()
+    try:
+        if not ready.wait(90):
+            raise RuntimeError("bare consumer never got its partitions")
+        producer = default_producer(BOOTSTRAP, client_id="bench-bare")
+        first = time.time()
+        for start in range(0, count, RELAY_BATCH):
+            for i in range(start, min(start + RELAY_BATCH, count)):
+                producer.send(topic, key=f"acct-{i % 50:03d}".encode(), value=value, headers=headers)
+            producer.flush(timeout=30)
+        produced = time.time()
+        producer.close(timeout=5)
+        seen, last = results.get(timeout=120)
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+        ls.delete_topics(BOOTSTRAP, [topic, f"{topic}.dlq"])
+    if seen < count or last is None:
+        raise RuntimeError(f"bare consumer saw {seen} of {count} records")
+    return {
+        "events": count,
+        "produce_per_s": count / (produced - first),
+        "end_to_end_per_s": count / (last - first),
+    }
+
+
+# ------------------------------------------------------------ our pipeline ----
+
+
+def write_batch(db: ls.LedgerDatabase, first: int, size: int, written: dict[str, float]) -> None:
+    ids = []
+    with db.unit_of_work() as uow:
+        for i in range(first, first + size):
+            account = f"acct-{i % 50:03d}"
+            event = uow.emit(
+                ls.TYPE,
+                account,
+                {"account": account, "amount": i % 997 + 1, "occurred_at": datetime.now(UTC)},
+            )
+            uow.connection.execute(
+                ls.credits.insert().values(event_id=event.id, account=account, amount=i % 997 + 1)
+            )
+            ids.append(event.id)
+        uow.commit()
+    committed = time.time()
+    for event_id in ids:
+        written[event_id] = committed
+
+
+def wait_applied(db: ls.LedgerDatabase, total: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ls.ledger_figures(db).entries >= total:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summarise(name: str, written: dict[str, float], committed: dict[str, float]) -> dict:
+    latencies = [(committed[i] - t) * 1000 for i, t in written.items() if i in committed]
+    applied = [committed[i] for i in written if i in committed]
+    span = max(applied) - min(written.values()) if applied else float("nan")
+    return {
+        "run": name,
+        "events": len(written),
+        "applied": len(latencies),
+        "events_per_s": len(latencies) / span if applied else 0.0,
+        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": percentile(latencies, 99) if latencies else float("nan"),
+        "max_ms": max(latencies) if latencies else float("nan"),
+    }
+
+
+def run_pipeline(
+    events: int, rates: list[int], paced_seconds: float, workdir: Path
+) -> tuple[dict, list[dict], bytes, list]:
+    runs: list[tuple[str, dict[str, float]]] = []
+    with ls.rig(BOOTSTRAP, PG_ADMIN_URL, workdir) as rig:
+        facts = machine_facts(rig.producer_db)
+        commit_log = workdir / "commits.txt"
+        relay = rig.start("relay")
+        consumer = rig.start("consumer", extra_env={ls.ENV_COMMIT_LOG: str(commit_log)})
+        try:
+            total = 0
+            warm: dict[str, float] = {}
+            write_batch(rig.producer_db, 0, 200, warm)
+            total += 200
+            if not wait_applied(rig.consumer_db, total, 90):
+                raise RuntimeError("warm-up events were not applied: " + consumer.log_tail())
+
+            saturation: dict[str, float] = {}
+            for first in range(total, total + events, 100):
+                write_batch(rig.producer_db, first, 100, saturation)
+            total += events
+            finished = wait_applied(rig.consumer_db, total, 120)
+            runs.append((f"saturation, {events} events" + ("" if finished else " (TIMED OUT)"), saturation))
+
+            for rate in rates:
+                paced: dict[str, float] = {}
+                per_tick = max(1, rate // 50)  # a transaction every 20 ms
+                tick = per_tick / rate
+                start, n = time.monotonic(), 0
+                while time.monotonic() - start < paced_seconds:
+                    write_batch(rig.producer_db, total + n, per_tick, paced)
+                    n += per_tick
+                    delay = start + (n / per_tick) * tick - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                achieved = n / (time.monotonic() - start)
+                total += n
+                finished = wait_applied(rig.consumer_db, total, 90)
+                label = f"paced {rate}/s for {paced_seconds:.0f}s (written at {achieved:.0f}/s)"
+                runs.append((label + ("" if finished else " (TIMED OUT)"), paced))
+        finally:
+            counts = consumer.stop()
+            relay.stop()
+        committed = {}
+        for line in commit_log.read_text().splitlines():
+            event_id, ts = line.split()
+            committed[event_id] = float(ts)
+        with rig.producer_db.engine.connect() as conn:
+            sample = conn.execute(select(rig.producer_db.outbox).limit(1)).one()
+        value = sample.payload.encode()
+        headers = [(k, v.encode()) for k, v in json.loads(sample.headers)]
+        facts["consumer outcomes"] = str(counts)
+    return facts, [summarise(name, written, committed) for name, written in runs], value, headers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000, help="events in the saturation run")
+    parser.add_argument(
+        "--bare-events", type=int, default=50_000, help="records in the bare kafka-python loop"
+    )
+    parser.add_argument("--rates", default="1000,200", help="paced runs, events/s, comma-separated")
+    parser.add_argument("--paced-seconds", type=float, default=15.0)
+    args = parser.parse_args(argv)
+    began = time.monotonic()
+
+    with tempfile.TemporaryDirectory(prefix="bench-bus-") as tmp:
+        facts, results, value, headers = run_pipeline(
+            args.events, [int(r) for r in args.rates.split(",") if r], args.paced_seconds, Path(tmp)
+        )
+    bare = bare_loop(args.bare_events, value, headers)
+
+    print("\n== machine")
+    for key, val in facts.items():
+        print(f"  {key:18} {val}")
+    header_bytes = sum(len(k) + len(v) for k, v in headers)
+    print(f"\n== record: {len(value)} B value + {header_bytes} B of headers ({len(headers)} headers)")
+    print("\n== our bus (outbox commit -> handler commit; relay and consumer are separate processes)")
+    print(f"  {'run':58} {'applied':>8} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'max ms':>9}")
+    for r in results:
+        print(
+            f"  {r['run']:58} {r['applied']:>8} {r['events_per_s']:>9.0f} {r['p50_ms']:>8.1f} "
+            f"{r['p99_ms']:>9.1f} {r['max_ms']:>9.1f}"
+        )
+    print(f"\n== bare kafka-python loop ({bare['events']} records)")
+    print(f"  produce only        {bare['produce_per_s']:>9.0f} records/s")
+    print(f"  produce -> consume  {bare['end_to_end_per_s']:>9.0f} records/s")
+    ours = results[0]["events_per_s"]
+    ratio = ours / bare["end_to_end_per_s"]
+    print("\n== against the targets")
+    print(
+        f"  throughput: ours {ours:.0f}/s = {ratio:.1%} of the bare loop (target >= 33%): "
+        f"{'MET' if ratio >= 1 / 3 else 'MISSED'}"
+    )
+    for r in results[1:]:
+        if r["run"].startswith("paced 1000/s"):
+            met = r["p99_ms"] < 250 and "TIMED OUT" not in r["run"]
+            print(f"  p99 at 1,000/s: {r['p99_ms']:.0f} ms (target < 250 ms): {'MET' if met else 'MISSED'}")
+    print(f"\nbenchmark took {time.monotonic() - began:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""Exactly-once application through the inbox, retries, dead-lettering, and the outbox's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.exc import OperationalError
+
+from events.catalogue import CATALOGUE
+from events.consumer import ConsumerRunner
+from events.dispatch import Dispatcher, InfrastructureDown, Outcome
+from events.envelope import Event, encode_data, to_headers
+from events.outbox import InvalidEventPayload
+from services.common.db import Database
+
+APPROVED = "unionhub.member.approved.v1"
+JOINED = "unionhub.member.joined.v1"
+
+
+def approved(member_id: str = "m-1", **data) -> Event:
+    payload = {"member_id": member_id, "branch_id": "b-7", "occurred_at": datetime.now(UTC).isoformat()}
+    return Event(type=APPROVED, source="/enrolment", subject=member_id, data={**payload, **data})
+
+
+@pytest.fixture
+def db(tmp_path) -> Database:
+    metadata = MetaData()
+    Table(
+        "approvals",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("member_id", String(36), nullable=False),
+        Column("branch_id", String(36), nullable=False),
+    )
+    database = Database(f"sqlite:///{tmp_path}/consumer.db", metadata, CATALOGUE, source="/test")
+    database.create_all()
+    yield database
+    database.engine.dispose()
+
+
+def count(db: Database, table: str) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(db.metadata.tables[table])).scalar_one()
+
+
+class Recorder:
+    """A handler that records an approval, optionally failing its first ``fail`` calls (or always)."""
+
+    def __init__(self, db: Database, *, fail: int = 0, error: Exception | None = None):
+        self.db = db
+        self.fail = fail
+        self.error = error or RuntimeError("branch service said no")
+        self.calls = 0
+
+    def __call__(self, event, uow):
+        self.calls += 1
+        uow.connection.execute(
+            self.db.metadata.tables["approvals"]
+            .insert()
+            .values(member_id=event.data["member_id"], branch_id=event.data["branch_id"])
+        )
+        if self.calls <= self.fail:
+            raise self.error
+
+
+def dispatcher(db: Database, handler, sleeps: list[float] | None = None, **options) -> Dispatcher:
+    sleeps = [] if sleeps is None else sleeps
+    return Dispatcher(
+        "test-consumer",
+        {APPROVED: handler},
+        CATALOGUE,
+        db.unit_of_work,
+        db.inbox,
+        sleep=sleeps.append,
+        **options,
+    )
+
+
+def test_event_is_applied_and_its_id_recorded_in_the_inbox(db):
+    handler = Recorder(db)
+    event = approved()
+
+    outcome, failure = dispatcher(db, handler).deliver(event)
+
+    assert (outcome, failure) == (Outcome.APPLIED, None)
+    assert count(db, "approvals") == 1
+    with db.engine.connect() as conn:
+        row = conn.execute(select(db.inbox)).one()
+    assert (row.consumer, row.event_id, row.event_type) == ("test-consumer", event.id, APPROVED)
+
+
+def test_handler_receives_the_payload_loaded_through_the_schema(db):
+    seen = []
+    event = approved()
+
+    dispatcher(db, lambda e, uow: seen.append(e.data)).deliver(event)
+
+    assert isinstance(seen[0]["occurred_at"], datetime)  # loaded, not the ISO string on the wire
+    assert seen[0]["member_id"] == "m-1"
+
+
+def test_duplicate_delivery_changes_nothing_and_is_reported_as_duplicate(db):
+    handler = Recorder(db)
+    d = dispatcher(db, handler)
+    event = approved()
+
+    first = d.deliver(event)
+    second = d.deliver(event)
+
+    assert first == (Outcome.APPLIED, None)
+    assert second == (Outcome.DUPLICATE, None)
+    assert handler.calls == 1
+    assert count(db, "approvals") == 1
+    assert count(db, "inbox") == 1
+
+
+def test_inbox_is_per_consumer_group(db):
+    event = approved()
+    a = Dispatcher("group-a", {APPROVED: Recorder(db)}, CATALOGUE, db.unit_of_work, db.inbox)
+    b = Dispatcher("group-b", {APPROVED: Recorder(db)}, CATALOGUE, db.unit_of_work, db.inbox)
+
+    assert a.deliver(event)[0] is Outcome.APPLIED
+    assert b.deliver(event)[0] is Outcome.APPLIED
+    assert a.deliver(event)[0] is Outcome.DUPLICATE
+
+
+def test_failing_handler_is_retried_with_exponential_backoff_then_dead_lettered(db):
+    sleeps: list[float] = []
+    handler = Recorder(db, fail=100)
+
+    outcome, failure = dispatcher(
+        db, handler, sleeps, max_attempts=5, backoff_base=0.1, backoff_max=0.5
+    ).deliver(approved())
+
+    assert outcome is Outcome.DEAD
+    assert failure.kind == "handler"
+    assert failure.attempts == 5
+    assert failure.error == "RuntimeError: branch service said no"
+    assert handler.calls == 5
+    assert sleeps == [0.1, 0.2, 0.4, 0.5]  # doubling, capped at backoff_max, no sleep after the last try
+    assert count(db, "approvals") == 0
+    assert count(db, "inbox") == 0
+
+
+def test_handler_that_recovers_on_a_retry_is_applied_once(db):
+    sleeps: list[float] = []
+    handler = Recorder(db, fail=2)
+
+    outcome, failure = dispatcher(db, handler, sleeps).deliver(approved())
+
+    assert (outcome, failure) == (Outcome.APPLIED, None)
+    assert handler.calls == 3
+    assert len(sleeps) == 2
+    assert count(db, "approvals") == 1  # the two failed attempts left nothing behind
+
+
+def test_schema_error_dead_letters_at_once_without_calling_the_handler(db):
+    sleeps: list[float] = []
+    handler = Recorder(db)
+    event = approved()
+    del event.data["branch_id"]
+
+    outcome, failure = dispatcher(db, handler, sleeps).deliver(event)
+
+    assert outcome is Outcome.DEAD
+    assert failure.kind == "schema"
+    assert failure.attempts == 0
+    assert "branch_id" in failure.error
+    assert "Missing data for required field" in failure.error
+    assert handler.calls == 0
+    assert sleeps == []
+    assert count(db, "inbox") == 0
+
+
+def test_handler_state_and_inbox_row_roll_back_together_on_failure(db):
+    handler = Recorder(db, fail=1)
+    event = approved()
+
+    outcome, _ = dispatcher(db, handler, max_attempts=1).deliver(event)
+
+    assert outcome is Outcome.DEAD
+    assert count(db, "approvals") == 0
+    assert count(db, "inbox") == 0
+    # Not marked as seen: the redelivery (a DLQ replay) is applied, not taken for a duplicate.
+    assert dispatcher(db, handler, max_attempts=1).deliver(event) == (Outcome.APPLIED, None)
+    assert count(db, "approvals") == 1
+
+
+def test_event_applied_concurrently_elsewhere_rolls_back_and_counts_as_duplicate(db):
+    event = approved()
+
+    def racing(e, uow):
+        Recorder(db)(e, uow)
+        # Another instance of the group committed the same event first: our inbox insert collides.
+        uow.connection.execute(
+            db.inbox.insert().values(
+                consumer="test-consumer", event_id=e.id, event_type=e.type, processed_at=datetime.now(UTC)
+            )
+        )
+
+    assert dispatcher(db, racing).deliver(event) == (Outcome.DUPLICATE, None)
+    assert count(db, "approvals") == 0
+
+
+def test_event_without_a_handler_is_ignored(db):
+    handler = Recorder(db)
+    d = dispatcher(db, handler)
+    joined = Event(type=JOINED, source="/enrolment", subject="m-1", data={})
+    future = Event(type="unionhub.member.teleported.v9", source="/enrolment", subject="m-1", data={})
+
+    assert d.deliver(joined) == (Outcome.IGNORED, None)
+    assert d.deliver(future) == (Outcome.IGNORED, None)
+    assert handler.calls == 0
+    assert count(db, "inbox") == 0
+
+
+def test_unreachable_database_raises_infrastructure_down_instead_of_dead_lettering(db):
+    sleeps: list[float] = []
+
+    def broken_uow():
+        raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
+
+    d = Dispatcher(
+        "test-consumer", {APPROVED: Recorder(db)}, CATALOGUE, broken_uow, db.inbox, sleep=sleeps.append
+    )
+
+    with pytest.raises(InfrastructureDown):
+        d.deliver(approved())
+    assert len(sleeps) == d.max_attempts - 1
+
+
+# ------------------------------------------------------------- the runner ----
+
+
+class FakeRecord:
+    def __init__(self, event: Event, offset: int = 7, topic: str = "members", value: bytes | None = None):
+        self.topic, self.partition, self.offset = topic, 2, offset
+        self.key = event.key.encode()
+        self.value = encode_data(event.data) if value is None else value
+        self.headers = to_headers(event)
+
+
+class FakeDlqProducer:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, topic, *, key, value, headers):
+        self.sent.append((topic, key, value, dict(headers)))
+        return self
+
+    def get(self, timeout=None):
+        return None
+
+
+def consumed(outcome: Outcome) -> float:
+    labels = {"consumer": "test-consumer", "type": APPROVED, "outcome": outcome.value}
+    return REGISTRY.get_sample_value("unionhub_events_consumed_total", labels) or 0.0
+
+
+def test_runner_counts_duplicates_and_sends_nothing_to_the_dlq(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    dlq = FakeDlqProducer()
+    record = FakeRecord(approved())
+    before = consumed(Outcome.DUPLICATE)
+
+    runner._process(record, dlq)
+    runner._process(record, dlq)
+    runner._process(record, dlq)
+
+    assert runner.counts[Outcome.APPLIED] == 1
+    assert runner.counts[Outcome.DUPLICATE] == 2
+    assert consumed(Outcome.DUPLICATE) - before == 2
+    assert dlq.sent == []
+    assert count(db, "approvals") == 1
+
+
+def test_runner_dead_letters_with_error_and_origin_headers(db):
+    runner = ConsumerRunner(
+        dispatcher(db, Recorder(db, fail=100), max_attempts=3), consumer_factory=None, producer_factory=None
+    )
+    dlq = FakeDlqProducer()
+    event = approved()
+
+    runner._process(FakeRecord(event, offset=41), dlq)
+
+    [(topic, key, value, headers)] = dlq.sent
+    assert topic == "members.dlq"
+    assert key == b"m-1"
+    assert value == encode_data(event.data)  # the original bytes, untouched
+    assert headers["ce_id"] == event.id.encode()
+    assert headers["x-original-topic"] == b"members"
+    assert headers["x-original-partition"] == b"2"
+    assert headers["x-original-offset"] == b"41"
+    assert headers["x-consumer"] == b"test-consumer"
+    assert headers["x-error-kind"] == b"handler"
+    assert headers["x-error-attempts"] == b"3"
+    assert b"branch service said no" in headers["x-error-message"]
+    assert "x-error-at" in headers
+    assert runner.counts[Outcome.DEAD] == 1
+
+
+def test_runner_dead_letters_a_record_that_is_not_a_cloudevent(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    dlq = FakeDlqProducer()
+    record = FakeRecord(approved(), value=b"[1, 2]")
+
+    runner._process(record, dlq)
+
+    [(topic, _, value, headers)] = dlq.sent
+    assert (topic, value) == ("members.dlq", b"[1, 2]")
+    assert headers["x-error-kind"] == b"envelope"
+    assert count(db, "inbox") == 0
+
+
+# -------------------------------------------------------------- the outbox ----
+
+
+def test_outbox_row_is_committed_with_the_state_change(db):
+    approvals = db.metadata.tables["approvals"]
+
+    with db.unit_of_work() as uow:
+        uow.connection.execute(approvals.insert().values(member_id="m-1", branch_id="b-7"))
+        event = uow.emit(
+            APPROVED, "m-1", {"member_id": "m-1", "branch_id": "b-7", "occurred_at": datetime.now(UTC)}
+        )
+        uow.commit()
+
+    with db.engine.connect() as conn:
+        row = conn.execute(select(db.outbox)).one()
+    assert (row.event_id, row.topic, row.key, row.type, row.sent_at) == (
+        event.id,
+        "members",
+        "m-1",
+        APPROVED,
+        None,
+    )
+    assert count(db, "approvals") == 1
+
+
+def test_unit_of_work_left_without_commit_leaves_no_outbox_row(db):
+    approvals = db.metadata.tables["approvals"]
+
+    with pytest.raises(RuntimeError):
+        with db.unit_of_work() as uow:
+            uow.connection.execute(approvals.insert().values(member_id="m-1", branch_id="b-7"))
+            uow.emit(
+                APPROVED, "m-1", {"member_id": "m-1", "branch_id": "b-7", "occurred_at": datetime.now(UTC)}
+            )
+            raise RuntimeError("request failed after the event was recorded")
+    with db.unit_of_work() as uow:
+        uow.emit(APPROVED, "m-2", {"member_id": "m-2", "branch_id": "b-7", "occurred_at": datetime.now(UTC)})
+        # no commit
+
+    assert count(db, "outbox") == 0
+    assert count(db, "approvals") == 0
+
+
+def test_producer_payload_that_breaks_the_schema_is_refused(db):
+    with db.unit_of_work() as uow:
+        with pytest.raises(InvalidEventPayload) as caught:
+            uow.emit(APPROVED, "m-1", {"member_id": "m-1", "occurred_at": datetime.now(UTC)})
+
+    assert "branch_id" in caught.value.errors
+    assert count(db, "outbox") == 0
+
+
+def test_emitting_an_uncatalogued_type_is_refused(db):
+    from events.catalogue import UnknownEventType
+
+    with db.unit_of_work() as uow, pytest.raises(UnknownEventType):
+        uow.emit("unionhub.member.teleported.v9", "m-1", {})
