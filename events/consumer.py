@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 
 from . import metrics
@@ -62,33 +62,35 @@ class ConsumerRunner:
             dlq.close(timeout=5)
 
     def _process_batch(self, consumer, dlq, batch, stop: threading.Event) -> None:
-        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        records = [record for partition_records in batch.values() for record in partition_records]
+        readable = []
+        for record in records:
+            try:
+                readable.append((record, from_record(record.value, record.headers)))
+            except EnvelopeError as error:
+                self._dead_letter(dlq, record, Failure("envelope", str(error), 0), event_type="unknown")
         try:
-            for tp, records in batch.items():
-                for record in records:
-                    self._process(record, dlq)
-                    done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+            results = self.dispatcher.deliver_batch([event for _, event in readable])
         except InfrastructureDown as error:
             log.error("consumer database unreachable (%s); pausing, will redeliver", error)
-            # Rewind every partition to its first unapplied record so nothing is skipped.
-            for tp, records in batch.items():
-                consumer.seek(tp, done[tp].offset if tp in done else records[0].offset)
+            # Nothing of this batch is committed: rewind so all of it comes again; what was applied
+            # meanwhile is in the inbox and will be skipped.
+            for tp, partition_records in batch.items():
+                consumer.seek(tp, partition_records[0].offset)
             stop.wait(self.infrastructure_backoff)
-        finally:
-            if done:
-                consumer.commit(done)
-
-    def _process(self, record, dlq: KafkaProducer) -> None:
-        try:
-            event = from_record(record.value, record.headers)
-        except EnvelopeError as error:
-            self._dead_letter(dlq, record, Failure("envelope", str(error), 0), event_type="unknown")
             return
-        outcome, failure = self.dispatcher.deliver(event)
-        self.counts[outcome] += 1
-        metrics.EVENTS_CONSUMED.labels(self.dispatcher.consumer, event.type, outcome.value).inc()
-        if failure is not None:
-            self._dead_letter(dlq, record, failure, event_type=event.type)
+        for (record, event), (outcome, failure) in zip(readable, results, strict=True):
+            self.counts[outcome] += 1
+            metrics.EVENTS_CONSUMED.labels(self.dispatcher.consumer, event.type, outcome.value).inc()
+            if failure is not None:
+                self._dead_letter(dlq, record, failure, event_type=event.type)
+        # Only now, with every event applied or dead-lettered, may the offsets move past them.
+        consumer.commit(
+            {
+                tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
+                for tp, partition_records in batch.items()
+            }
+        )
 
     def _dead_letter(self, dlq: KafkaProducer, record, failure: Failure, *, event_type: str) -> None:
         headers = [(k, v) for k, v in record.headers or [] if not is_runner_header(k)]

@@ -86,18 +86,45 @@ class Dispatcher:
         self.sleep = sleep
 
     def deliver(self, event: Event) -> tuple[Outcome, Failure | None]:
-        handler = self.handlers.get(event.type)
-        if handler is None:
-            return Outcome.IGNORED, None
-        try:
-            data = self.catalogue.schema_for(event.type).load(event.data)
-        except ValidationError as err:
-            return Outcome.DEAD, Failure("schema", f"payload does not match {event.type}: {err.messages}", 0)
-        loaded = event.with_data(data)
+        return self.deliver_batch([event])[0]
 
+    def deliver_batch(self, events: list[Event]) -> list[tuple[Outcome, Failure | None]]:
+        """Apply events in order, in one transaction when all goes well.
+
+        One transaction per poll batch rather than per event is what lets a consumer keep up with
+        the broker. If any handler fails, the batch's transaction rolls back whole and its events
+        are applied one at a time, so only the failing event is retried and dead-lettered.
+        """
+        results: list[tuple[Outcome, Failure | None] | None] = [None] * len(events)
+        work = []
+        for index, event in enumerate(events):
+            handler = self.handlers.get(event.type)
+            if handler is None:
+                results[index] = (Outcome.IGNORED, None)
+                continue
+            try:
+                data = self.catalogue.schema_for(event.type).load(event.data)
+            except ValidationError as err:
+                failure = Failure("schema", f"payload does not match {event.type}: {err.messages}", 0)
+                results[index] = (Outcome.DEAD, failure)
+                continue
+            work.append((index, handler, event.with_data(data)))
+
+        if len(work) > 1:
+            try:
+                for index, outcome in self._apply(work).items():
+                    results[index] = (outcome, None)
+                return results
+            except Exception as error:  # noqa: BLE001 - any failure sends us to the one-at-a-time path
+                log.info("batch of %d rolled back (%s); applying one at a time", len(work), error)
+        for index, handler, event in work:
+            results[index] = self._deliver_alone(handler, event)
+        return results
+
+    def _deliver_alone(self, handler: Handler, event: Event) -> tuple[Outcome, Failure | None]:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._apply_once(handler, loaded), None
+                return self._apply([(0, handler, event)])[0], None
             except _INFRASTRUCTURE_ERRORS as error:
                 if attempt == self.max_attempts:
                     raise InfrastructureDown(str(error)) from error
@@ -111,31 +138,45 @@ class Dispatcher:
                 self.sleep(min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max))
         return Outcome.DEAD, Failure("handler", f"{type(last).__name__}: {last}", self.max_attempts)
 
-    def _apply_once(self, handler: Handler, event: Event) -> Outcome:
+    def _apply(self, work: list[tuple[int, Handler, Event]]) -> dict[int, Outcome]:
+        """Run the handlers and record the event ids in one transaction; duplicates are skipped."""
+        outcomes: dict[int, Outcome] = {}
         try:
             with self.uow_factory() as uow:
-                seen = uow.connection.execute(
-                    select(self.inbox.c.event_id).where(
-                        self.inbox.c.consumer == self.consumer, self.inbox.c.event_id == event.id
-                    )
-                ).first()
-                if seen:
-                    return Outcome.DUPLICATE
-                handler(event, uow)
-                try:
+                inbox = self.inbox.c
+                seen = set(
                     uow.connection.execute(
-                        self.inbox.insert().values(
-                            consumer=self.consumer,
-                            event_id=event.id,
-                            event_type=event.type,
-                            processed_at=datetime.now(UTC),
+                        select(inbox.event_id).where(
+                            inbox.consumer == self.consumer, inbox.event_id.in_([e.id for _, _, e in work])
                         )
+                    ).scalars()
+                )
+                applied = []
+                for index, handler, event in work:
+                    if event.id in seen:  # applied before, or earlier in this very batch
+                        outcomes[index] = Outcome.DUPLICATE
+                        continue
+                    seen.add(event.id)
+                    handler(event, uow)
+                    applied.append(
+                        {
+                            "consumer": self.consumer,
+                            "event_id": event.id,
+                            "event_type": event.type,
+                            "processed_at": datetime.now(UTC),
+                        }
                     )
-                except exc.IntegrityError as error:
-                    raise _AppliedElsewhere from error
+                    outcomes[index] = Outcome.APPLIED
+                if applied:
+                    try:
+                        uow.connection.execute(self.inbox.insert(), applied)
+                    except exc.IntegrityError as error:
+                        raise _AppliedElsewhere from error
                 uow.commit()
         except _AppliedElsewhere:
+            if len(work) > 1:
+                raise  # sort it out event by event
             # Another instance of this consumer applied the same event concurrently (a rebalance);
             # our transaction rolled back, theirs stands.
-            return Outcome.DUPLICATE
-        return Outcome.APPLIED
+            return {work[0][0]: Outcome.DUPLICATE}
+        return outcomes

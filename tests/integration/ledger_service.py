@@ -70,6 +70,7 @@ ENV_GROUP = "LEDGER_GROUP"
 ENV_FIXED_FLAG = "LEDGER_FIXED_FLAG"  # set: use the poisonable handler, "fixed" once this file exists
 ENV_KAFKA_LOG_LEVEL = "LEDGER_KAFKA_LOG_LEVEL"  # kafka-python's log level (WARNING unless set)
 ENV_COMMIT_LOG = "LEDGER_COMMIT_LOG"  # set: write "<event id> <commit time>" lines here on exit
+ENV_HANDLER = "LEDGER_HANDLER"  # "ledger" (default: entry + balance) or "projection" (entry only)
 
 metadata = MetaData()
 # The producer's state: one row per credit, written with its event.
@@ -130,6 +131,22 @@ def apply_credit(event: Event, uow: UnitOfWork) -> None:
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[balances.c.account], set_={"balance": balances.c.balance + stmt.excluded.balance}
+        )
+    )
+    applied = getattr(uow, "applied", None)
+    if applied is not None:
+        applied.append(event.id)
+
+
+def project_credit(event: Event, uow: UnitOfWork) -> None:
+    """The smallest realistic handler: one row in a projection. The benchmark uses it to measure
+    what the bus itself costs, apart from the work a handler chooses to do."""
+    uow.connection.execute(
+        ledger_entries.insert().values(
+            event_id=event.id,
+            account=event.data["account"],
+            amount=event.data["amount"],
+            applied_at=datetime.now(UTC),
         )
     )
     applied = getattr(uow, "applied", None)
@@ -515,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     commit_log: list[tuple[str, float]] | None = [] if os.environ.get(ENV_COMMIT_LOG) else None
     db = LedgerDatabase(settings.database_url, os.environ[ENV_TOPIC], commit_log=commit_log)
     flag = os.environ.get(ENV_FIXED_FLAG)
-    handlers = {TYPE: poisonable(Path(flag)) if flag else apply_credit}
+    plain = project_credit if os.environ.get(ENV_HANDLER) == "projection" else apply_credit
+    handlers = {TYPE: poisonable(Path(flag)) if flag else plain}
 
     worker.run(settings, db, handlers, roles=(role,))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
+from kafka import TopicPartition
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.exc import OperationalError
@@ -255,6 +257,28 @@ class FakeDlqProducer:
         return None
 
 
+class FakeConsumer:
+    def __init__(self):
+        self.commits = []
+        self.seeks = []
+
+    def commit(self, offsets):
+        self.commits.append({(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()})
+
+    def seek(self, tp, offset):
+        self.seeks.append(((tp.topic, tp.partition), offset))
+
+
+def process(runner: ConsumerRunner, records: list[FakeRecord], dlq, consumer=None) -> FakeConsumer:
+    """Feed records to the runner as one poll batch, as kafka-python returns it."""
+    consumer = consumer or FakeConsumer()
+    batch: dict = {}
+    for record in records:
+        batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+    runner._process_batch(consumer, dlq, batch, threading.Event())
+    return consumer
+
+
 def consumed(outcome: Outcome) -> float:
     labels = {"consumer": "test-consumer", "type": APPROVED, "outcome": outcome.value}
     return REGISTRY.get_sample_value("unionhub_events_consumed_total", labels) or 0.0
@@ -266,9 +290,9 @@ def test_runner_counts_duplicates_and_sends_nothing_to_the_dlq(db):
     record = FakeRecord(approved())
     before = consumed(Outcome.DUPLICATE)
 
-    runner._process(record, dlq)
-    runner._process(record, dlq)
-    runner._process(record, dlq)
+    process(runner, [record], dlq)
+    process(runner, [record], dlq)
+    process(runner, [record], dlq)
 
     assert runner.counts[Outcome.APPLIED] == 1
     assert runner.counts[Outcome.DUPLICATE] == 2
@@ -284,7 +308,7 @@ def test_runner_dead_letters_with_error_and_origin_headers(db):
     dlq = FakeDlqProducer()
     event = approved()
 
-    runner._process(FakeRecord(event, offset=41), dlq)
+    process(runner, [FakeRecord(event, offset=41)], dlq)
 
     [(topic, key, value, headers)] = dlq.sent
     assert topic == "members.dlq"
@@ -307,12 +331,78 @@ def test_runner_dead_letters_a_record_that_is_not_a_cloudevent(db):
     dlq = FakeDlqProducer()
     record = FakeRecord(approved(), value=b"[1, 2]")
 
-    runner._process(record, dlq)
+    process(runner, [record], dlq)
 
     [(topic, _, value, headers)] = dlq.sent
     assert (topic, value) == ("members.dlq", b"[1, 2]")
     assert headers["x-error-kind"] == b"envelope"
     assert count(db, "inbox") == 0
+
+
+def test_a_batch_is_applied_in_one_go_and_offsets_move_past_it(db):
+    handler = Recorder(db)
+    runner = ConsumerRunner(dispatcher(db, handler), consumer_factory=None, producer_factory=None)
+    events = [approved(f"m-{i}") for i in range(5)]
+
+    consumer = process(
+        runner, [FakeRecord(e, offset=10 + i) for i, e in enumerate(events)], FakeDlqProducer()
+    )
+
+    assert runner.counts[Outcome.APPLIED] == 5
+    assert count(db, "approvals") == 5 and count(db, "inbox") == 5
+    assert consumer.commits == [{("members", 2): 15}]
+
+
+def test_one_failing_event_in_a_batch_is_dead_lettered_alone_and_the_rest_applied_once(db):
+    class FailsFor(Recorder):
+        def __call__(self, event, uow):
+            if event.data["member_id"] == "m-2":
+                raise RuntimeError("m-2 is poison")
+            super().__call__(event, uow)
+
+    handler = FailsFor(db)
+    runner = ConsumerRunner(
+        dispatcher(db, handler, max_attempts=2), consumer_factory=None, producer_factory=None
+    )
+    dlq = FakeDlqProducer()
+    events = [approved(f"m-{i}") for i in range(5)]
+
+    consumer = process(runner, [FakeRecord(e, offset=i) for i, e in enumerate(events)], dlq)
+
+    assert [headers["ce_id"] for _, _, _, headers in dlq.sent] == [events[2].id.encode()]
+    assert runner.counts[Outcome.APPLIED] == 4 and runner.counts[Outcome.DEAD] == 1
+    assert count(db, "approvals") == 4  # the rolled-back batch attempt left nothing behind
+    assert consumer.commits == [{("members", 2): 5}]
+
+
+def test_an_event_repeated_within_one_batch_is_applied_once(db):
+    handler = Recorder(db)
+    runner = ConsumerRunner(dispatcher(db, handler), consumer_factory=None, producer_factory=None)
+    event = approved()
+
+    process(runner, [FakeRecord(event, offset=1), FakeRecord(event, offset=2)], FakeDlqProducer())
+
+    assert runner.counts[Outcome.APPLIED] == 1 and runner.counts[Outcome.DUPLICATE] == 1
+    assert count(db, "approvals") == 1
+
+
+def test_database_outage_rewinds_the_batch_and_commits_nothing(db):
+    def broken_uow():
+        raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
+
+    d = Dispatcher(
+        "test-consumer", {APPROVED: Recorder(db)}, CATALOGUE, broken_uow, db.inbox, sleep=lambda s: None
+    )
+    runner = ConsumerRunner(d, consumer_factory=None, producer_factory=None, infrastructure_backoff=0)
+    dlq = FakeDlqProducer()
+
+    consumer = process(
+        runner, [FakeRecord(approved("m-1"), offset=3), FakeRecord(approved("m-2"), offset=4)], dlq
+    )
+
+    assert consumer.commits == []
+    assert consumer.seeks == [(("members", 2), 3)]
+    assert dlq.sent == []
 
 
 # -------------------------------------------------------------- the outbox ----
