@@ -7,6 +7,7 @@ event already find its id in their inbox and skip it; the one that failed gets a
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,13 +33,23 @@ def _headers(record) -> dict[str, str]:
     return {k: v.decode("utf-8", "replace") for k, v in record.headers or []}
 
 
-def _read(dlq_consumer: KafkaConsumer, idle_ms: int = 1500):
-    """Yield records until the topic has been read to its end."""
-    while True:
-        batch = dlq_consumer.poll(timeout_ms=idle_ms)
-        if not batch:
-            return
-        for records in batch.values():
+def _read(consumer: KafkaConsumer, timeout: float = 60.0):
+    """Yield records up to the end the topic had once our partitions were assigned.
+
+    Reading to known end offsets, not "until a poll comes back empty", so a slow group join can
+    never pass for an empty dead-letter topic.
+    """
+    deadline = time.monotonic() + timeout
+    while not consumer.assignment():
+        if time.monotonic() > deadline:
+            raise TimeoutError("no partition of the dead-letter topic was assigned")
+        for records in consumer.poll(timeout_ms=200).values():
+            yield from records
+    ends = consumer.end_offsets(list(consumer.assignment()))
+    while any(consumer.position(tp) < end for tp, end in ends.items()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the dead-letter topic was not read to its end in time")
+        for records in consumer.poll(timeout_ms=200).values():
             yield from records
 
 
@@ -49,7 +60,6 @@ def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
     )
     try:
         found = []
