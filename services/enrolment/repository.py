@@ -1,4 +1,8 @@
-"""Reading and writing enrolment's aggregates; the only module that knows its tables."""
+"""Queries several use cases share, and the mapping of rows to domain objects.
+
+Use cases write their own rows (service.py); read-only list views query directly (api.py), as a
+read side that needs no domain objects.
+"""
 
 from __future__ import annotations
 
