@@ -340,16 +340,14 @@ class Join(MethodView):
         settings = enrol().settings
         idem_key = validate_key(request.headers.get("Idempotency-Key"))
         scope = f"join:{openid}"
+        form = service.JoinForm(**body)
         with uow() as u:
             if idem_key and (stored := replay(u.connection, db.idempotency_keys, scope, idem_key, body)):
                 return _with_token(stored[1])
+            campaign = repository.campaign_by_code(u.connection, form.campaign_code)
         ratelimit.hit(
             ctx().redis, keys.join_attempts(openid), limit=settings.join_limit_per_hour, window_seconds=3600
         )
-        form = service.JoinForm(**body)
-        campaign = None
-        with uow() as u:
-            campaign = repository.campaign_by_code(u.connection, form.campaign_code)
         if campaign is not None:
             _count(campaign.id, "started")
         try:
