@@ -16,10 +16,11 @@ from enum import Enum
 from typing import Protocol
 
 from marshmallow import ValidationError
-from sqlalchemy import Connection, Table, exc, select
+from sqlalchemy import Connection, Table, exc
 
 from .catalogue import Catalogue
 from .envelope import Event
+from .store import insert_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,21 @@ class UnitOfWork(Protocol):
 
 
 Handler = Callable[[Event, UnitOfWork], None]
+
+
+class ManyHandler:
+    """A handler that takes a run of consecutive events of its type in one call.
+
+    For projections on a hot topic: one multi-row statement for a whole poll batch instead of a
+    round trip to the database per event. Called with a single event when events are applied one
+    at a time (after a failure in the batch), so it must accept a list of any length.
+    """
+
+    def __init__(self, handle_many: Callable[[list[Event], UnitOfWork], None]):
+        self.handle_many = handle_many
+
+    def __call__(self, event: Event, uow: UnitOfWork) -> None:
+        self.handle_many([event], uow)
 
 
 class Outcome(Enum):
@@ -55,10 +71,6 @@ class InfrastructureDown(RuntimeError):
 
 # Errors that say our database is unreachable rather than that this event is bad.
 _INFRASTRUCTURE_ERRORS = (exc.OperationalError, exc.InterfaceError)
-
-
-class _AppliedElsewhere(Exception):
-    pass
 
 
 class Dispatcher:
@@ -139,44 +151,41 @@ class Dispatcher:
         return Outcome.DEAD, Failure("handler", f"{type(last).__name__}: {last}", self.max_attempts)
 
     def _apply(self, work: list[tuple[int, Handler, Event]]) -> dict[int, Outcome]:
-        """Run the handlers and record the event ids in one transaction; duplicates are skipped."""
+        """Claim the events in the inbox, run the handlers of those claimed, commit both together.
+
+        The claim is an INSERT ... ON CONFLICT DO NOTHING: an event this consumer applied before is
+        not claimed again, and a second instance claiming it at the same moment (a rebalance) waits
+        on the row and then finds it taken. Either way its handler does not run.
+        """
         outcomes: dict[int, Outcome] = {}
-        try:
-            with self.uow_factory() as uow:
-                inbox = self.inbox.c
-                seen = set(
-                    uow.connection.execute(
-                        select(inbox.event_id).where(
-                            inbox.consumer == self.consumer, inbox.event_id.in_([e.id for _, _, e in work])
-                        )
-                    ).scalars()
-                )
-                applied = []
-                for index, handler, event in work:
-                    if event.id in seen:  # applied before, or earlier in this very batch
-                        outcomes[index] = Outcome.DUPLICATE
-                        continue
-                    seen.add(event.id)
-                    handler(event, uow)
-                    applied.append(
-                        {
-                            "consumer": self.consumer,
-                            "event_id": event.id,
-                            "event_type": event.type,
-                            "processed_at": datetime.now(UTC),
-                        }
+        with self.uow_factory() as uow:
+            now = datetime.now(UTC)
+            rows = {
+                e.id: {"consumer": self.consumer, "event_id": e.id, "event_type": e.type, "processed_at": now}
+                for _, _, e in work
+            }
+            claim = insert_on_conflict(uow.connection, self.inbox).values(list(rows.values()))
+            claimed = set(
+                uow.connection.execute(
+                    claim.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(
+                        self.inbox.c.event_id
                     )
+                ).scalars()
+            )
+            run: list[Event] = []  # consecutive events waiting for the same ManyHandler
+            for position, (index, handler, event) in enumerate(work):
+                if event.id not in claimed:  # applied before, or earlier in this very batch
+                    outcomes[index] = Outcome.DUPLICATE
+                else:
+                    claimed.discard(event.id)
                     outcomes[index] = Outcome.APPLIED
-                if applied:
-                    try:
-                        uow.connection.execute(self.inbox.insert(), applied)
-                    except exc.IntegrityError as error:
-                        raise _AppliedElsewhere from error
-                uow.commit()
-        except _AppliedElsewhere:
-            if len(work) > 1:
-                raise  # sort it out event by event
-            # Another instance of this consumer applied the same event concurrently (a rebalance);
-            # our transaction rolled back, theirs stands.
-            return {work[0][0]: Outcome.DUPLICATE}
+                    if isinstance(handler, ManyHandler):
+                        run.append(event)
+                    else:
+                        handler(event, uow)
+                following = work[position + 1][1] if position + 1 < len(work) else None
+                if run and following is not handler:  # the run ends: order is kept across types
+                    handler.handle_many(run, uow)
+                    run = []
+            uow.commit()
         return outcomes

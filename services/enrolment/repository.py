@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+
+from events.store import insert_on_conflict
 
 from . import db
 from .model import CURRENT_STATUSES, Campaign, Member, Unit
@@ -112,11 +113,6 @@ def save_member_state(conn: Connection, member: Member, at) -> None:
     )
 
 
-def _insert(conn: Connection, table):
-    """INSERT with ON CONFLICT, which both supported databases (PostgreSQL, SQLite) have."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 # Counter rows are created by the first writer. Update-else-insert races when two first writers
 # meet (on PostgreSQL both see no row, one insert fails, and that join was answered with a false
 # 409); a single upsert makes the second writer wait for the row and then increment it.
@@ -125,7 +121,7 @@ def _insert(conn: Connection, table):
 def next_card_serial(conn: Connection, province: str) -> int:
     t = db.card_serials
     return conn.execute(
-        _insert(conn, t)
+        insert_on_conflict(conn, t)
         .values(province=province, last_serial=1)
         .on_conflict_do_update(index_elements=[t.c.province], set_={"last_serial": t.c.last_serial + 1})
         .returning(t.c.last_serial)
@@ -135,7 +131,7 @@ def next_card_serial(conn: Connection, province: str) -> int:
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
     t = db.campaign_days
     conn.execute(
-        _insert(conn, t)
+        insert_on_conflict(conn, t)
         .values(campaign_id=campaign_id, day=day, joins=1)
         .on_conflict_do_update(index_elements=[t.c.campaign_id, t.c.day], set_={"joins": t.c.joins + 1})
     )

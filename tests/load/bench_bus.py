@@ -279,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         "--handler",
         choices=["projection", "ledger"],
         default="projection",
-        help="projection: one insert per event (the bus's own cost); ledger: insert + balance upsert",
+        help="projection: one multi-row insert per run of events (the bus's own cost); "
+        "ledger: an insert and a balance upsert per event",
     )
     args = parser.parse_args(argv)
     began = time.monotonic()

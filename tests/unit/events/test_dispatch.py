@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from events.catalogue import CATALOGUE
 from events.consumer import ConsumerRunner
-from events.dispatch import Dispatcher, InfrastructureDown, Outcome
+from events.dispatch import Dispatcher, InfrastructureDown, ManyHandler, Outcome
 from events.envelope import Event, encode_data, to_headers
 from events.outbox import InvalidEventPayload
 from services.common.db import Database
@@ -191,19 +191,21 @@ def test_handler_state_and_inbox_row_roll_back_together_on_failure(db):
     assert count(db, "approvals") == 1
 
 
-def test_event_applied_concurrently_elsewhere_rolls_back_and_counts_as_duplicate(db):
+def test_event_claimed_by_another_instance_of_the_group_is_not_applied_again(db):
     event = approved()
-
-    def racing(e, uow):
-        Recorder(db)(e, uow)
-        # Another instance of the group committed the same event first: our inbox insert collides.
-        uow.connection.execute(
+    with db.engine.begin() as conn:  # another instance of the group applied it and committed
+        conn.execute(
             db.inbox.insert().values(
-                consumer="test-consumer", event_id=e.id, event_type=e.type, processed_at=datetime.now(UTC)
+                consumer="test-consumer",
+                event_id=event.id,
+                event_type=event.type,
+                processed_at=datetime.now(UTC),
             )
         )
+    handler = Recorder(db)
 
-    assert dispatcher(db, racing).deliver(event) == (Outcome.DUPLICATE, None)
+    assert dispatcher(db, handler).deliver(event) == (Outcome.DUPLICATE, None)
+    assert handler.calls == 0
     assert count(db, "approvals") == 0
 
 
@@ -462,3 +464,60 @@ def test_emitting_an_uncatalogued_type_is_refused(db):
 
     with db.unit_of_work() as uow, pytest.raises(UnknownEventType):
         uow.emit("unionhub.member.teleported.v9", "m-1", {})
+
+
+# ------------------------------------------------------------ many-handlers ----
+
+
+def suspended(member_id: str) -> Event:
+    payload = {"member_id": member_id, "reason": None, "occurred_at": datetime.now(UTC).isoformat()}
+    return Event(type="unionhub.member.suspended.v1", source="/enrolment", subject=member_id, data=payload)
+
+
+def test_a_many_handler_gets_each_run_of_its_events_in_one_call_and_order_is_kept(db):
+    calls: list[tuple[str, list[str]]] = []
+    many = ManyHandler(lambda events, uow: calls.append(("approved", [e.subject for e in events])))
+    d = Dispatcher(
+        "test-consumer",
+        {
+            APPROVED: many,
+            "unionhub.member.suspended.v1": lambda e, uow: calls.append(("suspended", [e.subject])),
+        },
+        CATALOGUE,
+        db.unit_of_work,
+        db.inbox,
+    )
+    events = [approved("m-1"), approved("m-2"), suspended("m-1"), approved("m-3"), approved("m-4")]
+
+    results = d.deliver_batch(events)
+
+    assert [outcome for outcome, _ in results] == [Outcome.APPLIED] * 5
+    assert calls == [("approved", ["m-1", "m-2"]), ("suspended", ["m-1"]), ("approved", ["m-3", "m-4"])]
+    assert count(db, "inbox") == 5
+
+
+def test_a_many_handler_never_sees_an_event_twice(db):
+    calls: list[list[str]] = []
+    d = dispatcher(db, ManyHandler(lambda events, uow: calls.append([e.id for e in events])))
+    first, second = approved("m-1"), approved("m-2")
+    d.deliver(first)
+
+    results = d.deliver_batch([first, second, second])
+
+    assert [outcome for outcome, _ in results] == [Outcome.DUPLICATE, Outcome.APPLIED, Outcome.DUPLICATE]
+    assert calls == [[first.id], [second.id]]
+
+
+def test_a_failing_many_handler_falls_back_to_one_event_at_a_time(db):
+    def handle_many(events, uow):
+        if any(e.subject == "m-2" for e in events):
+            raise RuntimeError("m-2 cannot be projected")
+        for e in events:
+            Recorder(db)(e, uow)
+
+    d = dispatcher(db, ManyHandler(handle_many), max_attempts=2)
+
+    results = d.deliver_batch([approved("m-1"), approved("m-2"), approved("m-3")])
+
+    assert [outcome for outcome, _ in results] == [Outcome.APPLIED, Outcome.DEAD, Outcome.APPLIED]
+    assert count(db, "approvals") == 2
