@@ -202,16 +202,19 @@ def summarise(name: str, written: dict[str, float], committed: dict[str, float],
 
 
 def run_pipeline(
-    events: int, rates: list[int], paced_seconds: float, workdir: Path, handler: str
+    events: int, rates: list[int], paced_seconds: float, workdir: Path, handler: str, consumers: int
 ) -> tuple[dict, list[dict], bytes, list]:
     runs: list[tuple[str, dict[str, float]]] = []
     with ls.rig(BOOTSTRAP, PG_ADMIN_URL, workdir) as rig:
         facts = machine_facts(rig.producer_db)
-        commit_log = workdir / "commits.txt"
+        commit_logs = [workdir / f"commits-{n}.txt" for n in range(consumers)]
         relay = rig.start("relay")
-        consumer = rig.start(
-            "consumer", extra_env={ls.ENV_COMMIT_LOG: str(commit_log), ls.ENV_HANDLER: handler}
-        )
+        # More than one consumer process: the same group shares the topic's partitions among them.
+        group = [
+            rig.start("consumer", extra_env={ls.ENV_COMMIT_LOG: str(log), ls.ENV_HANDLER: handler})
+            for log in commit_logs
+        ]
+        consumer = group[0]
         try:
             total = 0
             warm: dict[str, float] = {}
@@ -250,12 +253,16 @@ def run_pipeline(
                 label = f"paced {rate}/s for {paced_seconds:.0f}s (written at {achieved:.0f}/s)"
                 runs.append((label + ("" if finished else " (TIMED OUT)"), paced))
         finally:
-            counts = consumer.stop()
+            counts: dict[str, int] = {}
+            for member in group:
+                for outcome, n in member.stop().items():
+                    counts[outcome] = counts.get(outcome, 0) + n
             relay.stop()
         committed = {}
-        for line in commit_log.read_text().splitlines():
-            event_id, ts = line.split()
-            committed[event_id] = float(ts)
+        for log in commit_logs:
+            for line in log.read_text().splitlines():
+                event_id, ts = line.split()
+                committed[event_id] = float(ts)
         with rig.producer_db.engine.connect() as conn:
             sample = conn.execute(select(rig.producer_db.outbox).limit(1)).one()
         value = sample.payload.encode()
@@ -282,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         help="projection: one multi-row insert per run of events (the bus's own cost); "
         "ledger: an insert and a balance upsert per event",
     )
+    parser.add_argument(
+        "--consumers", type=int, default=1, help="consumer processes in the group (up to the 3 partitions)"
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
 
@@ -292,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             args.paced_seconds,
             Path(tmp),
             args.handler,
+            args.consumers,
         )
     bare = bare_loop(args.bare_events, value, headers)
 
@@ -300,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {key:18} {val}")
     header_bytes = sum(len(k) + len(v) for k, v in headers)
     print(f"\n== record: {len(value)} B value + {header_bytes} B of headers ({len(headers)} headers)")
-    print(f"\n== our bus, {args.handler} handler (outbox commit -> handler commit; relay, consumer apart)")
+    print(
+        f"\n== our bus, {args.handler} handler, {args.consumers} consumer process(es)"
+        " (outbox commit -> handler commit)"
+    )
     print(f"  {'run':58} {'applied':>8} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'max ms':>9}")
     for r in results:
         print(
