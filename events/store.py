@@ -53,3 +53,15 @@ def add_bus_tables(metadata: MetaData) -> tuple[Table, Table]:
         PrimaryKeyConstraint("consumer", "event_id"),
     )
     return outbox, inbox
+
+
+def prune(engine, outbox: Table, inbox: Table, before) -> tuple[int, int]:
+    """Delete outbox rows sent before ``before`` and inbox rows processed before it.
+
+    Safe once ``before`` is older than the topics' retention: Kafka can no longer redeliver an event
+    whose inbox row goes, and a sent outbox row is never read again.
+    """
+    with engine.begin() as conn:
+        sent = conn.execute(outbox.delete().where(outbox.c.sent_at < before)).rowcount
+        seen = conn.execute(inbox.delete().where(inbox.c.processed_at < before)).rowcount
+    return sent, seen

@@ -77,6 +77,25 @@ def seed(args) -> int:
     return 0
 
 
+def prune(args) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from events.store import prune as prune_bus_tables
+
+    from .common.config import Settings
+
+    service_db = importlib.import_module(f"{SERVICES[args.service].module}.db")
+    database = service_db.build_database(Settings.from_env(args.service))
+    database.create_all()  # a service that has never started has nothing to prune, not an error
+    sent, seen = prune_bus_tables(
+        database.engine, database.outbox, database.inbox, datetime.now(UTC) - timedelta(days=args.days)
+    )
+    print(
+        f"{args.service}: deleted {sent} sent outbox row(s) and {seen} inbox row(s) over {args.days} days old"
+    )
+    return 0
+
+
 def rotate_pii(args) -> int:
     from .enrolment import rotation
 
@@ -117,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed", help="load demo data (units, campaigns, staff) from shared/domain")
     p.add_argument("--domain", default=None, help="path to guizhou.json")
     p.set_defaults(run=seed)
+
+    p = sub.add_parser("prune", help="delete sent outbox rows and old inbox rows of a service")
+    p.add_argument("service", choices=list(SERVICES))
+    # Longer than the topics' retention (Kafka's default: 7 days), so nothing can be redelivered.
+    p.add_argument("--days", type=int, default=30)
+    p.set_defaults(run=prune)
 
     p = sub.add_parser("rotate-pii", help="re-encrypt members' personal data under the current PII key")
     p.set_defaults(run=rotate_pii)
