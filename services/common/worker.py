@@ -18,6 +18,7 @@ from events.outbox import Relay, default_producer
 
 from .config import Settings
 from .db import Database
+from .observability import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def run(
     stop: threading.Event | None = None,
 ) -> None:
     stop = stop or threading.Event()
+    configure_logging(settings.service, settings.log_level)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     if threading.current_thread() is threading.main_thread():
