@@ -140,9 +140,9 @@ class Units(MethodView):
     def get(self):
         """Units in the admin's subtree"""
         with uow() as u:
-            scopes = admin_scopes(u)
-            rows = u.connection.execute(select(db.units).order_by(db.units.c.path)).all()
-        return [_unit_out(repository.unit_from_row(r)) for r in rows if model.in_scope(r.path, scopes)]
+            within = repository.within(admin_scopes(u))
+            rows = u.connection.execute(select(db.units).where(within).order_by(db.units.c.path)).all()
+        return [_unit_out(repository.unit_from_row(r)) for r in rows]
 
     @require(ADMIN)
     @units_blp.arguments(s.UnitIn)
@@ -191,15 +191,11 @@ class Campaigns(MethodView):
     def get(self):
         """Campaigns of the branches in the admin's subtree"""
         with uow() as u:
-            scopes = admin_scopes(u)
+            within = repository.within(admin_scopes(u))
             rows = u.connection.execute(
-                select(db.campaigns, db.units.c.path)
-                .join(db.units)
-                .order_by(db.campaigns.c.created_at.desc())
+                select(db.campaigns).join(db.units).where(within).order_by(db.campaigns.c.created_at.desc())
             ).all()
-        return [
-            _campaign_out(repository.campaign_from_row(r)) for r in rows if model.in_scope(r.path, scopes)
-        ]
+        return [_campaign_out(repository.campaign_from_row(r)) for r in rows]
 
     @require(ADMIN)
     @campaigns_blp.arguments(s.CampaignIn)
@@ -519,8 +515,8 @@ def _scoped_members(u: UnitOfWork, args):
     scopes = admin_scopes(u)
     if args.get("branch_id"):
         scopes = [service.unit_in_scope(u, args["branch_id"], scopes).path]
-    units = u.connection.execute(select(db.units.c.id, db.units.c.name, db.units.c.path)).all()
-    branches = {r.id: r.name for r in units if model.in_scope(r.path, scopes)}
+    units = u.connection.execute(select(db.units.c.id, db.units.c.name).where(repository.within(scopes)))
+    branches = {r.id: r.name for r in units}
     query = select(db.members).where(db.members.c.unit_id.in_(list(branches)))
     if args.get("status"):
         query = query.where(db.members.c.status == args["status"])
@@ -666,17 +662,20 @@ class AuditLog(MethodView):
         member_id = request.args.get("member_id")
         with uow() as u:
             scopes = admin_scopes(u)
-            query = select(db.audit_log).order_by(db.audit_log.c.at.desc()).limit(200)
+            # Scoped in SQL, before the limit: an admin gets the latest 200 rows of their subtree.
+            query = (
+                select(db.audit_log)
+                .join(db.members, db.members.c.id == db.audit_log.c.member_id)
+                .join(db.units, db.units.c.id == db.members.c.unit_id)
+                .where(repository.within(scopes))
+                .order_by(db.audit_log.c.at.desc())
+                .limit(200)
+            )
             if member_id:
                 service.member_in_scope(u, member_id, scopes)
                 query = query.where(db.audit_log.c.member_id == member_id)
             rows = u.connection.execute(query).all()
-            visible = {
-                r.id
-                for r in u.connection.execute(select(db.members.c.id, db.units.c.path).join(db.units))
-                if model.in_scope(r.path, scopes)
-            }
-        return [dict(r._mapping) for r in rows if r.member_id in visible]
+        return [dict(r._mapping) for r in rows]
 
 
 # --- staff ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, false, or_, select, update
 
 from events.store import insert_on_conflict
 
@@ -40,6 +40,11 @@ def member_from_row(row) -> Member:
         occupation=row.occupation,
         joined_at=utc(row.joined_at),
     )
+
+
+def within(scope_paths: list[str]):
+    """SQL condition: the unit (``units`` joined in) lies in one of these subtrees."""
+    return or_(false(), *(db.units.c.path.startswith(path, autoescape=True) for path in scope_paths))
 
 
 def unit(conn: Connection, unit_id: str) -> Unit | None:
