@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, exc
 
 from .catalogue import Catalogue
 from .envelope import Event
-from .store import insert_on_conflict
+from .store import claim
 
 log = logging.getLogger(__name__)
 
@@ -153,25 +153,13 @@ class Dispatcher:
     def _apply(self, work: list[tuple[int, Handler, Event]]) -> dict[int, Outcome]:
         """Claim the events in the inbox, run the handlers of those claimed, commit both together.
 
-        The claim is an INSERT ... ON CONFLICT DO NOTHING: an event this consumer applied before is
-        not claimed again, and a second instance claiming it at the same moment (a rebalance) waits
-        on the row and then finds it taken. Either way its handler does not run.
+        An event this consumer applied before, or one another instance is claiming right now, is
+        not claimed, and its handler does not run.
         """
         outcomes: dict[int, Outcome] = {}
         with self.uow_factory() as uow:
-            now = datetime.now(UTC)
-            rows = {
-                e.id: {"consumer": self.consumer, "event_id": e.id, "event_type": e.type, "processed_at": now}
-                for _, _, e in work
-            }
-            claim = insert_on_conflict(uow.connection, self.inbox).values(list(rows.values()))
-            claimed = set(
-                uow.connection.execute(
-                    claim.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(
-                        self.inbox.c.event_id
-                    )
-                ).scalars()
-            )
+            events = {e.id: e.type for _, _, e in work}
+            claimed = claim(uow.connection, self.inbox, self.consumer, events, datetime.now(UTC))
             run: list[Event] = []  # consecutive events waiting for the same ManyHandler
             for position, (index, handler, event) in enumerate(work):
                 if event.id not in claimed:  # applied before, or earlier in this very batch
