@@ -78,9 +78,14 @@ def claim(conn: Connection, inbox: Table, consumer: str, events: dict[str, str],
 # it. On PostgreSQL the batch travels as two arrays in one short statement: a VALUES list of 500
 # rows was a new 2,000-placeholder query for the driver to parse on every batch.
 def _claim_from_arrays(inbox: Table):
-    batch = func.unnest(
-        bindparam("ids", type_=postgresql.ARRAY(String)), bindparam("types", type_=postgresql.ARRAY(String))
-    ).table_valued("event_id", "event_type").render_derived(name="batch")
+    batch = (
+        func.unnest(
+            bindparam("ids", type_=postgresql.ARRAY(String)),
+            bindparam("types", type_=postgresql.ARRAY(String)),
+        )
+        .table_valued("event_id", "event_type")
+        .render_derived(name="batch")
+    )
     rows = select(
         bindparam("consumer", type_=String),
         batch.c.event_id,
