@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from sqlalchemy import Connection, Engine, Table, func, select, text, update
+from sqlalchemy import BigInteger, Connection, Engine, Table, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql
 
 from .catalogue import Catalogue
 from .envelope import Event, encode_data, to_headers
@@ -144,11 +145,21 @@ class Relay:
             acked.append(seq)
         if acked:
             with self.engine.begin() as conn:
-                conn.execute(update(o).where(o.c.seq.in_(acked)).values(sent_at=datetime.now(UTC)))
+                conn.execute(self._mark_sent(conn), {"seqs": acked, "now": datetime.now(UTC)})
         if len(acked) < len(rows):
             self._drop_producer()
         self.published += len(acked)
         return len(acked)
+
+    def _mark_sent(self, conn: Connection):
+        # On PostgreSQL the batch's seqs go as one array: an IN list of 500 would be a new query
+        # text for every batch size, parsed and planned each time.
+        seq = self.outbox.c.seq
+        if conn.dialect.name == "postgresql":
+            batch = seq == any_(bindparam("seqs", type_=postgresql.ARRAY(BigInteger)))
+        else:
+            batch = seq.in_(bindparam("seqs", expanding=True))
+        return update(self.outbox).where(batch).values(sent_at=bindparam("now"))
 
     def _lead(self, stop: threading.Event) -> Connection | None:
         """On PostgreSQL, wait to become the one relay of this database; return the lock's connection.

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Connection,
     DateTime,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -46,8 +47,12 @@ def add_bus_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("headers", Text, nullable=False),
         Column("payload", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
     )
+    # The relay's query is "unsent rows in seq order": a partial index holds exactly those rows, so
+    # it stays as small as the backlog, however many sent rows wait for pruning.
+    unsent = outbox.c.sent_at.is_(None)
+    Index("ix_outbox_unsent", outbox.c.seq, postgresql_where=unsent, sqlite_where=unsent)
     inbox = Table(
         "inbox",
         metadata,

@@ -92,6 +92,10 @@ class Database:
                 # Every web worker and replica calls this at start; one creates, the others wait.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
             self.metadata.create_all(conn)
+            # create_all adds tables, not the indexes a newer release adds to an existing table.
+            for table in self.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
