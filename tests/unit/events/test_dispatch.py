@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from kafka import TopicPartition
+from kafka.future import Future
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.exc import OperationalError
@@ -260,15 +261,35 @@ class FakeDlqProducer:
 
 
 class FakeConsumer:
-    def __init__(self):
-        self.commits = []
+    """Offset commits as kafka-python takes them; an asynchronous one is confirmed unless
+    ``confirm_async`` is off (the broker has not answered yet)."""
+
+    def __init__(self, *, assigned=(("members", 2),), confirm_async: bool = True):
+        self.commits = []  # asynchronous commits, in order
+        self.sync_commits = []
         self.seeks = []
+        self.assigned = {TopicPartition(topic, partition) for topic, partition in assigned}
+        self.confirm_async = confirm_async
+
+    def commit_async(self, offsets, callback=None):
+        self.commits.append(_offsets(offsets))
+        future = Future()
+        if self.confirm_async:
+            future.success(None)
+        return future
 
     def commit(self, offsets):
-        self.commits.append({(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()})
+        self.sync_commits.append(_offsets(offsets))
+
+    def assignment(self):
+        return self.assigned
 
     def seek(self, tp, offset):
         self.seeks.append(((tp.topic, tp.partition), offset))
+
+
+def _offsets(offsets) -> dict:
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 def process(runner: ConsumerRunner, records: list[FakeRecord], dlq, consumer=None) -> FakeConsumer:
@@ -353,6 +374,31 @@ def test_a_batch_is_applied_in_one_go_and_offsets_move_past_it(db):
     assert runner.counts[Outcome.APPLIED] == 5
     assert count(db, "approvals") == 5 and count(db, "inbox") == 5
     assert consumer.commits == [{("members", 2): 15}]
+
+
+def test_on_stop_offsets_the_broker_has_not_confirmed_are_committed_and_waited_for(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    consumer = FakeConsumer(confirm_async=False)
+    process(runner, [FakeRecord(approved("m-1"), offset=10)], FakeDlqProducer(), consumer)
+    process(runner, [FakeRecord(approved("m-2"), offset=11)], FakeDlqProducer(), consumer)
+
+    runner._commit_unconfirmed(consumer)
+
+    assert consumer.commits == [{("members", 2): 11}, {("members", 2): 12}]
+    assert consumer.sync_commits == [{("members", 2): 12}]  # the latest offset only, once
+
+
+def test_on_stop_confirmed_offsets_and_partitions_no_longer_assigned_are_not_committed_again(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    confirmed = FakeConsumer()
+    process(runner, [FakeRecord(approved("m-1"), offset=10)], FakeDlqProducer(), confirmed)
+    runner._commit_unconfirmed(confirmed)
+
+    revoked = FakeConsumer(assigned=(), confirm_async=False)
+    process(runner, [FakeRecord(approved("m-2"), offset=11)], FakeDlqProducer(), revoked)
+    runner._commit_unconfirmed(revoked)
+
+    assert confirmed.sync_commits == [] and revoked.sync_commits == []
 
 
 def test_one_failing_event_in_a_batch_is_dead_lettered_alone_and_the_rest_applied_once(db):
