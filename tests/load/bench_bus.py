@@ -15,7 +15,7 @@ Measures
     settings (acks=all, idempotence, linger 5 ms, flush every 500) and the same consumer settings
     (group, read_committed, 500 records a poll, commit each poll), producer and consumer in two
     processes; events/s from first send to last record consumed.
-The whole run is bounded (about 3 minutes at the defaults).
+The whole run is bounded (about a minute at the defaults).
 """
 
 from __future__ import annotations
