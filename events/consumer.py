@@ -56,8 +56,10 @@ class ConsumerRunner:
     def run(self, stop: threading.Event) -> None:
         consumer = self.consumer_factory(self.topics)
         dlq = self.producer_factory()
+        heartbeat = metrics.LOOP_HEARTBEAT.labels(self.dispatcher.consumer, "consumer")
         try:
             while not stop.is_set():
+                heartbeat.set_to_current_time()
                 batch = consumer.poll(timeout_ms=200, max_records=self.max_records)
                 if batch:
                     self._process_batch(consumer, dlq, batch, stop)
@@ -75,7 +77,8 @@ class ConsumerRunner:
             except EnvelopeError as error:
                 self._dead_letter(dlq, record, Failure("envelope", str(error), 0), event_type="unknown")
         try:
-            results = self.dispatcher.deliver_batch([event for _, event in readable])
+            with metrics.CONSUMER_BATCH_SECONDS.labels(self.dispatcher.consumer).time():
+                results = self.dispatcher.deliver_batch([event for _, event in readable])
         except InfrastructureDown as error:
             log.error("consumer database unreachable (%s); pausing, will redeliver", error)
             # Nothing of this batch is committed: rewind so all of it comes again; what was applied
@@ -99,6 +102,15 @@ class ConsumerRunner:
         }
         future = consumer.commit_async(offsets, callback=_log_failed_commit)
         self._unconfirmed.update((tp, (meta, future)) for tp, meta in offsets.items())
+        self._observe_lag(consumer, offsets)
+
+    def _observe_lag(self, consumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        # The partition's end as the latest fetch response gave it: no extra request to the broker.
+        for tp, meta in offsets.items():
+            end = consumer.highwater(tp)
+            if end is not None:
+                lag = max(end - meta.offset, 0)
+                metrics.CONSUMER_LAG.labels(self.dispatcher.consumer, tp.topic, str(tp.partition)).set(lag)
 
     def _commit_unconfirmed(self, consumer) -> None:
         """On the way out, commit and wait for what the broker has not confirmed yet, so a clean

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -18,7 +19,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import BigInteger, Connection, Engine, Table, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
 
+from . import metrics
 from .catalogue import Catalogue
 from .envelope import Event, encode_data, to_headers
 
@@ -79,18 +82,23 @@ class Relay:
         outbox: Table,
         producer_factory: Callable[[], KafkaProducer],
         *,
+        service: str,
         batch_size: int = 500,
         idle_sleep: float = 0.02,
         flush_timeout: float = 30.0,
+        backlog_interval: float = 5.0,
     ):
         self.engine = engine
         self.outbox = outbox
         self.producer_factory = producer_factory
+        self.service = service
         self.batch_size = batch_size
         self.idle_sleep = idle_sleep
         self.flush_timeout = flush_timeout
+        self.backlog_interval = backlog_interval
         self._producer: KafkaProducer | None = None
-        self.published = 0
+        self._backlog_observed_at = float("-inf")
+        metrics.OUTBOX_PUBLISHED.labels(service)  # the series exists from the start, at 0
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
@@ -148,7 +156,7 @@ class Relay:
                 conn.execute(self._mark_sent(conn), {"seqs": acked, "now": datetime.now(UTC)})
         if len(acked) < len(rows):
             self._drop_producer()
-        self.published += len(acked)
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(acked))
         return len(acked)
 
     def _mark_sent(self, conn: Connection):
@@ -190,7 +198,10 @@ class Relay:
 
     def _loop(self, stop: threading.Event, max_backoff: float) -> None:
         backoff = 0.2
+        heartbeat = metrics.LOOP_HEARTBEAT.labels(self.service, "relay")
         while not stop.is_set():
+            heartbeat.set_to_current_time()
+            self.observe_backlog()
             try:
                 sent = self.publish_batch()
                 backoff = 0.2
@@ -213,8 +224,25 @@ class Relay:
                 stop.wait(self.idle_sleep)
         self._drop_producer()
 
-    def pending(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(self.outbox).where(self.outbox.c.sent_at.is_(None))
-            ).scalar_one()
+    def observe_backlog(self, *, now: float | None = None) -> None:
+        """Set the backlog gauges, at most once per ``backlog_interval``, whether Kafka answers or
+        not (a backlog matters most while it does not). The count reads the partial index of unsent
+        rows, so it stays cheap however many sent rows wait for pruning."""
+        now = time.monotonic() if now is None else now
+        if now - self._backlog_observed_at < self.backlog_interval:
+            return
+        self._backlog_observed_at = now
+        o = self.outbox
+        try:
+            with self.engine.connect() as conn:
+                count, oldest = conn.execute(
+                    select(func.count(), func.min(o.c.created_at)).where(o.c.sent_at.is_(None))
+                ).one()
+        except SQLAlchemyError as exc:
+            log.warning("cannot read the outbox backlog: %s", exc)
+            return
+        if oldest is not None and oldest.tzinfo is None:  # SQLite keeps no offset; we write UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(max(age, 0.0))

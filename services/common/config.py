@@ -36,6 +36,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     worker_metrics_port: int = 0  # 0: the event worker serves no /metrics
+    worker_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 where Prometheus scrapes from outside (k8s)
 
     @classmethod
     def from_env(cls, service: str, env: dict[str, str] | None = None, **overrides):

@@ -30,6 +30,7 @@ def build_relay(settings: Settings, db: Database, **options) -> Relay:
         db.engine,
         db.outbox,
         lambda: default_producer(settings.kafka_bootstrap, client_id=f"{settings.service}-relay"),
+        service=settings.service,
         **options,
     )
 
@@ -67,7 +68,7 @@ def run(
     stop = stop or threading.Event()
     configure_logging(settings.service, settings.log_level)
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_addr)
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

@@ -264,12 +264,16 @@ class FakeConsumer:
     """Offset commits as kafka-python takes them; an asynchronous one is confirmed unless
     ``confirm_async`` is off (the broker has not answered yet)."""
 
-    def __init__(self, *, assigned=(("members", 2),), confirm_async: bool = True):
+    def __init__(self, *, assigned=(("members", 2),), confirm_async: bool = True, end: int | None = None):
         self.commits = []  # asynchronous commits, in order
         self.sync_commits = []
         self.seeks = []
         self.assigned = {TopicPartition(topic, partition) for topic, partition in assigned}
         self.confirm_async = confirm_async
+        self.end = end  # every partition's high watermark, if a fetch has told it
+
+    def highwater(self, tp):
+        return self.end
 
     def commit_async(self, offsets, callback=None):
         self.commits.append(_offsets(offsets))
@@ -374,6 +378,17 @@ def test_a_batch_is_applied_in_one_go_and_offsets_move_past_it(db):
     assert runner.counts[Outcome.APPLIED] == 5
     assert count(db, "approvals") == 5 and count(db, "inbox") == 5
     assert consumer.commits == [{("members", 2): 15}]
+
+
+def test_lag_is_what_remains_after_the_batch_up_to_the_partition_end(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    records = [FakeRecord(approved(f"m-{i}"), offset=10 + i) for i in range(3)]
+
+    process(runner, records, FakeDlqProducer(), FakeConsumer(end=25))
+
+    labels = {"consumer": "test-consumer", "topic": "members", "partition": "2"}
+    assert REGISTRY.get_sample_value("unionhub_consumer_lag", labels) == 12  # offsets 13..24 to go
+    assert REGISTRY.get_sample_value("unionhub_consumer_batch_seconds_count", {"consumer": "test-consumer"})
 
 
 def test_on_stop_offsets_the_broker_has_not_confirmed_are_committed_and_waited_for(db):
