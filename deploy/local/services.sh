@@ -18,6 +18,7 @@ export UNIONHUB_PUBLIC_BASE_URL="${UNIONHUB_PUBLIC_BASE_URL:-http://127.0.0.1:${
 
 service_names() { "$PY" -c 'from services.registry import SERVICES; print(" ".join(SERVICES))'; }
 service_port() { "$PY" -c "from services.registry import SERVICES; print(SERVICES['$1'].port)"; }
+worker_metrics_port() { echo $(($(service_port "$1") + 1000)); }
 
 # Web processes exec into gunicorn, workers stay `unionhub worker`: what a live pid must be running.
 pattern_for() { [[ "$1" == web:* ]] && echo gunicorn || echo "unionhub worker"; }
@@ -56,9 +57,14 @@ stop_process() {
 cmd_up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     start_process web:wechat 8199 serve wechat --workers 1
+    local port
     for svc in $(service_names); do
-        start_process "web:$svc" "$(service_port "$svc")" serve "$svc"
-        start_process "worker:$svc" "" worker "$svc"
+        port="$(service_port "$svc")"
+        start_process "web:$svc" "$port" serve "$svc"
+        # The worker serves its bus metrics (outbox backlog, consumer lag, heartbeats) 1000 above
+        # its web port; that the port opens is also how we know the worker is up.
+        UNIONHUB_WORKER_METRICS_PORT="$(worker_metrics_port "$svc")" \
+            start_process "worker:$svc" "$(worker_metrics_port "$svc")" worker "$svc"
     done
 }
 

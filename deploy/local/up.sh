@@ -21,6 +21,7 @@ UnionHub is running.
   Enrolment API docs       $gateway/svc/enrolment/docs   (OpenAPI: $gateway/svc/enrolment/openapi.json)
   Readiness                $gateway/svc/enrolment/readyz
   Metrics                  $gateway/svc/enrolment/metrics
+  Event worker metrics     http://127.0.0.1:9101/metrics   (outbox backlog, consumer lag, heartbeats)
   Logs                     $UNIONHUB_HOME/log/
 
 Demo logins (POST $gateway/api/v1/auth/staff/login):

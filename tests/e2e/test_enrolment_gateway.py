@@ -2,18 +2,22 @@
 
 Admin logs in, creates a branch and a campaign; a worker opens the campaign, logs in with WeChat
 (the local fake), joins, sees the masked profile and a card token; the running relay publishes
-member.joined to Kafka. Also: the OpenAPI document lists the fixed paths, unknown paths answer
-problem+json.
+member.joined to Kafka, and the worker's metrics count it. Also: the OpenAPI document lists the
+fixed paths, unknown paths answer problem+json.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+WORKER_METRICS = os.environ.get("UNIONHUB_WORKER_METRICS_URL", "http://127.0.0.1:9101/metrics")
 
 FIXED_PATHS = [
     ("post", "/api/v1/auth/staff/login"),
@@ -37,6 +41,7 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
     gateway, admin, new_code, new_resident_id, members_topic
 ):
     consumer = members_topic  # positioned at the end before the join
+    published_before = worker_metric("unionhub_outbox_published_total", service="enrolment")
     suffix = uuid.uuid4().hex[:6]
     root = next(u for u in admin.get(f"{gateway}/api/v1/branches", timeout=10).json() if not u["parent_id"])
     branch = admin.post(
@@ -103,6 +108,26 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
     headers = {name: value.decode() for name, value in found[0].headers}
     assert headers["ce_type"] == "unionhub.member.joined.v1"
     assert id_number.encode() not in found[0].value and b"13512345678" not in found[0].value
+
+    # The worker's own metrics saw it go: the relay counts a row once it is acknowledged and marked.
+    deadline = time.monotonic() + 10
+    while worker_metric("unionhub_outbox_published_total", service="enrolment") <= published_before:
+        assert time.monotonic() < deadline, "the worker's published counter did not move"
+        time.sleep(0.2)
+    heartbeat = worker_metric(
+        "unionhub_worker_loop_heartbeat_timestamp_seconds", service="enrolment", loop="relay"
+    )
+    assert time.time() - heartbeat < 10
+
+
+def worker_metric(name: str, **labels: str) -> float:
+    """One sample from the enrolment worker's /metrics (deploy/local/services.sh: web port + 1000)."""
+    text = requests.get(WORKER_METRICS, timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    raise AssertionError(f"{name}{labels} is not among the worker's metrics")
 
 
 def _normalise(path: str) -> str:

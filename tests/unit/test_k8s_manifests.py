@@ -98,6 +98,20 @@ def test_every_registered_service_has_a_single_worker(documents):
         assert "resources" in only_container(worker)
 
 
+def test_every_worker_serves_its_bus_metrics_where_prometheus_is_told_to_scrape(documents):
+    deployments = of_kind(documents, "Deployment")
+    for name in SERVICES:
+        worker = deployments[f"{name}-worker"]
+        container = only_container(worker)
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        annotations = worker["spec"]["template"]["metadata"]["annotations"]
+        assert env["UNIONHUB_WORKER_METRICS_ADDR"] == "0.0.0.0", name  # loopback cannot be scraped
+        port = int(env["UNIONHUB_WORKER_METRICS_PORT"])
+        assert port_number(container, "metrics") == port, name
+        assert annotations["prometheus.io/port"] == str(port), name
+        assert annotations["prometheus.io/scrape"] == "true", name
+
+
 def test_every_web_deployment_is_behind_a_service_on_its_port(documents):
     deployments, services = of_kind(documents, "Deployment"), of_kind(documents, "Service")
     for name, info in SERVICES.items():
