@@ -24,6 +24,8 @@ from .envelope import EnvelopeError, from_record
 
 log = logging.getLogger(__name__)
 
+FINAL_COMMIT_TIMEOUT_MS = 5000
+
 # Headers the runner adds to a dead-lettered record; replay strips them again.
 ERROR_HEADER_PREFIX = "x-error-"
 ORIGIN_HEADERS = ("x-original-topic", "x-original-partition", "x-original-offset", "x-consumer")
@@ -124,7 +126,8 @@ class ConsumerRunner:
         self._unconfirmed.clear()
         if offsets:
             try:
-                consumer.commit(offsets)
+                # Bounded: a stop while the broker is away must not hang until it returns.
+                consumer.commit(offsets, timeout_ms=FINAL_COMMIT_TIMEOUT_MS)
             except KafkaError as error:
                 log.info("final offset commit failed (%s); the events after them will come again", error)
 

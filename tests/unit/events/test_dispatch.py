@@ -282,7 +282,8 @@ class FakeConsumer:
             future.success(None)
         return future
 
-    def commit(self, offsets):
+    def commit(self, offsets, timeout_ms=None):
+        assert timeout_ms is not None, "a commit on the way out must not wait for ever"
         self.sync_commits.append(_offsets(offsets))
 
     def assignment(self):
