@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -116,6 +117,10 @@ def bare_loop(count: int, value: bytes, headers: list[tuple[str, bytes]]) -> dic
         if not ready.wait(90):
             raise RuntimeError("bare consumer never got its partitions")
         producer = default_producer(BOOTSTRAP, client_id="bench-bare")
+        meter = CpuMeter(
+            lambda: {"producer": [os.getpid()], "consumer": [proc.pid], "kafka": pids_running("kafka.Kafka")}
+        )
+        meter.start()
         first = time.time()
         for start in range(0, count, RELAY_BATCH):
             for i in range(start, min(start + RELAY_BATCH, count)):
@@ -124,6 +129,7 @@ def bare_loop(count: int, value: bytes, headers: list[tuple[str, bytes]]) -> dic
         produced = time.time()
         producer.close(timeout=5)
         seen, last = results.get(timeout=120)
+        meter.stop()
     finally:
         proc.join(timeout=30)
         if proc.is_alive():
@@ -135,6 +141,7 @@ def bare_loop(count: int, value: bytes, headers: list[tuple[str, bytes]]) -> dic
         "events": count,
         "produce_per_s": count / (produced - first),
         "end_to_end_per_s": count / (last - first),
+        "meter": meter,
     }
 
 
@@ -165,17 +172,77 @@ def write_batch(db: ls.LedgerDatabase, first: int, size: int, written: dict[str,
         written[event_id] = committed
 
 
-def wait_applied(db: ls.LedgerDatabase, total: int, timeout: float) -> bool:
+def wait_applied(db: ls.LedgerDatabase, total: int, timeout: float, on_progress=None) -> bool:
+    """Wait until ``total`` events are applied; call ``on_progress()`` once, when the count first
+    moves."""
     # A plain count, not ls.ledger_figures: its COUNT(DISTINCT) and SUM, ten times a second, took
     # a fifth of a CPU from the PostgreSQL the pipeline under test needs.
     applied = select(func.count()).select_from(ls.ledger_entries)
-    deadline = time.monotonic() + timeout
+    deadline, start = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         with db.engine.connect() as conn:
-            if conn.execute(applied).scalar_one() >= total:
-                return True
+            count = conn.execute(applied).scalar_one()
+        if start is None:
+            start = count
+        elif on_progress is not None and count > start:
+            on_progress()
+            on_progress = None
+        if count >= total:
+            return True
         time.sleep(0.1)
     return False
+
+
+# ---------------------------------------------------------- CPU accounting ----
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_running(needle: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds each part of the pipeline spent between ``start()`` and ``stop()``.
+
+    ``parts`` names the processes of each part; it is called at ``start()``, once every process
+    (PostgreSQL's backends among them) exists.
+    """
+
+    def __init__(self, parts: Callable[[], dict[str, list[int]]]):
+        self.find_parts = parts
+        self.parts: dict[str, list[int]] = {}
+        self.used: dict[str, float] = {}
+        self.wall = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.parts.items()}
+
+    def start(self) -> None:
+        self.parts = self.find_parts()
+        self._began, self._at = self._sample(), time.monotonic()
+
+    def stop(self) -> None:
+        if not hasattr(self, "_began"):
+            return
+        ended = self._sample()
+        self.wall = time.monotonic() - self._at
+        self.used = {name: ended[name] - self._began[name] for name in ended}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -207,7 +274,7 @@ def summarise(name: str, written: dict[str, float], committed: dict[str, float],
 
 def run_pipeline(
     events: int, rates: list[int], paced_seconds: float, workdir: Path, handler: str, consumers: int
-) -> tuple[dict, list[dict], bytes, list]:
+) -> tuple[dict, list[dict], bytes, list, CpuMeter | None]:
     runs: list[tuple[str, dict[str, float]]] = []
     with ls.rig(BOOTSTRAP, PG_ADMIN_URL, workdir) as rig:
         facts = machine_facts(rig.producer_db)
@@ -219,6 +286,7 @@ def run_pipeline(
             for log in commit_logs
         ]
         consumer = group[0]
+        meter: CpuMeter | None = None
         try:
             total = 0
             warm: dict[str, float] = {}
@@ -237,7 +305,18 @@ def run_pipeline(
             relay = rig.start("relay")
             released = time.time()
             saturation = dict.fromkeys(saturation, released)
-            finished = wait_applied(rig.consumer_db, total, 120)
+            # Measured from the first events applied to the last, like the steady rate, so the
+            # relay's start-up is left out.
+            meter = CpuMeter(
+                lambda: {
+                    "relay": [relay.process.pid],
+                    "consumer": [member.process.pid for member in group],
+                    "kafka": pids_running("kafka.Kafka"),
+                    "postgresql": pids_running("postgres"),
+                }
+            )
+            finished = wait_applied(rig.consumer_db, total, 120, on_progress=meter.start)
+            meter.stop()
             runs.append((f"saturation, {events} events" + ("" if finished else " (TIMED OUT)"), saturation))
 
             for rate in rates:
@@ -275,7 +354,16 @@ def run_pipeline(
     summaries = [
         summarise(name, written, committed, steady=name.startswith("saturation")) for name, written in runs
     ]
-    return facts, summaries, value, headers
+    return facts, summaries, value, headers, meter
+
+
+def print_cpu(what: str, meter: CpuMeter, events: int) -> None:
+    print(f"\n== CPU in {what} ({meter.wall:.1f} s, {os.cpu_count()} CPUs)")
+    for name, seconds in [*meter.used.items(), ("all", sum(meter.used.values()))]:
+        print(
+            f"  {name:12} {seconds:6.2f} CPU-s = {seconds / meter.wall:5.0%} of one CPU, "
+            f"{seconds / events * 1e6:5.0f} us per event"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
 
     with tempfile.TemporaryDirectory(prefix="bench-bus-") as tmp:
-        facts, results, value, headers = run_pipeline(
+        facts, results, value, headers, meter = run_pipeline(
             args.events,
             [int(r) for r in args.rates.split(",") if r],
             args.paced_seconds,
@@ -327,9 +415,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r['run']:58} {r['applied']:>8} {r['events_per_s']:>9.0f} {r['p50_ms']:>8.1f} "
             f"{r['p99_ms']:>9.1f} {r['max_ms']:>9.1f}"
         )
+    if meter is not None and meter.used:
+        print_cpu("the saturation run, from the first events applied to the last", meter, args.events)
     print(f"\n== bare kafka-python loop ({bare['events']} records)")
     print(f"  produce only        {bare['produce_per_s']:>9.0f} records/s")
     print(f"  produce -> consume  {bare['end_to_end_per_s']:>9.0f} records/s")
+    print_cpu("the bare loop, from the first send to the last record consumed", bare["meter"], bare["events"])
     ours = results[0]["events_per_s"]
     ratio = ours / bare["end_to_end_per_s"]
     print("\n== against the targets")
