@@ -176,7 +176,7 @@ def wait_applied(db: ls.LedgerDatabase, total: int, timeout: float, on_progress=
     """Wait until ``total`` events are applied; call ``on_progress()`` once, when the count first
     moves."""
     # A plain count, not ls.ledger_figures: its COUNT(DISTINCT) and SUM, ten times a second, took
-    # a fifth of a CPU from the PostgreSQL the pipeline under test needs.
+    # about a tenth of a CPU from the PostgreSQL the pipeline under test needs.
     applied = select(func.count()).select_from(ls.ledger_entries)
     deadline, start = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
