@@ -496,6 +496,24 @@ def rig(bootstrap: str, admin_url: str, workdir: Path) -> Iterator[Rig]:
         r.teardown()
 
 
+def settled(read: Callable[[], int], *, quiet: float = 1.0, timeout: float = 30) -> int:
+    """The value of ``read()`` once it has not changed for ``quiet`` seconds.
+
+    After a SIGKILL, what the process had already written to its sockets still reaches the broker:
+    a produce request or an offset commit can land after the process is gone.
+    """
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still changing after {timeout:.0f}s (last {value})")
+        time.sleep(0.05)
+        current = read()
+        if current != value:
+            value, since = current, time.monotonic()
+    return value
+
+
 def wait_until(predicate: Callable[[], object], *, timeout: float, what: str, interval: float = 0.2):
     """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -16,6 +16,7 @@ from ledger_service import (
     ledger_figures,
     records_on_topic,
     sent_count,
+    settled,
     wait_for_quiet,
     wait_until,
     write_credits,
@@ -67,7 +68,7 @@ def test_relay_killed_mid_batch_and_restarted_applies_every_event_exactly_once(l
             )
             relay.sigkill()
             wait_for_quiet(rig.producer_db)
-            kills.append((sent_count(rig.producer_db), on_topic_now()))
+            kills.append((sent_count(rig.producer_db), settled(on_topic_now)))
             if kills[-1][1] > kills[-1][0]:
                 break
         sent_at_kill, on_topic_at_kill = kills[-1]
@@ -110,7 +111,7 @@ def test_consumer_killed_mid_batch_and_restarted_applies_every_event_exactly_onc
         first.sigkill()
         wait_for_quiet(rig.consumer_db)
         applied_by_first = ledger_figures(rig.consumer_db).entries
-        committed_at_kill = committed_total(rig.bootstrap, rig.group, rig.topic)
+        committed_at_kill = settled(lambda: committed_total(rig.bootstrap, rig.group, rig.topic))
         assert 0 < applied_by_first < EVENTS, "the consumer finished before it could be killed"
 
         second = rig.start("consumer")
