@@ -229,6 +229,7 @@ class CpuMeter:
         self.parts: dict[str, list[int]] = {}
         self.used: dict[str, float] = {}
         self.wall = 0.0
+        self._began: dict[str, float] | None = None
 
     def _sample(self) -> dict[str, float]:
         return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.parts.items()}
@@ -238,7 +239,7 @@ class CpuMeter:
         self._began, self._at = self._sample(), time.monotonic()
 
     def stop(self) -> None:
-        if not hasattr(self, "_began"):
+        if self._began is None:  # the events never started to arrive
             return
         ended = self._sample()
         self.wall = time.monotonic() - self._at
