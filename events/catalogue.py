@@ -12,9 +12,6 @@ from marshmallow import Schema
 
 from schemas.events import benefits, courses, members, stations
 
-PREFIX = "unionhub."
-
-
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -59,84 +56,11 @@ class Catalogue:
         return sorted(self._by_type)
 
 
-def _types(domain: str, pairs: dict[str, type[Schema]]) -> dict[str, type[Schema]]:
-    return {f"{PREFIX}{domain}.{name}": schema for name, schema in pairs.items()}
-
-
 CATALOGUE = Catalogue(
     [
-        Topic(
-            "members",
-            partitions=6,
-            key="member_id",
-            types=_types(
-                "member",
-                {
-                    "joined.v1": members.MemberJoinedV1,
-                    "approved.v1": members.MemberApprovedV1,
-                    "rejected.v1": members.MemberRejectedV1,
-                    "updated.v1": members.MemberUpdatedV1,
-                    "transferred.v1": members.MemberTransferredV1,
-                    "suspended.v1": members.MemberSuspendedV1,
-                    "reinstated.v1": members.MemberReinstatedV1,
-                    "left.v1": members.MemberLeftV1,
-                },
-            ),
-        ),
-        Topic(
-            "courses",
-            partitions=6,
-            key="member_id",
-            types=_types(
-                "booking",
-                {
-                    "booked.v1": courses.BookingBookedV1,
-                    "waitlisted.v1": courses.BookingWaitlistedV1,
-                    "promoted.v1": courses.BookingPromotedV1,
-                    "cancelled.v1": courses.BookingCancelledV1,
-                    "checked_in.v1": courses.BookingCheckedInV1,
-                    "no_show.v1": courses.BookingNoShowV1,
-                },
-            ),
-        ),
-        Topic(
-            "benefits",
-            partitions=6,
-            key="member_id",
-            types={
-                **_types(
-                    "redemption",
-                    {
-                        "redeemed.v1": benefits.RedemptionRedeemedV1,
-                        "reversed.v1": benefits.RedemptionReversedV1,
-                    },
-                ),
-                **_types("voucher", {"granted.v1": benefits.VoucherGrantedV1}),
-                **_types("budget", {"exhausted.v1": benefits.BudgetExhaustedV1}),
-            },
-        ),
-        Topic(
-            "stations",
-            partitions=3,
-            key="station_id",
-            types={
-                **_types(
-                    "station", {"opened.v1": stations.StationOpenedV1, "closed.v1": stations.StationClosedV1}
-                ),
-                **_types(
-                    "shift",
-                    {
-                        "started.v1": stations.ShiftStartedV1,
-                        "completed.v1": stations.ShiftCompletedV1,
-                        "missed.v1": stations.ShiftMissedV1,
-                    },
-                ),
-                **_types(
-                    "locker",
-                    {"deposited.v1": stations.LockerDepositedV1, "collected.v1": stations.LockerCollectedV1},
-                ),
-                **_types("issue", {"reported.v1": stations.IssueReportedV1}),
-            },
-        ),
+        Topic("members", partitions=6, key="member_id", types=members.SCHEMAS),
+        Topic("courses", partitions=6, key="member_id", types=courses.SCHEMAS),
+        Topic("benefits", partitions=6, key="member_id", types=benefits.SCHEMAS),
+        Topic("stations", partitions=3, key="station_id", types=stations.SCHEMAS),
     ]
 )

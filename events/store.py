@@ -25,12 +25,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-
-def insert_on_conflict(conn: Connection, table: Table):
-    """An INSERT that can say ON CONFLICT, in the dialect of ``conn`` (PostgreSQL or SQLite)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 

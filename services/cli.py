@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
@@ -26,8 +25,7 @@ def serve(args) -> int:
     if args.service in FAKES:
         target, port = f"services.fakes.{args.service}:create_app()", FAKES[args.service]
     else:
-        info = SERVICES[args.service]
-        target, port = f"{info.module}.app:create_app()", info.port
+        target, port = f"services.common.kit:create_app({args.service!r})", SERVICES[args.service].port
     port = args.port or port
     os.execvp(
         sys.executable,
@@ -44,8 +42,9 @@ def serve(args) -> int:
 
 
 def worker(args) -> int:
-    module = importlib.import_module(f"{SERVICES[args.service].module}.worker")
-    module.main(tuple(args.role) if args.role else ("relay", "consumer"))
+    from .common import kit
+
+    kit.run_worker(args.service, tuple(args.role) if args.role else ("relay", "consumer"))
     return 0
 
 
@@ -71,9 +70,10 @@ def dlq_command(args) -> int:
 
 
 def seed(args) -> int:
-    from .enrolment import seed as enrolment_seed
-
-    enrolment_seed.main(args.domain)
+    """Every service's demo data, in the registry's order (enrolment's union tree comes first)."""
+    for command in _service_commands():
+        if command.name == "seed":
+            command.run(args)
     return 0
 
 
@@ -82,11 +82,9 @@ def prune(args) -> int:
 
     from events.store import prune as prune_bus_tables
 
-    from .common.config import Settings
+    from .common import kit
 
-    service_db = importlib.import_module(f"{SERVICES[args.service].module}.db")
-    database = service_db.build_database(Settings.from_env(args.service))
-    database.create_all()  # a service that has never started has nothing to prune, not an error
+    database = kit.database(args.service, kit.load_settings(args.service))
     sent, seen = prune_bus_tables(
         database.engine, database.outbox, database.inbox, datetime.now(UTC) - timedelta(days=args.days)
     )
@@ -96,11 +94,45 @@ def prune(args) -> int:
     return 0
 
 
-def rotate_pii(args) -> int:
-    from .enrolment import rotation
+def db(args) -> int:
+    """Schema migrations: services/common/migrations.py, revisions in services/<name>/migrations/."""
+    from .common import migrations
 
-    print(f"re-encrypted {rotation.main()} member(s) under the current PII key")
-    return 0
+    name = args.service
+    if args.action == "upgrade":
+        migrations.upgrade(name)
+        print(f"{name}: at {', '.join(migrations.current(name))} (head)")
+        return 0
+    if args.action == "current":
+        at, heads = migrations.current(name), migrations.heads(name)
+        state = "head" if set(at) == set(heads) else f"head is {', '.join(heads)}"
+        print(f"{name}: {', '.join(at) or 'not migrated yet'} ({state})")
+        return 0
+    if args.action == "revision":
+        path = migrations.revision(name, args.message)
+        print(f"{name}: wrote {path}; read it before committing (renames and data are not detected)")
+        return 0
+    found = migrations.compare(name) if args.live else migrations.differences(name)
+    if not found:
+        where = "its database has" if args.live else "the migrations make"
+        print(f"{name}: {where} exactly the tables the code declares")
+        return 0
+    where = "its database" if args.live else "what its migrations make"
+    print(f"{name}: the tables the code declares differ from {where}:")
+    for difference in found:
+        print(f"  {difference}")
+    if not args.live:
+        print(f'write the missing revision with: unionhub db revision {name} -m "what changed"')
+    return 1
+
+
+def _service_commands():
+    for service in SERVICES.values():
+        try:
+            yield from service.part("commands")
+        except ModuleNotFoundError as error:
+            if error.name != f"{service.module}.commands":
+                raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,8 +175,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=30)
     p.set_defaults(run=prune)
 
-    p = sub.add_parser("rotate-pii", help="re-encrypt members' personal data under the current PII key")
-    p.set_defaults(run=rotate_pii)
+    p = sub.add_parser("db", help="migrate a service's database schema (Alembic)")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser(
+        "upgrade", help="bring the database to the latest revision (adopts one made before migrations)"
+    )
+    a.add_argument("service", choices=list(SERVICES))
+    a = actions.add_parser("current", help="the revision the database is at")
+    a.add_argument("service", choices=list(SERVICES))
+    a = actions.add_parser(
+        "check", help="exit 1 if the code's tables differ from what the migrations make from empty"
+    )
+    a.add_argument("service", choices=list(SERVICES))
+    a.add_argument("--live", action="store_true", help="compare the configured database as it is instead")
+    a = actions.add_parser("revision", help="autogenerate a revision file for what the migrations lack")
+    a.add_argument("service", choices=list(SERVICES))
+    a.add_argument("-m", "--message", required=True)
+    p.set_defaults(run=db)
+
+    for command in _service_commands():
+        if command.name == "seed":
+            continue
+        p = sub.add_parser(command.name, help=command.help)
+        for arg_names, options in command.arguments:
+            p.add_argument(*arg_names, **options)
+        p.set_defaults(run=command.run)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -29,3 +29,17 @@ class VoucherGrantedV1(MemberEvent):
 class BudgetExhaustedV1(EventPayload):
     offer_id = fields.String(required=True)
     merchant_id = fields.String(required=True)
+
+
+# The event types of this topic, spelled here once; the catalogue, the services and the tests import them.
+REDEEMED = "unionhub.redemption.redeemed.v1"
+REVERSED = "unionhub.redemption.reversed.v1"
+VOUCHER_GRANTED = "unionhub.voucher.granted.v1"
+BUDGET_EXHAUSTED = "unionhub.budget.exhausted.v1"
+
+SCHEMAS = {
+    REDEEMED: RedemptionRedeemedV1,
+    REVERSED: RedemptionReversedV1,
+    VOUCHER_GRANTED: VoucherGrantedV1,
+    BUDGET_EXHAUSTED: BudgetExhaustedV1,
+}

@@ -33,3 +33,21 @@ class BookingCheckedInV1(BookingEvent):
 
 class BookingNoShowV1(BookingEvent):
     pass
+
+
+# The event types of this topic, spelled here once; the catalogue, the services and the tests import them.
+BOOKED = "unionhub.booking.booked.v1"
+WAITLISTED = "unionhub.booking.waitlisted.v1"
+PROMOTED = "unionhub.booking.promoted.v1"
+CANCELLED = "unionhub.booking.cancelled.v1"
+CHECKED_IN = "unionhub.booking.checked_in.v1"
+NO_SHOW = "unionhub.booking.no_show.v1"
+
+SCHEMAS = {
+    BOOKED: BookingBookedV1,
+    WAITLISTED: BookingWaitlistedV1,
+    PROMOTED: BookingPromotedV1,
+    CANCELLED: BookingCancelledV1,
+    CHECKED_IN: BookingCheckedInV1,
+    NO_SHOW: BookingNoShowV1,
+}

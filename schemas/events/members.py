@@ -47,3 +47,25 @@ class MemberReinstatedV1(MemberEvent):
 class MemberLeftV1(MemberEvent):
     # "left" when the member resigned; "erased" when they asked for their personal data to be deleted.
     reason = fields.String(required=True, validate=validate.OneOf(["left", "erased"]))
+
+
+# The event types of this topic, spelled here once; the catalogue, the services and the tests import them.
+JOINED = "unionhub.member.joined.v1"
+APPROVED = "unionhub.member.approved.v1"
+REJECTED = "unionhub.member.rejected.v1"
+UPDATED = "unionhub.member.updated.v1"
+TRANSFERRED = "unionhub.member.transferred.v1"
+SUSPENDED = "unionhub.member.suspended.v1"
+REINSTATED = "unionhub.member.reinstated.v1"
+LEFT = "unionhub.member.left.v1"
+
+SCHEMAS = {
+    JOINED: MemberJoinedV1,
+    APPROVED: MemberApprovedV1,
+    REJECTED: MemberRejectedV1,
+    UPDATED: MemberUpdatedV1,
+    TRANSFERRED: MemberTransferredV1,
+    SUSPENDED: MemberSuspendedV1,
+    REINSTATED: MemberReinstatedV1,
+    LEFT: MemberLeftV1,
+}

@@ -7,20 +7,16 @@ the event (type and payload) that describes the change for the caller to record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
+from schemas.events import members as member_events
+from services.common.clock import now
 from services.common.domain import Conflict, Forbidden, Gone, NotFound
-
-EVENT_PREFIX = "unionhub.member."
 
 UNIT_KINDS = ("federation", "city", "county", "industry", "branch")
 
 PENDING, ACTIVE, SUSPENDED, LEFT, REJECTED = "pending", "active", "suspended", "left", "rejected"
 CURRENT_STATUSES = (PENDING, ACTIVE, SUSPENDED)  # statuses in which a person counts as a member
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -90,7 +86,7 @@ def join_status(unit: Unit) -> str:
 
 
 def joined_event(member: Member, unit: Unit) -> tuple[str, dict]:
-    return EVENT_PREFIX + "joined.v1", {
+    return member_events.JOINED, {
         "member_id": member.id,
         "branch_id": unit.id,
         "branch_path": unit.ancestry,
@@ -106,7 +102,7 @@ def joined_event(member: Member, unit: Unit) -> tuple[str, dict]:
 def approve(member: Member) -> tuple[str, dict]:
     member._require((PENDING,), "member.not_pending")
     member.status = ACTIVE
-    return EVENT_PREFIX + "approved.v1", {
+    return member_events.APPROVED, {
         "member_id": member.id,
         "branch_id": member.unit_id,
         "occurred_at": now(),
@@ -116,7 +112,7 @@ def approve(member: Member) -> tuple[str, dict]:
 def reject(member: Member, reason: str | None) -> tuple[str, dict]:
     member._require((PENDING,), "member.not_pending")
     member.status = REJECTED
-    return EVENT_PREFIX + "rejected.v1", {
+    return member_events.REJECTED, {
         "member_id": member.id,
         "branch_id": member.unit_id,
         "reason": reason,
@@ -127,13 +123,13 @@ def reject(member: Member, reason: str | None) -> tuple[str, dict]:
 def suspend(member: Member, reason: str | None) -> tuple[str, dict]:
     member._require((ACTIVE,), "member.not_active")
     member.status = SUSPENDED
-    return EVENT_PREFIX + "suspended.v1", {"member_id": member.id, "reason": reason, "occurred_at": now()}
+    return member_events.SUSPENDED, {"member_id": member.id, "reason": reason, "occurred_at": now()}
 
 
 def reinstate(member: Member) -> tuple[str, dict]:
     member._require((SUSPENDED,), "member.not_suspended")
     member.status = ACTIVE
-    return EVENT_PREFIX + "reinstated.v1", {"member_id": member.id, "occurred_at": now()}
+    return member_events.REINSTATED, {"member_id": member.id, "occurred_at": now()}
 
 
 def transfer(member: Member, to: Unit) -> tuple[str, dict]:
@@ -143,7 +139,7 @@ def transfer(member: Member, to: Unit) -> tuple[str, dict]:
     if to.id == member.unit_id:
         raise Conflict("member.same_branch")
     from_id, member.unit_id = member.unit_id, to.id
-    return EVENT_PREFIX + "transferred.v1", {
+    return member_events.TRANSFERRED, {
         "member_id": member.id,
         "from_branch_id": from_id,
         "to_branch_id": to.id,
@@ -156,7 +152,7 @@ def leave(member: Member, *, erased: bool = False) -> tuple[str, dict]:
     if not erased:
         member._require(CURRENT_STATUSES, "member.not_current")
     member.status = LEFT
-    return EVENT_PREFIX + "left.v1", {
+    return member_events.LEFT, {
         "member_id": member.id,
         "reason": "erased" if erased else "left",
         "occurred_at": now(),

@@ -1,28 +1,25 @@
-"""Queries several use cases share, and the mapping of rows to domain objects.
+"""Every write to enrolment's tables, the lookups use cases share, and rows mapped to domain objects.
 
-Use cases write their own rows (service.py); read-only list views query directly (api.py), as a
-read side that needs no domain objects.
+Only this module writes tables. Use cases (service.py) decide; list views read through queries.py.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, and_, false, or_, select, update
 
-from events.store import insert_on_conflict
+from services.common.clock import utc
+from services.common.sql import insert_on_conflict
 
-from . import db
+from . import tables
 from .model import CURRENT_STATUSES, Campaign, Member, Unit
+
+# --- rows to domain objects ---------------------------------------------------------------------
 
 
 def unit_from_row(row) -> Unit:
     return Unit(row.id, row.name, row.kind, row.parent_id, row.path, row.requires_approval)
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """Datetimes come back from SQLite without their offset; everything is stored in UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def campaign_from_row(row) -> Campaign:
@@ -44,28 +41,32 @@ def member_from_row(row) -> Member:
 
 def within(scope_paths: list[str]):
     """SQL condition: the unit (``units`` joined in) lies in one of these subtrees."""
-    return or_(false(), *(db.units.c.path.startswith(path, autoescape=True) for path in scope_paths))
+    return or_(false(), *(tables.units.c.path.startswith(path, autoescape=True) for path in scope_paths))
+
+
+# --- units ----------------------------------------------------------------------------------------
 
 
 def unit(conn: Connection, unit_id: str) -> Unit | None:
-    row = conn.execute(select(db.units).where(db.units.c.id == unit_id)).first()
+    row = conn.execute(select(tables.units).where(tables.units.c.id == unit_id)).first()
     return unit_from_row(row) if row else None
 
 
 def units_by_ids(conn: Connection, ids) -> list[Unit]:
-    return [unit_from_row(r) for r in conn.execute(select(db.units).where(db.units.c.id.in_(list(ids))))]
+    query = select(tables.units).where(tables.units.c.id.in_(list(ids)))
+    return [unit_from_row(r) for r in conn.execute(query)]
 
 
 def root_unit(conn: Connection) -> Unit | None:
     row = conn.execute(
-        select(db.units).where(db.units.c.parent_id.is_(None)).order_by(db.units.c.created_at)
+        select(tables.units).where(tables.units.c.parent_id.is_(None)).order_by(tables.units.c.created_at)
     ).first()
     return unit_from_row(row) if row else None
 
 
-def add_unit(conn: Connection, unit: Unit, at) -> None:
+def add_unit(conn: Connection, unit: Unit, at: datetime) -> None:
     conn.execute(
-        db.units.insert().values(
+        tables.units.insert().values(
             id=unit.id,
             name=unit.name,
             kind=unit.kind,
@@ -77,29 +78,61 @@ def add_unit(conn: Connection, unit: Unit, at) -> None:
     )
 
 
+# --- campaigns ------------------------------------------------------------------------------------
+
+
 def campaign(conn: Connection, campaign_id: str) -> Campaign | None:
-    row = conn.execute(select(db.campaigns).where(db.campaigns.c.id == campaign_id)).first()
+    row = conn.execute(select(tables.campaigns).where(tables.campaigns.c.id == campaign_id)).first()
     return campaign_from_row(row) if row else None
 
 
 def campaign_by_code(conn: Connection, code: str) -> Campaign | None:
-    row = conn.execute(select(db.campaigns).where(db.campaigns.c.code == code)).first()
+    row = conn.execute(select(tables.campaigns).where(tables.campaigns.c.code == code)).first()
     return campaign_from_row(row) if row else None
 
 
+def campaign_created_at(conn: Connection, campaign_id: str) -> datetime:
+    t = tables.campaigns
+    return utc(conn.execute(select(t.c.created_at).where(t.c.id == campaign_id)).scalar_one())
+
+
+def add_campaign(conn: Connection, campaign: Campaign, *, actor: str, at: datetime) -> None:
+    conn.execute(
+        tables.campaigns.insert().values(
+            id=campaign.id,
+            unit_id=campaign.unit_id,
+            name=campaign.name,
+            site=campaign.site,
+            code=campaign.code,
+            status=campaign.status,
+            expires_at=campaign.expires_at,
+            created_by=actor,
+            created_at=at,
+        )
+    )
+
+
+def revoke_campaign(conn: Connection, campaign_id: str, at: datetime) -> None:
+    t = tables.campaigns
+    conn.execute(update(t).where(t.c.id == campaign_id).values(status="revoked", revoked_at=at))
+
+
+# --- members --------------------------------------------------------------------------------------
+
+
 def member(conn: Connection, member_id: str, *, for_update: bool = False) -> Member | None:
-    query = select(db.members).where(db.members.c.id == member_id)
+    query = select(tables.members).where(tables.members.c.id == member_id)
     row = conn.execute(query.with_for_update() if for_update else query).first()
     return member_from_row(row) if row else None
 
 
 def member_row(conn: Connection, member_id: str):
-    return conn.execute(select(db.members).where(db.members.c.id == member_id)).first()
+    return conn.execute(select(tables.members).where(tables.members.c.id == member_id)).first()
 
 
 def current_member(conn: Connection, *, id_hash: str | None = None, openid: str | None = None):
     """The current (pending, active or suspended) membership of a person, found by ID hash or openid."""
-    m = db.members.c
+    m = tables.members.c
     match = []
     if id_hash:
         match.append(m.id_hash == id_hash)
@@ -107,24 +140,114 @@ def current_member(conn: Connection, *, id_hash: str | None = None, openid: str 
         match.append(m.openid == openid)
     if not match:
         return None
-    return conn.execute(select(db.members).where(and_(or_(*match), m.status.in_(CURRENT_STATUSES)))).first()
+    return conn.execute(
+        select(tables.members).where(and_(or_(*match), m.status.in_(CURRENT_STATUSES)))
+    ).first()
 
 
-def save_member_state(conn: Connection, member: Member, at) -> None:
+def add_member(conn: Connection, member: Member, personal: dict, *, consent_version: str) -> None:
+    """A new member; ``personal`` holds the encrypted, masked and hashed personal data."""
     conn.execute(
-        update(db.members)
-        .where(db.members.c.id == member.id)
+        tables.members.insert().values(
+            id=member.id,
+            unit_id=member.unit_id,
+            campaign_id=member.campaign_id,
+            card_no=member.card_no,
+            status=member.status,
+            employer=member.employer,
+            occupation=member.occupation,
+            consent_version=consent_version,
+            consented_at=member.joined_at,
+            joined_at=member.joined_at,
+            updated_at=member.joined_at,
+            **personal,
+        )
+    )
+
+
+def save_member_state(conn: Connection, member: Member, at: datetime) -> None:
+    conn.execute(
+        update(tables.members)
+        .where(tables.members.c.id == member.id)
         .values(status=member.status, unit_id=member.unit_id, updated_at=at)
     )
 
 
+def erase_member(conn: Connection, member: Member, at: datetime) -> None:
+    """Wipe personal data; the card number and the history stay, anonymous."""
+    conn.execute(
+        update(tables.members)
+        .where(tables.members.c.id == member.id)
+        .values(
+            status=member.status,
+            name=None,
+            mobile_enc=None,
+            mobile_masked=None,
+            id_number_enc=None,
+            id_number_masked=None,
+            id_hash=None,
+            openid=None,
+            birth_date=None,
+            sex=None,
+            employer="",
+            occupation="",
+            erased_at=at,
+            updated_at=at,
+        )
+    )
+
+
+def members_under_old_key(conn: Connection, current_kid: str, limit: int):
+    m = tables.members.c
+    return conn.execute(
+        select(m.id, m.mobile_enc, m.id_number_enc)
+        .where(m.id_number_enc.is_not(None))
+        .where(~m.id_number_enc.startswith(f"{current_kid}:"))
+        .limit(limit)
+    ).all()
+
+
+def set_member_ciphertexts(conn: Connection, member_id: str, *, mobile_enc: str, id_number_enc: str) -> None:
+    m = tables.members
+    conn.execute(
+        update(m).where(m.c.id == member_id).values(mobile_enc=mobile_enc, id_number_enc=id_number_enc)
+    )
+
+
+def add_audit(
+    conn: Connection, *, at: datetime, actor: str, action: str, member_id, fields, request_id
+) -> None:
+    conn.execute(
+        tables.audit_log.insert().values(
+            at=at, actor=actor, action=action, member_id=member_id, fields=fields, request_id=request_id
+        )
+    )
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+def staff_by_username(conn: Connection, username: str):
+    return conn.execute(select(tables.staff).where(tables.staff.c.username == username)).first()
+
+
+def add_staff(conn: Connection, **values) -> None:
+    conn.execute(tables.staff.insert().values(**values))
+
+
+def set_staff_password(conn: Connection, staff_id: str, password_hash: str) -> None:
+    t = tables.staff
+    conn.execute(update(t).where(t.c.id == staff_id).values(password_hash=password_hash))
+
+
+# --- counters -------------------------------------------------------------------------------------
 # Counter rows are created by the first writer. Update-else-insert races when two first writers
 # meet (on PostgreSQL both see no row, one insert fails, and that join was answered with a false
 # 409); a single upsert makes the second writer wait for the row and then increment it.
 
 
 def next_card_serial(conn: Connection, province: str) -> int:
-    t = db.card_serials
+    t = tables.card_serials
     return conn.execute(
         insert_on_conflict(conn, t)
         .values(province=province, last_serial=1)
@@ -134,7 +257,7 @@ def next_card_serial(conn: Connection, province: str) -> int:
 
 
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
-    t = db.campaign_days
+    t = tables.campaign_days
     conn.execute(
         insert_on_conflict(conn, t)
         .values(campaign_id=campaign_id, day=day, joins=1)
@@ -143,5 +266,5 @@ def count_join(conn: Connection, campaign_id: str, day: date) -> None:
 
 
 def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:
-    t = db.campaign_days
+    t = tables.campaign_days
     return {r.day: r.joins for r in conn.execute(select(t).where(t.c.campaign_id == campaign_id))}

@@ -4,8 +4,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from schemas.fields import CNMobile, ResidentIdNumber
 
+from .accounts import STAFF_ROLES
 from .model import UNIT_KINDS
-from .service import STAFF_ROLES
 
 _name = validate.Length(min=1, max=60)
 

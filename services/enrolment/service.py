@@ -1,136 +1,212 @@
-"""Enrolment's use cases. Each runs in one unit of work: state, audit rows and events commit together."""
+"""Enrolment's use cases: the union tree, campaigns, joining and a member's life in the union.
+
+Each use case opens its unit of work, decides with the domain rules in model.py, writes through
+repository.py and commits state, audit rows and events together. Admin use cases take the unit ids
+of the caller's token (``admin_units``) and resolve them to subtrees in the same transaction.
+Logins and staff accounts are in accounts.py.
+"""
 
 from __future__ import annotations
 
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select, update
+import redis
+from sqlalchemy import Connection, exc
 
 from schemas import mobile as mobile_rules
 from schemas import resident_id
+from services.common import ratelimit
+from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
-from services.common.domain import Conflict, Forbidden, Invalid, NotFound
+from services.common.domain import Conflict, Invalid, NotFound
+from services.common.idempotency import IdempotentRequest
 
-from . import db, model, pii, repository
+from . import card_token, keys, model, pii, repository
 from .card_number import format_card_number
+from .funnel import Funnel
 from .model import Campaign, Member, Unit
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_hasher = PasswordHasher()
+
+@dataclass(frozen=True)
+class PiiKeys:
+    pii: pii.KeyRing
+    pii_hash_key: bytes
 
 
-def local_day(at: datetime) -> date:
-    return at.astimezone(SHANGHAI).date()
+# --- scopes ---------------------------------------------------------------------------------------
 
 
-def _emit(uow: UnitOfWork, change: tuple[str, dict], subject: str, traceparent: str | None) -> None:
-    event_type, payload = change
-    uow.emit(event_type, subject, payload, traceparent=traceparent)
+def scope_paths(conn: Connection, admin_units) -> list[str]:
+    return [u.path for u in repository.units_by_ids(conn, admin_units)]
 
 
-# --- units ------------------------------------------------------------------------------------
-
-
-def scope_paths(uow: UnitOfWork, unit_ids) -> list[str]:
-    return [u.path for u in repository.units_by_ids(uow.connection, unit_ids)]
-
-
-def unit_in_scope(uow: UnitOfWork, unit_id: str, scopes: list[str]) -> Unit:
-    unit = repository.unit(uow.connection, unit_id)
+def unit_in_scope(conn: Connection, unit_id: str, scopes: list[str]) -> Unit:
+    unit = repository.unit(conn, unit_id)
     if unit is None:
         raise NotFound("unit.not_found")
     model.check_scope(unit.path, scopes)
     return unit
 
 
-def create_unit(
-    uow: UnitOfWork, scopes: list[str], *, name: str, parent_id: str, kind: str, requires_approval: bool
+def _campaign_in_scope(conn: Connection, campaign_id: str, scopes: list[str]) -> Campaign:
+    campaign = repository.campaign(conn, campaign_id)
+    if campaign is None or not model.in_scope(repository.unit(conn, campaign.unit_id).path, scopes):
+        raise NotFound("campaign.not_found")
+    return campaign
+
+
+def member_in_scope(conn: Connection, member_id: str, scopes: list[str], *, for_update=False) -> Member:
+    member = repository.member(conn, member_id, for_update=for_update)
+    if member is None or not model.in_scope(repository.unit(conn, member.unit_id).path, scopes):
+        raise NotFound("member.not_found")
+    return member
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+
+def unit(uow: UnitOfWork, admin_units, unit_id: str) -> Unit:
+    with uow:
+        return unit_in_scope(uow.connection, unit_id, scope_paths(uow.connection, admin_units))
+
+
+def new_unit(
+    conn: Connection, scopes: list[str], *, name: str, parent_id: str, kind: str, requires_approval: bool
 ) -> Unit:
-    parent = unit_in_scope(uow, parent_id, scopes)
+    parent = unit_in_scope(conn, parent_id, scopes)
     model.check_admin_may_create_child(parent, kind)
     unit_id = str(uuid.uuid4())
     unit = Unit(unit_id, name, kind, parent.id, model.child_path(parent, unit_id), requires_approval)
-    repository.add_unit(uow.connection, unit, model.now())
+    repository.add_unit(conn, unit, now())
     return unit
 
 
-def ensure_root(uow: UnitOfWork, name: str) -> Unit:
-    root = repository.root_unit(uow.connection)
+def create_unit(uow: UnitOfWork, admin_units, *, parent_id: str | None, **form) -> Unit:
+    """A branch or an intermediate union under a unit the admin manages (by default their own)."""
+    with uow:
+        scopes = scope_paths(uow.connection, admin_units)
+        unit = new_unit(uow.connection, scopes, parent_id=parent_id or admin_units[0], **form)
+        uow.commit()
+    return unit
+
+
+def ensure_root(conn: Connection, name: str) -> Unit:
+    """The federation at the top of the tree, created on first start."""
+    root = repository.root_unit(conn)
     if root is None:
         unit_id = str(uuid.uuid4())
         root = Unit(unit_id, name, "federation", None, model.child_path(None, unit_id))
-        repository.add_unit(uow.connection, root, model.now())
+        repository.add_unit(conn, root, now())
     return root
 
 
-# --- campaigns --------------------------------------------------------------------------------
+# --- campaigns ------------------------------------------------------------------------------------
 
 
-def create_campaign(
-    uow: UnitOfWork, scopes: list[str], *, branch_id: str, name: str, site: str | None, expires_at, actor: str
+def new_campaign(
+    conn: Connection,
+    scopes: list[str],
+    *,
+    branch_id: str,
+    name: str,
+    site: str | None,
+    expires_at,
+    actor: str,
 ) -> Campaign:
-    unit = unit_in_scope(uow, branch_id, scopes)
+    unit = unit_in_scope(conn, branch_id, scopes)
     model.check_can_join_branch(unit)
     if expires_at is not None:
         expires_at = expires_at.astimezone(UTC)  # stored as UTC: SQLite keeps no offset
-        if expires_at <= model.now():
+        if expires_at <= now():
             raise Invalid("campaign.expiry_in_past", field="expires_at")
     campaign = Campaign(
         str(uuid.uuid4()), unit.id, name, site, secrets.token_urlsafe(12), "active", expires_at
     )
-    uow.connection.execute(
-        db.campaigns.insert().values(
-            id=campaign.id,
-            unit_id=campaign.unit_id,
-            name=name,
-            site=site,
-            code=campaign.code,
-            status="active",
-            expires_at=expires_at,
-            created_by=actor,
-            created_at=model.now(),
-        )
-    )
+    repository.add_campaign(conn, campaign, actor=actor, at=now())
     return campaign
 
 
-def campaign_in_scope(uow: UnitOfWork, campaign_id: str, scopes: list[str]) -> Campaign:
-    campaign = repository.campaign(uow.connection, campaign_id)
+def create_campaign(uow: UnitOfWork, admin_units, *, actor: str, **form) -> Campaign:
+    with uow:
+        campaign = new_campaign(uow.connection, scope_paths(uow.connection, admin_units), actor=actor, **form)
+        uow.commit()
+    return campaign
+
+
+def campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
+    with uow:
+        return _campaign_in_scope(uow.connection, campaign_id, scope_paths(uow.connection, admin_units))
+
+
+def campaign_for_poster(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
+    """A campaign whose QR poster may be printed: a revoked one may not."""
+    found = campaign(uow, admin_units, campaign_id)
+    if found.status == "revoked":
+        raise Conflict("campaign.revoked")
+    return found
+
+
+def revoke_campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
+    with uow:
+        found = _campaign_in_scope(uow.connection, campaign_id, scope_paths(uow.connection, admin_units))
+        if found.status != "revoked":
+            found.status = "revoked"
+            repository.revoke_campaign(uow.connection, found.id, now())
+        uow.commit()
+    return found
+
+
+def _open_campaign(conn: Connection, code: str) -> tuple[Campaign, Unit]:
+    campaign = repository.campaign_by_code(conn, code)
     if campaign is None:
         raise NotFound("campaign.not_found")
-    unit = repository.unit(uow.connection, campaign.unit_id)
-    if not model.in_scope(unit.path, scopes):
-        raise NotFound("campaign.not_found")
-    return campaign
+    campaign.check_open(now())
+    return campaign, repository.unit(conn, campaign.unit_id)
 
 
-def revoke_campaign(uow: UnitOfWork, campaign_id: str, scopes: list[str]) -> Campaign:
-    campaign = campaign_in_scope(uow, campaign_id, scopes)
-    if campaign.status != "revoked":
-        campaign.status = "revoked"
-        uow.connection.execute(
-            update(db.campaigns)
-            .where(db.campaigns.c.id == campaign.id)
-            .values(status="revoked", revoked_at=model.now())
-        )
-    return campaign
+def scan(uow: UnitOfWork, funnel: Funnel, code: str) -> tuple[Campaign, Unit]:
+    """A worker scanned a poster: the open campaign and its branch, with the scan counted."""
+    with uow:
+        campaign, unit = _open_campaign(uow.connection, code)
+    funnel.count(campaign.id, "scans", local_day(now()))
+    return campaign, unit
 
 
-def open_campaign(uow: UnitOfWork, code: str) -> tuple[Campaign, Unit]:
-    campaign = repository.campaign_by_code(uow.connection, code)
-    if campaign is None:
-        raise NotFound("campaign.not_found")
-    campaign.check_open(model.now())
-    return campaign, repository.unit(uow.connection, campaign.unit_id)
+def campaign_stats(uow: UnitOfWork, funnel: Funnel, admin_units, campaign_id: str, *, days: int = 90) -> dict:
+    """The funnel by day (scans, joins started, joins, conversion) since the campaign began."""
+    today = local_day(now())
+    with uow:
+        found = _campaign_in_scope(uow.connection, campaign_id, scope_paths(uow.connection, admin_units))
+        joins = repository.joins_by_day(uow.connection, found.id)
+        created = repository.campaign_created_at(uow.connection, found.id)
+    counters = funnel.by_day(found.id, [today - timedelta(days=i) for i in range(days)])
+    rows = [
+        {
+            "day": day,
+            "scans": counters.get(day, {}).get("scans", 0),
+            "joins_started": counters.get(day, {}).get("started", 0),
+            "joins": joins.get(day, 0),
+        }
+        for day in _days(max(local_day(created), today - timedelta(days=days - 1)), today)
+    ]
+    for row in rows:
+        row["conversion"] = conversion(row["joins"], row["scans"])
+    totals = {k: sum(r[k] for r in rows) for k in ("scans", "joins_started", "joins")}
+    return {**totals, "conversion": conversion(totals["joins"], totals["scans"]), "by_day": rows}
 
 
-# --- joining ----------------------------------------------------------------------------------
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def conversion(joins: int, scans: int) -> float:
+    return round(joins / scans, 4) if scans else 0.0
+
+
+# --- joining --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -145,352 +221,260 @@ class JoinForm:
 
 
 @dataclass(frozen=True)
-class Keys:
-    pii: pii.KeyRing
-    pii_hash_key: bytes
+class JoinRules:
+    """The settings a join depends on."""
 
-
-def _duplicate(uow: UnitOfWork, existing) -> Conflict:
-    unit = repository.unit(uow.connection, existing.unit_id)
-    return Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
+    pii_keys: PiiKeys
+    province: str  # the card number's province code
+    consent_version: str
+    limit_per_hour: int
 
 
 def join(
     uow: UnitOfWork,
+    client: redis.Redis,
     form: JoinForm,
     *,
     openid: str,
-    keys: Keys,
-    province: str,
-    consent_version: str,
-    traceparent: str | None = None,
-) -> Member:
+    rules: JoinRules,
+    request: IdempotentRequest,
+) -> dict:
+    """Join through a campaign; a retry with the same Idempotency-Key gets the first answer back."""
+    with uow:
+        if stored := request.answered(uow.connection):
+            return stored[1]
+        campaign = repository.campaign_by_code(uow.connection, form.campaign_code)
+    ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
+    if campaign is not None:
+        Funnel(client).count(campaign.id, "started", local_day(now()))
+    try:
+        with uow:
+            member = _join(uow, form, openid=openid, rules=rules)
+            result = {"member_id": member.id, "card_no": member.card_no, "status": member.status}
+            request.remember(uow.connection, 201, result)
+            uow.commit()
+    except (exc.IntegrityError, Conflict) as error:
+        # A concurrent join of the same person (or a retry with the same key) won the race. A
+        # retry that checked for a stored answer just before its twin committed then meets the
+        # twin's member (Conflict) or unique index (IntegrityError): it gets the twin's answer.
+        with uow:
+            if stored := request.answered(uow.connection):
+                return stored[1]
+            if isinstance(error, Conflict):
+                raise
+            existing = _current_member(uow.connection, form, openid, rules.pii_keys)
+            conflict = _duplicate(uow.connection, existing) if existing else None
+        raise conflict or Conflict("member.already_joined") from None
+    return result
+
+
+def _current_member(conn: Connection, form: JoinForm, openid: str, pii_keys: PiiKeys):
+    id_hash = pii.blind_index(pii_keys.pii_hash_key, resident_id.parse(form.id_number).number)
+    return repository.current_member(conn, id_hash=id_hash, openid=openid)
+
+
+def _duplicate(conn: Connection, existing) -> Conflict:
+    unit = repository.unit(conn, existing.unit_id)
+    return Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
+
+
+def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> Member:
+    conn = uow.connection
     if not form.consent:
         raise Invalid("consent.required", field="consent")
-    campaign, unit = open_campaign(uow, form.campaign_code)
+    campaign, unit = _open_campaign(conn, form.campaign_code)
     model.check_can_join_branch(unit)
     person = resident_id.parse(form.id_number)
-    id_hash = pii.blind_index(keys.pii_hash_key, person.number)
+    id_hash = pii.blind_index(rules.pii_keys.pii_hash_key, person.number)
+    if (existing := repository.current_member(conn, id_hash=id_hash, openid=openid)) is not None:
+        raise _duplicate(conn, existing)
 
-    existing = repository.current_member(uow.connection, id_hash=id_hash, openid=openid)
-    if existing is not None:
-        raise _duplicate(uow, existing)
-
-    at = model.now()
     member = Member(
         id=str(uuid.uuid4()),
         unit_id=unit.id,
         status=model.join_status(unit),
-        card_no=format_card_number(province, repository.next_card_serial(uow.connection, province)),
+        card_no=format_card_number(rules.province, repository.next_card_serial(conn, rules.province)),
         campaign_id=campaign.id,
         employer=form.employer,
         occupation=form.occupation,
-        joined_at=at,
+        joined_at=now(),
     )
     # The member id is bound into each ciphertext, so a ciphertext copied onto another row fails.
     aad = member.id.encode()
-    uow.connection.execute(
-        db.members.insert().values(
-            id=member.id,
-            unit_id=unit.id,
-            campaign_id=campaign.id,
-            card_no=member.card_no,
-            status=member.status,
-            name=form.name,
-            mobile_enc=pii.encrypt(keys.pii, form.mobile, associated_data=aad),
-            mobile_masked=mobile_rules.mask(form.mobile),
-            id_number_enc=pii.encrypt(keys.pii, person.number, associated_data=aad),
-            id_number_masked=resident_id.mask(person.number),
-            id_hash=id_hash,
-            openid=openid,
-            birth_date=person.birth_date,
-            sex=person.sex,
-            employer=form.employer,
-            occupation=form.occupation,
-            consent_version=consent_version,
-            consented_at=at,
-            joined_at=at,
-            updated_at=at,
-        )
-    )
-    repository.count_join(uow.connection, campaign.id, local_day(at))
-    _emit(uow, model.joined_event(member, unit), member.id, traceparent)
-    return member
-
-
-def explain_join_conflict(uow: UnitOfWork, form: JoinForm, *, openid: str, keys: Keys) -> Conflict | None:
-    """After a unique-index violation (two joins raced), name the membership that won."""
-    id_hash = pii.blind_index(keys.pii_hash_key, resident_id.parse(form.id_number).number)
-    existing = repository.current_member(uow.connection, id_hash=id_hash, openid=openid)
-    return _duplicate(uow, existing) if existing is not None else None
-
-
-# --- members ----------------------------------------------------------------------------------
-
-
-def member_in_scope(
-    uow: UnitOfWork, member_id: str, scopes: list[str], *, for_update: bool = False
-) -> Member:
-    member = repository.member(uow.connection, member_id, for_update=for_update)
-    if member is None:
-        raise NotFound("member.not_found")
-    unit = repository.unit(uow.connection, member.unit_id)
-    if not model.in_scope(unit.path, scopes):
-        raise NotFound("member.not_found")
-    return member
-
-
-def change_status(
-    uow: UnitOfWork, member_id: str, scopes: list[str], action: str, *, reason=None, traceparent=None
-):
-    member = member_in_scope(uow, member_id, scopes, for_update=True)
-    change = {
-        "approve": lambda: model.approve(member),
-        "reject": lambda: model.reject(member, reason),
-        "suspend": lambda: model.suspend(member, reason),
-        "reinstate": lambda: model.reinstate(member),
-        "leave": lambda: model.leave(member),
-    }[action]()
-    repository.save_member_state(uow.connection, member, model.now())
-    _emit(uow, change, member.id, traceparent)
-    return member
-
-
-def transfer(
-    uow: UnitOfWork, member_id: str, scopes: list[str], to_branch_id: str, *, traceparent=None
-) -> Member:
-    member = member_in_scope(uow, member_id, scopes, for_update=True)
-    # The admin must manage both ends: sending a member into a branch they don't run is allowed
-    # only when that branch is inside their subtree too.
-    target = unit_in_scope(uow, to_branch_id, scopes)
-    change = model.transfer(member, target)
-    repository.save_member_state(uow.connection, member, model.now())
-    _emit(uow, change, member.id, traceparent)
-    return member
-
-
-def audit(
-    uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, fields: list[str], request_id=None
-):
-    uow.connection.execute(
-        db.audit_log.insert().values(
-            at=model.now(),
-            actor=actor,
-            action=action,
-            member_id=member_id,
-            fields=fields,
-            request_id=request_id,
-        )
-    )
-
-
-def personal_data(
-    uow: UnitOfWork, member_id: str, scopes: list[str], *, keys: Keys, actor: str, request_id=None
-):
-    member_in_scope(uow, member_id, scopes)
-    row = repository.member_row(uow.connection, member_id)
-    if row.erased_at is not None:
-        raise Conflict("member.erased")
-    aad = member_id.encode()
-    audit(
-        uow,
-        actor=actor,
-        action="read_personal_data",
-        member_id=member_id,
-        fields=["name", "mobile", "id_number"],
-        request_id=request_id,
-    )
-    return {
-        "member_id": member_id,
-        "name": row.name,
-        "mobile": pii.decrypt(keys.pii, row.mobile_enc, associated_data=aad),
-        "id_number": pii.decrypt(keys.pii, row.id_number_enc, associated_data=aad),
+    personal = {
+        "name": form.name,
+        "mobile_enc": pii.encrypt(rules.pii_keys.pii, form.mobile, associated_data=aad),
+        "mobile_masked": mobile_rules.mask(form.mobile),
+        "id_number_enc": pii.encrypt(rules.pii_keys.pii, person.number, associated_data=aad),
+        "id_number_masked": resident_id.mask(person.number),
+        "id_hash": id_hash,
+        "openid": openid,
+        "birth_date": person.birth_date,
+        "sex": person.sex,
     }
+    repository.add_member(conn, member, personal, consent_version=rules.consent_version)
+    repository.count_join(conn, campaign.id, local_day(member.joined_at))
+    _emit(uow, model.joined_event(member, unit), member.id)
+    return member
 
 
-def erase(uow: UnitOfWork, member_id: str, *, actor: str, request_id=None, traceparent=None) -> None:
-    """Honour a deletion request: personal data is wiped, the card number and history stay anonymous."""
-    member = repository.member(uow.connection, member_id, for_update=True)
-    if member is None:
-        raise NotFound("member.not_found")
-    row = repository.member_row(uow.connection, member_id)
-    if row.erased_at is not None:
-        raise Conflict("member.erased")
-    change = model.leave(member, erased=True)
-    at = model.now()
-    uow.connection.execute(
-        update(db.members)
-        .where(db.members.c.id == member_id)
-        .values(
-            status=member.status,
-            name=None,
-            mobile_enc=None,
-            mobile_masked=None,
-            id_number_enc=None,
-            id_number_masked=None,
-            id_hash=None,
-            openid=None,
-            birth_date=None,
-            sex=None,
-            employer="",
-            occupation="",
-            erased_at=at,
-            updated_at=at,
-        )
-    )
-    audit(
-        uow,
-        actor=actor,
-        action="erase",
-        member_id=member_id,
-        fields=["all_personal_data"],
-        request_id=request_id,
-    )
-    # Emitted even for someone who had already left: other services erase their copies too.
-    _emit(uow, change, member_id, traceparent)
+def _emit(uow: UnitOfWork, change: tuple[str, dict], subject: str) -> None:
+    event_type, payload = change
+    uow.emit(event_type, subject, payload)
 
 
-# --- staff ------------------------------------------------------------------------------------
-
-STAFF_ROLES = ("admin", "till", "coordinator")
+# --- a member's own card and data ----------------------------------------------------------------
 
 
-def create_staff(
-    uow: UnitOfWork,
-    scopes: list[str],
-    *,
-    actor: str,
-    username: str,
-    password: str,
-    roles,
-    unit_id=None,
-    merchant_id=None,
-    store_ids=(),
-    station_ids=(),
-) -> str:
-    if "admin" in roles:
-        if not unit_id:
-            raise Invalid("staff.unit_required", field="unit_id")
-        unit_in_scope(uow, unit_id, scopes)
-    exists = uow.connection.execute(select(db.staff.c.id).where(db.staff.c.username == username)).first()
-    if exists:
-        raise Conflict("staff.username_taken")
-    staff_id = str(uuid.uuid4())
-    uow.connection.execute(
-        db.staff.insert().values(
-            id=staff_id,
-            username=username,
-            password_hash=_hasher.hash(password),
-            roles=list(roles),
-            unit_id=unit_id,
-            merchant_id=merchant_id,
-            store_ids=list(store_ids),
-            station_ids=list(station_ids),
-            disabled=False,
-            created_by=actor,
-            created_at=model.now(),
-        )
-    )
-    return staff_id
+def my_member(uow: UnitOfWork, member_id: str | None):
+    """The member's own row and branch name; one who never joined or was erased is not found."""
+    if not member_id:
+        raise NotFound("member.not_joined")
+    with uow:
+        row = repository.member_row(uow.connection, member_id)
+        if row is None or row.erased_at is not None:
+            raise NotFound("member.not_found")
+        return row, repository.unit(uow.connection, row.unit_id).name
 
 
-def ensure_bootstrap_admin(uow: UnitOfWork, password: str, root: Unit) -> None:
-    row = uow.connection.execute(select(db.staff).where(db.staff.c.username == "admin")).first()
-    if row is None:
-        create_staff(
-            uow,
-            [root.path],
-            actor="bootstrap",
-            username="admin",
-            password=password,
-            roles=["admin"],
-            unit_id=root.id,
-        )
-    elif not _verifies(row.password_hash, password):
-        uow.connection.execute(
-            update(db.staff).where(db.staff.c.id == row.id).values(password_hash=_hasher.hash(password))
-        )
+def card_code(uow: UnitOfWork, member_id: str | None, *, secret: bytes, ttl: int, at: int) -> tuple[str, int]:
+    """A fresh rotating code for the member's card, for an active member only."""
+    if not member_id:
+        raise NotFound("member.not_joined")
+    with uow:
+        member = repository.member(uow.connection, member_id)
+    if member is None or member.status != model.ACTIVE:
+        raise Conflict("member.not_active")
+    return card_token.issue(member.id, secret=secret, now=at, ttl=ttl)
 
 
-def _verifies(password_hash: str, password: str) -> bool:
+def redeem_card(
+    uow: UnitOfWork, token: str, *, secret: bytes, at: int, used: card_token.UsedTokens
+) -> Member:
+    """A till scanned a card code: accepted once, and only for an active member."""
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
+        claims = card_token.redeem(token, secret=secret, now=at, used=used)
+    except card_token.CardTokenError as error:
+        raise Invalid(error.code, field="token") from None
+    with uow:
+        member = repository.member(uow.connection, claims.member_id)
+    if member is None or member.status != model.ACTIVE:
+        raise Conflict("member.not_active")
+    return member
 
 
-# Checked against a real hash when the username is unknown, so timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+def erase(uow: UnitOfWork, member_id: str | None, *, actor: str) -> None:
+    """Honour a deletion request: personal data is wiped, the card number and history stay anonymous."""
+    if not member_id:
+        raise NotFound("member.not_joined")
+    with uow:
+        conn = uow.connection
+        member = repository.member(conn, member_id, for_update=True)
+        if member is None:
+            raise NotFound("member.not_found")
+        if repository.member_row(conn, member_id).erased_at is not None:
+            raise Conflict("member.erased")
+        change = model.leave(member, erased=True)
+        repository.erase_member(conn, member, now())
+        _audit(uow, actor=actor, action="erase", member_id=member_id, fields=["all_personal_data"])
+        # Emitted even for someone who had already left: other services erase their copies too.
+        _emit(uow, change, member_id)
+        uow.commit()
 
 
-def authenticate_staff(uow: UnitOfWork, username: str, password: str):
-    row = uow.connection.execute(select(db.staff).where(db.staff.c.username == username)).first()
-    if row is None:
-        _verifies(_DUMMY_HASH, password)
-        raise Forbidden("login.failed")
-    if row.disabled or not _verifies(row.password_hash, password):
-        raise Forbidden("login.failed")
-    return row
+# --- members, for admins ------------------------------------------------------------------------
 
 
-# --- statistics -------------------------------------------------------------------------------
+def member(uow: UnitOfWork, admin_units, member_id: str):
+    """One member's row and branch name, in the admin's subtree."""
+    with uow:
+        conn = uow.connection
+        found = member_in_scope(conn, member_id, scope_paths(conn, admin_units))
+        return repository.member_row(conn, found.id), repository.unit(conn, found.unit_id).name
 
 
-def funnel(uow: UnitOfWork, campaign: Campaign, counters: dict[date, dict[str, int]], *, days: int = 90):
-    """Per-day scans, joins started and joins, with conversion (joins / scans)."""
-    joins = repository.joins_by_day(uow.connection, campaign.id)
-    created = uow.connection.execute(
-        select(db.campaigns.c.created_at).where(db.campaigns.c.id == campaign.id)
-    ).scalar_one()
-    first = max(
-        local_day(repository.utc(created)),
-        local_day(model.now()) - timedelta(days=days - 1),
+def change_status(uow: UnitOfWork, admin_units, member_id: str, action: str, *, reason=None) -> Member:
+    with uow:
+        conn = uow.connection
+        member = member_in_scope(conn, member_id, scope_paths(conn, admin_units), for_update=True)
+        change = {
+            "approve": lambda: model.approve(member),
+            "reject": lambda: model.reject(member, reason),
+            "suspend": lambda: model.suspend(member, reason),
+            "reinstate": lambda: model.reinstate(member),
+            "leave": lambda: model.leave(member),
+        }[action]()
+        repository.save_member_state(conn, member, now())
+        _emit(uow, change, member.id)
+        uow.commit()
+    return member
+
+
+def transfer(uow: UnitOfWork, admin_units, member_id: str, to_branch_id: str) -> Member:
+    with uow:
+        conn = uow.connection
+        scopes = scope_paths(conn, admin_units)
+        member = member_in_scope(conn, member_id, scopes, for_update=True)
+        # The admin must manage both ends: sending a member into a branch they don't run is allowed
+        # only when that branch is inside their subtree too.
+        change = model.transfer(member, unit_in_scope(conn, to_branch_id, scopes))
+        repository.save_member_state(conn, member, now())
+        _emit(uow, change, member.id)
+        uow.commit()
+    return member
+
+
+def personal_data(uow: UnitOfWork, admin_units, member_id: str, *, pii_keys: PiiKeys, actor: str) -> dict:
+    """A member's unmasked name, mobile and ID number; the read is audited in the same transaction."""
+    with uow:
+        conn = uow.connection
+        member_in_scope(conn, member_id, scope_paths(conn, admin_units))
+        row = repository.member_row(conn, member_id)
+        if row.erased_at is not None:
+            raise Conflict("member.erased")
+        aad = member_id.encode()
+        data = {
+            "member_id": member_id,
+            "name": row.name,
+            "mobile": pii.decrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
+            "id_number": pii.decrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
+        }
+        fields = ["name", "mobile", "id_number"]
+        _audit(uow, actor=actor, action="read_personal_data", member_id=member_id, fields=fields)
+        uow.commit()
+    return data
+
+
+def _audit(uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, fields: list[str]) -> None:
+    repository.add_audit(
+        uow.connection,
+        at=now(),
+        actor=actor,
+        action=action,
+        member_id=member_id,
+        fields=fields,
+        request_id=uow.request_id,
     )
-    today = local_day(model.now())
-    rows = []
-    day = first
-    while day <= today:
-        c = counters.get(day, {})
-        rows.append(
-            {
-                "day": day,
-                "scans": c.get("scans", 0),
-                "joins_started": c.get("started", 0),
-                "joins": joins.get(day, 0),
-            }
-        )
-        day += timedelta(days=1)
-    return rows
 
 
-def conversion(joins: int, scans: int) -> float:
-    return round(joins / scans, 4) if scans else 0.0
+# --- key rotation ---------------------------------------------------------------------------------
 
 
-# --- key rotation -----------------------------------------------------------------------------
-
-
-def reencrypt_personal_data(uow: UnitOfWork, keys: Keys, *, batch: int = 500) -> int:
+def reencrypt_personal_data(uow: UnitOfWork, pii_keys: PiiKeys, *, batch: int = 500) -> int:
     """Re-encrypt up to ``batch`` members' data still under an old key; return how many changed.
 
     Rotation: put the new key first in UNIONHUB_PII_KEYS (old keys after it, so both decrypt), run
     this until it returns 0, then drop the old key.
     """
-    m = db.members.c
-    rows = uow.connection.execute(
-        select(m.id, m.mobile_enc, m.id_number_enc)
-        .where(m.id_number_enc.is_not(None))
-        .where(~m.id_number_enc.startswith(f"{keys.pii.current_kid}:"))
-        .limit(batch)
-    ).all()
-    for row in rows:
-        aad = row.id.encode()
-        uow.connection.execute(
-            update(db.members)
-            .where(m.id == row.id)
-            .values(
-                mobile_enc=pii.reencrypt(keys.pii, row.mobile_enc, associated_data=aad),
-                id_number_enc=pii.reencrypt(keys.pii, row.id_number_enc, associated_data=aad),
+    with uow:
+        rows = repository.members_under_old_key(uow.connection, pii_keys.pii.current_kid, batch)
+        for row in rows:
+            aad = row.id.encode()
+            repository.set_member_ciphertexts(
+                uow.connection,
+                row.id,
+                mobile_enc=pii.reencrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
+                id_number_enc=pii.reencrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
             )
-        )
+        uow.commit()
     return len(rows)

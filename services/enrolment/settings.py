@@ -28,3 +28,6 @@ class EnrolmentSettings(Settings):
     wechat_secret: str = "local-dev-secret"
     login_limit_per_minute: int = 10
     join_limit_per_hour: int = 20
+
+
+SETTINGS = EnrolmentSettings

@@ -17,6 +17,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from schemas.events import members as member_events
+from tests.support import unique_resident_id, wx_code
+
 WORKER_METRICS = os.environ.get("UNIONHUB_WORKER_METRICS_URL", "http://127.0.0.1:9101/metrics")
 
 FIXED_PATHS = [
@@ -37,9 +40,7 @@ FIXED_PATHS = [
 ]
 
 
-def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
-    gateway, admin, new_code, new_resident_id, members_topic
-):
+def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(gateway, admin, members_topic):
     consumer = members_topic  # positioned at the end before the join
     published_before = worker_metric("unionhub_outbox_published_total", service="enrolment")
     suffix = uuid.uuid4().hex[:6]
@@ -64,12 +65,12 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
     assert page.status_code == 200
     assert page.json()["branch"] == f"端到端测试分会{suffix}"
 
-    login = worker.post(f"{gateway}/api/v1/auth/wechat", json={"code": new_code()}, timeout=10)
+    login = worker.post(f"{gateway}/api/v1/auth/wechat", json={"code": wx_code("e2e")}, timeout=10)
     assert login.status_code == 200, login.text
     assert login.json()["member_id"] is None
     worker.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
 
-    id_number = new_resident_id()
+    id_number = unique_resident_id()
     joined = worker.post(
         f"{gateway}/api/v1/join",
         json={
@@ -106,7 +107,7 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(
             found += [r for r in batch if r.key == key]
     assert found, "member.joined did not reach the members topic within 30 s"
     headers = {name: value.decode() for name, value in found[0].headers}
-    assert headers["ce_type"] == "unionhub.member.joined.v1"
+    assert headers["ce_type"] == member_events.JOINED
     assert id_number.encode() not in found[0].value and b"13512345678" not in found[0].value
 
     # The worker's own metrics saw it go: the relay counts a row once it is acknowledged and marked.

@@ -11,12 +11,12 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 from events.catalogue import CATALOGUE
 from events.dispatch import Dispatcher, Outcome
 from events.envelope import Event
+from schemas.events.members import APPROVED
 from services.common.db import Database
 
 pytestmark = pytest.mark.integration
 
 ADMIN_URL = "postgresql+psycopg://unionhub:unionhub@127.0.0.1:55432/postgres"
-APPROVED = "unionhub.member.approved.v1"
 
 
 @pytest.fixture

@@ -10,82 +10,34 @@ records are told apart by their key, the new member's id.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 
 import pytest
-import redis
-from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import REGISTRY
-from werkzeug.serving import make_server
 
+from schemas.events import members as member_events
 from services.common.worker import build_relay
-from services.enrolment.app import create_app
-from services.enrolment.settings import EnrolmentSettings
-from services.fakes import wechat as fake_wechat
-from tests.api.enrolment_api import ADMIN_PASSWORD, Api, infra_missing
+from tests.api.enrolment.conftest import EnrolmentApi, enrolment_settings
+from tests.support import KAFKA_BOOTSTRAP, build_app, dispose_app, topic_tail
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when Kafka/PostgreSQL are absent
 
-KAFKA = os.environ.get("UNIONHUB_KAFKA_BOOTSTRAP", os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
-REDIS_URL = os.environ.get("UNIONHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 TOPIC = "members"
 
 
 @pytest.fixture
-def wechat_url():
-    server = make_server("127.0.0.1", 0, fake_wechat.create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sns/jscode2session"
-    server.shutdown()
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch, wechat_url):
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.RedisError as error:
-        infra_missing(f"Redis at {REDIS_URL} does not answer ({error})")
+def app(tmp_path, monkeypatch, wechat_url, clean_redis):
     monkeypatch.setenv("UNIONHUB_HOME", str(tmp_path))
-    settings = EnrolmentSettings(
-        service="enrolment",
-        database_url=f"sqlite:///{tmp_path}/enrolment.db",
-        redis_url=REDIS_URL,
-        kafka_bootstrap=KAFKA,
-        admin_password=ADMIN_PASSWORD,
-        wechat_code2session_url=wechat_url,
-        log_level="WARNING",
-    )
-    app = create_app({"SETTINGS": settings, "TESTING": True})
+    app = build_app("enrolment", enrolment_settings(tmp_path, wechat_url, kafka_bootstrap=KAFKA_BOOTSTRAP))
     yield app
-    app.extensions["unionhub"].db.engine.dispose()
-    client.flushdb()
-    client.close()
+    dispose_app(app)
 
 
 @pytest.fixture
 def members_topic():
-    """A consumer assigned to every partition of `members`, positioned at the current end."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=KAFKA,
-        group_id=None,
-        enable_auto_commit=False,
-        consumer_timeout_ms=500,
-        client_id="test-enrolment-kafka",
-    )
-    partitions = consumer.partitions_for_topic(TOPIC)
-    if not partitions:
-        consumer.close()
-        pytest.fail(f"topic {TOPIC!r} does not exist; create it with `unionhub topics`")
-    assigned = [TopicPartition(TOPIC, p) for p in sorted(partitions)]
-    consumer.assign(assigned)
-    for tp, offset in consumer.end_offsets(assigned).items():
-        consumer.seek(tp, offset)
-    yield consumer
-    consumer.close()
+    with topic_tail(TOPIC) as consumer:
+        yield consumer
 
 
 def _records_keyed(consumer, key: bytes, *, timeout: float, settle: float) -> list:
@@ -104,7 +56,7 @@ def published_by_enrolment() -> float:
 
 
 def test_a_join_publishes_exactly_one_member_joined_cloudevent_on_kafka(app, members_topic):
-    api = Api(app.test_client(), app)
+    api = EnrolmentApi(app.test_client(), app)
     fed = api.admin()
     branch = api.unit(fed, "贵阳市货拉拉分会", parent_id=api.root_id())
     campaign = api.campaign(fed, branch["id"])
@@ -127,7 +79,7 @@ def test_a_join_publishes_exactly_one_member_joined_cloudevent_on_kafka(app, mem
     assert len(records) == 1, [r.headers for r in records]
     (record,) = records
     headers = {name: value.decode() for name, value in record.headers}
-    assert headers["ce_type"] == "unionhub.member.joined.v1"
+    assert headers["ce_type"] == member_events.JOINED
     assert headers["ce_source"] == "/unionhub/enrolment"
     assert headers["ce_specversion"] == "1.0"
     assert headers["ce_subject"] == worker.member_id

@@ -17,7 +17,6 @@ from services.enrolment.card_token import (
 
 SECRET = b"card-token-secret-for-unit-tests-0123456789"
 NOW = 1_717_200_000
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def code_of(excinfo) -> str:
@@ -38,24 +37,12 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        client.ping()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
-        pytest.skip(f"no Redis answering at {REDIS_URL} (start deploy/local/infra.sh): {error}")
-    yield client
-    client.close()
-
-
 @pytest.fixture(params=["in_memory", "redis"])
 def used_store(request):
     if request.param == "in_memory":
         yield InMemoryUsedTokens()
         return
-    client = request.getfixturevalue("redis_client")
+    client = request.getfixturevalue("redis_client")  # the tests' database (tests/support.py)
     prefix = f"test:card_token:{uuid.uuid4().hex}:"
     yield RedisUsedTokens(client, key_fn=lambda nonce: prefix + nonce)
     for key in client.scan_iter(prefix + "*"):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from services.common.db import Database
-from services.enrolment import db, pii, service
+from services.enrolment import pii, service, tables
 from services.enrolment.pii import KeyRing
 
 OLD = KeyRing.generate_key()
@@ -16,7 +16,7 @@ def add_member(conn, member_id: str, ring: KeyRing, unit_id: str) -> None:
     now = datetime.now(UTC)
     aad = member_id.encode()
     conn.execute(
-        db.members.insert().values(
+        tables.members.insert().values(
             id=member_id, unit_id=unit_id, card_no=f"GH{member_id}", status="active", name="测试",
             mobile_enc=pii.encrypt(ring, "13800138000", associated_data=aad),
             id_number_enc=pii.encrypt(ring, "52010219900307001X", associated_data=aad),
@@ -27,22 +27,20 @@ def add_member(conn, member_id: str, ring: KeyRing, unit_id: str) -> None:
 
 
 def test_reencryption_moves_every_member_to_the_current_key_in_batches(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/e.db", db.metadata)
+    database = Database(f"sqlite:///{tmp_path}/e.db", tables.metadata)
     database.create_all()
     old_ring = KeyRing.from_string(f"k1:{OLD}")
     with database.unit_of_work() as uow:
-        root = service.ensure_root(uow, "总工会")
+        root = service.ensure_root(uow.connection, "总工会")
         for i in range(5):
             add_member(uow.connection, f"m{i}", old_ring, root.id)
         uow.commit()
 
     rotated = KeyRing.from_string(f"k2:{NEW},k1:{OLD}")
-    keys = service.Keys(rotated, b"h" * 32)
+    keys = service.PiiKeys(rotated, b"h" * 32)
     changed = []
     while True:
-        with database.unit_of_work() as uow:
-            changed.append(service.reencrypt_personal_data(uow, keys, batch=2))
-            uow.commit()
+        changed.append(service.reencrypt_personal_data(database.unit_of_work(), keys, batch=2))
         if changed[-1] == 0:
             break
 
@@ -50,7 +48,7 @@ def test_reencryption_moves_every_member_to_the_current_key_in_batches(tmp_path)
     new_only = KeyRing.from_string(f"k2:{NEW}")
     with database.engine.connect() as conn:
         rows = conn.execute(
-            select(db.members.c.id, db.members.c.id_number_enc, db.members.c.mobile_enc)
+            select(tables.members.c.id, tables.members.c.id_number_enc, tables.members.c.mobile_enc)
         ).all()
     for row in rows:
         assert row.id_number_enc.startswith("k2:")

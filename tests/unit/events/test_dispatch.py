@@ -17,10 +17,8 @@ from events.consumer import ConsumerRunner
 from events.dispatch import Dispatcher, InfrastructureDown, ManyHandler, Outcome
 from events.envelope import Event, encode_data, to_headers
 from events.outbox import InvalidEventPayload
+from schemas.events.members import APPROVED, JOINED, SUSPENDED
 from services.common.db import Database
-
-APPROVED = "unionhub.member.approved.v1"
-JOINED = "unionhub.member.joined.v1"
 
 
 def approved(member_id: str = "m-1", **data) -> Event:
@@ -533,7 +531,7 @@ def test_emitting_an_uncatalogued_type_is_refused(db):
 
 def suspended(member_id: str) -> Event:
     payload = {"member_id": member_id, "reason": None, "occurred_at": datetime.now(UTC).isoformat()}
-    return Event(type="unionhub.member.suspended.v1", source="/enrolment", subject=member_id, data=payload)
+    return Event(type=SUSPENDED, source="/enrolment", subject=member_id, data=payload)
 
 
 def test_a_many_handler_gets_each_run_of_its_events_in_one_call_and_order_is_kept(db):
@@ -543,7 +541,7 @@ def test_a_many_handler_gets_each_run_of_its_events_in_one_call_and_order_is_kep
         "test-consumer",
         {
             APPROVED: many,
-            "unionhub.member.suspended.v1": lambda e, uow: calls.append(("suspended", [e.subject])),
+            SUSPENDED: lambda e, uow: calls.append(("suspended", [e.subject])),
         },
         CATALOGUE,
         db.unit_of_work,

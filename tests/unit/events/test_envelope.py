@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from events.envelope import EnvelopeError, Event, encode_data, from_record, to_headers
+from schemas.events.members import APPROVED
 
 
 def sample(**overrides) -> Event:
     fields = dict(
-        type="unionhub.member.approved.v1",
+        type=APPROVED,
         source="/enrolment",
         subject="m-42",
         data={"member_id": "m-42", "branch_id": "b-1", "note": "会员"},
@@ -38,7 +39,7 @@ def test_attributes_travel_as_ce_headers_and_the_value_is_the_bare_payload():
 
     assert headers["ce_specversion"] == b"1.0"
     assert headers["ce_id"] == event.id.encode()
-    assert headers["ce_type"] == b"unionhub.member.approved.v1"
+    assert headers["ce_type"] == APPROVED.encode()
     assert headers["ce_source"] == b"/enrolment"
     assert headers["ce_subject"] == b"m-42"
     assert headers["ce_time"] == b"2024-05-01T08:30:15.123456+00:00"

@@ -11,10 +11,8 @@ from events.catalogue import CATALOGUE
 from events.dispatch import Dispatcher, Outcome
 from events.envelope import Event
 from events.memory import InMemoryBus
+from schemas.events.members import APPROVED, SUSPENDED
 from services.common.db import Database
-
-APPROVED = "unionhub.member.approved.v1"
-SUSPENDED = "unionhub.member.suspended.v1"
 
 
 def make_db(path, name: str) -> Database:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from enrolment_api import PROBLEM, STAFF_PASSWORD, bearer
 
-from services.enrolment import db as edb
+from services.enrolment import tables as et
+from tests.support import PROBLEM, STAFF_PASSWORD, bearer
 
 
 @dataclass
@@ -108,10 +108,10 @@ def _state(api):
     """Everything an admin request could change."""
     return {
         "counts": api.snapshot(),
-        "members": sorted((r.id, r.status, r.unit_id) for r in api.rows(edb.members)),
-        "campaigns": sorted((r.id, r.status) for r in api.rows(edb.campaigns)),
-        "units": api.count(edb.units),
-        "staff": api.count(edb.staff),
+        "members": sorted((r.id, r.status, r.unit_id) for r in api.rows(et.members)),
+        "campaigns": sorted((r.id, r.status) for r in api.rows(et.campaigns)),
+        "units": api.count(et.units),
+        "staff": api.count(et.staff),
     }
 
 

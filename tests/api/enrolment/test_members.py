@@ -11,9 +11,11 @@ import io
 import json
 
 import pytest
-from enrolment_api import PROBLEM, outbox_types
 
-from services.enrolment import db as edb
+from schemas.events import members as member_events
+from services.enrolment import tables as et
+from tests.api.enrolment.conftest import outbox_types
+from tests.support import PROBLEM
 
 
 def _new_events(api, before: int):
@@ -43,7 +45,7 @@ def test_approving_a_pending_application_activates_the_member_and_emits_one_appr
     assert response.status_code == 200
     assert response.get_json() == {"id": worker.member_id, "status": "active", "branch_id": tree.a2["id"]}
     events = _new_events(api, seen)
-    assert outbox_types(events) == ["unionhub.member.approved.v1"]
+    assert outbox_types(events) == [member_events.APPROVED]
     assert events[0].key == worker.member_id
     assert json.loads(events[0].payload)["branch_id"] == tree.a2["id"]
     _assert_no_personal_data(events, worker)
@@ -57,7 +59,7 @@ def test_rejecting_a_pending_application_emits_one_rejected_event_with_the_reaso
 
     assert response.status_code == 200 and response.get_json()["status"] == "rejected"
     events = _new_events(api, seen)
-    assert outbox_types(events) == ["unionhub.member.rejected.v1"]
+    assert outbox_types(events) == [member_events.REJECTED]
     assert json.loads(events[0].payload)["reason"] == "非本单位职工"
 
 
@@ -65,10 +67,10 @@ def test_suspend_reinstate_transfer_and_leave_each_emit_exactly_one_event(api, t
     worker = api.member(tree.campaign_a1["code"])
     admin = tree.city_a_admin
     steps = [
-        ("suspend", {"reason": "欠缴会费"}, "suspended", tree.a1["id"], "unionhub.member.suspended.v1"),
-        ("reinstate", {}, "active", tree.a1["id"], "unionhub.member.reinstated.v1"),
-        ("transfer", {"branch_id": tree.a2["id"]}, "active", tree.a2["id"], "unionhub.member.transferred.v1"),
-        ("leave", {"reason": "离职"}, "left", tree.a2["id"], "unionhub.member.left.v1"),
+        ("suspend", {"reason": "欠缴会费"}, "suspended", tree.a1["id"], member_events.SUSPENDED),
+        ("reinstate", {}, "active", tree.a1["id"], member_events.REINSTATED),
+        ("transfer", {"branch_id": tree.a2["id"]}, "active", tree.a2["id"], member_events.TRANSFERRED),
+        ("leave", {"reason": "离职"}, "left", tree.a2["id"], member_events.LEFT),
     ]
     for action, body, status, branch_id, event_type in steps:
         seen = len(api.outbox())
@@ -81,17 +83,17 @@ def test_suspend_reinstate_transfer_and_leave_each_emit_exactly_one_event(api, t
         _assert_no_personal_data(events, worker)
 
     payloads = {r.type: json.loads(r.payload) for r in api.outbox()}
-    assert payloads["unionhub.member.suspended.v1"]["reason"] == "欠缴会费"
-    moved = payloads["unionhub.member.transferred.v1"]
+    assert payloads[member_events.SUSPENDED]["reason"] == "欠缴会费"
+    moved = payloads[member_events.TRANSFERRED]
     assert (moved["from_branch_id"], moved["to_branch_id"]) == (tree.a1["id"], tree.a2["id"])
     assert moved["branch_path"] == [tree.root["id"], tree.city_a["id"], tree.a2["id"]]
-    assert payloads["unionhub.member.left.v1"]["reason"] == "left"
+    assert payloads[member_events.LEFT]["reason"] == "left"
     assert outbox_types(api.outbox()) == [
-        "unionhub.member.joined.v1",
-        "unionhub.member.suspended.v1",
-        "unionhub.member.reinstated.v1",
-        "unionhub.member.transferred.v1",
-        "unionhub.member.left.v1",
+        member_events.JOINED,
+        member_events.SUSPENDED,
+        member_events.REINSTATED,
+        member_events.TRANSFERRED,
+        member_events.LEFT,
     ]
 
 
@@ -186,7 +188,7 @@ def test_the_csv_export_lists_the_admins_members_masked(api, tree):
 
 def test_reading_unmasked_personal_data_is_audited(api, tree):
     worker = api.member(tree.campaign_a1["code"], mobile="13600001111")
-    assert api.count(edb.audit_log) == 0
+    assert api.count(et.audit_log) == 0
 
     response = api.client.get(
         f"/api/v1/members/{worker.member_id}/personal-data",
@@ -201,7 +203,7 @@ def test_reading_unmasked_personal_data_is_audited(api, tree):
         "mobile": "13600001111",
         "id_number": worker.body["id_number"],
     }
-    (row,) = api.rows(edb.audit_log)
+    (row,) = api.rows(et.audit_log)
     assert row.action == "read_personal_data"
     assert row.member_id == worker.member_id
     assert row.actor.startswith("staff:")
@@ -209,7 +211,7 @@ def test_reading_unmasked_personal_data_is_audited(api, tree):
     assert row.request_id == "req-audit-1"
     # Every read is audited, not only the first; and the trail is readable by the admin.
     api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.a1_admin)
-    assert api.count(edb.audit_log) == 2
+    assert api.count(et.audit_log) == 2
     trail = api.client.get(f"/api/v1/audit?member_id={worker.member_id}", headers=tree.city_a_admin)
     assert [e["action"] for e in trail.get_json()] == ["read_personal_data"] * 2
 
@@ -218,7 +220,7 @@ def test_personal_data_reads_are_not_audited_when_refused(api, tree):
     worker = api.member(tree.campaign_b1["code"])
     response = api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.a1_admin)
     assert response.status_code == 404
-    assert api.count(edb.audit_log) == 0
+    assert api.count(et.audit_log) == 0
 
 
 # --- the member's deletion request ------------------------------------------------------------
@@ -231,17 +233,17 @@ def test_an_erasure_request_wipes_personal_data_and_emits_member_left_with_reaso
     response = api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
 
     assert response.status_code == 204
-    row = api.rows(edb.members, edb.members.c.id == worker.member_id)[0]
+    row = api.rows(et.members, et.members.c.id == worker.member_id)[0]
     assert row.status == "left" and row.erased_at is not None
     for column in ("name", "mobile_enc", "mobile_masked", "id_number_enc", "id_number_masked", "id_hash"):
         assert getattr(row, column) is None, column
     assert row.openid is None and row.birth_date is None and row.sex is None
     assert row.card_no == worker.card_no  # the anonymous history stays
     events = _new_events(api, seen)
-    assert outbox_types(events) == ["unionhub.member.left.v1"]
+    assert outbox_types(events) == [member_events.LEFT]
     assert json.loads(events[0].payload)["reason"] == "erased"
     _assert_no_personal_data(events, worker)
-    (audit,) = api.rows(edb.audit_log)
+    (audit,) = api.rows(et.audit_log)
     assert (audit.action, audit.member_id) == ("erase", worker.member_id)
 
     # Gone for good: the member's own profile, the admin's unmasked read, and a second request.

@@ -10,13 +10,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from enrolment_api import PROBLEM, join_body, outbox_types, resident_id
 from sqlalchemy import update
 
+from schemas.events import members as member_events
 from schemas.resident_id import compute_check_char
-from services.enrolment import db as edb
 from services.enrolment import pii
+from services.enrolment import tables as et
 from services.enrolment.card_number import is_valid_card_number
+from tests.api.enrolment.conftest import EnrolmentApi, join_body, outbox_types
+from tests.support import PROBLEM, resident_id
 
 
 def _tamper_check_char(number: str) -> str:
@@ -52,7 +54,7 @@ def test_birth_date_and_sex_are_derived_from_the_resident_id(api, tree):
     me = api.client.get("/api/v1/members/me", headers=worker.headers).get_json()
     assert me["sex"] == "female"
     assert me["birth_year"] == 1985
-    row = api.rows(edb.members, edb.members.c.id == worker.member_id)[0]
+    row = api.rows(et.members, et.members.c.id == worker.member_id)[0]
     assert row.birth_date == date(1985, 12, 1)
 
 
@@ -109,7 +111,7 @@ def test_a_staff_token_cannot_join(api, tree):
 def test_the_id_number_and_mobile_are_encrypted_at_rest_and_decrypt_with_the_key_ring(api, app, tree):
     worker = api.member(tree.campaign_a1["code"], mobile="13987654321")
     number = worker.body["id_number"]
-    row = api.rows(edb.members, edb.members.c.id == worker.member_id)[0]
+    row = api.rows(et.members, et.members.c.id == worker.member_id)[0]
 
     assert number not in row.id_number_enc and "13987654321" not in row.mobile_enc
     assert row.id_hash and number not in row.id_hash
@@ -126,7 +128,7 @@ def test_join_emits_exactly_one_member_joined_event_without_id_number_or_mobile(
     worker = api.member(tree.campaign_a1["code"], mobile="13987654321")
 
     rows = api.outbox()
-    assert outbox_types(rows) == ["unionhub.member.joined.v1"]
+    assert outbox_types(rows) == [member_events.JOINED]
     (row,) = rows
     assert row.topic == "members" and row.key == worker.member_id
     payload = json.loads(row.payload)
@@ -137,7 +139,7 @@ def test_join_emits_exactly_one_member_joined_event_without_id_number_or_mobile(
     for secret in (worker.body["id_number"], "13987654321", "id_number", "mobile"):
         assert secret not in row.payload and secret not in row.headers
     headers = dict(json.loads(row.headers))
-    assert headers["ce_type"] == "unionhub.member.joined.v1"
+    assert headers["ce_type"] == member_events.JOINED
     assert headers["ce_specversion"] == "1.0"
     assert headers["traceparent"]
 
@@ -277,7 +279,7 @@ def test_missing_consent_is_reported_as_required(api, tree):
     assert response.get_json()["errors"] == [
         {"field": "consent", "code": "required", "message": "此项为必填项"}
     ]
-    assert api.count(edb.members) == 0 and api.outbox() == []
+    assert api.count(et.members) == 0 and api.outbox() == []
 
 
 def test_every_wrong_field_is_reported_at_once(api, tree):
@@ -320,8 +322,8 @@ def test_joining_through_an_expired_campaign_is_410_and_writes_nothing(api, tree
     campaign = api.campaign(tree.fed_admin, tree.a1["id"], expires_at=soon.isoformat())
     with api.app.extensions["unionhub"].db.engine.begin() as conn:  # let the campaign end
         conn.execute(
-            update(edb.campaigns)
-            .where(edb.campaigns.c.id == campaign["id"])
+            update(et.campaigns)
+            .where(et.campaigns.c.id == campaign["id"])
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     worker = api.wechat()
@@ -360,7 +362,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_same_answer_and_creat
     keep = ("member_id", "card_no", "status")
     assert {k: retry.get_json()[k] for k in keep} == {k: first.get_json()[k] for k in keep}
     assert api.snapshot() == after_first
-    assert outbox_types(api.outbox()) == ["unionhub.member.joined.v1"]
+    assert outbox_types(api.outbox()) == [member_events.JOINED]
 
 
 def test_the_same_idempotency_key_with_a_different_body_is_409_idempotency_key_reused(api, tree):
@@ -382,10 +384,8 @@ def test_the_same_idempotency_key_with_a_different_body_is_409_idempotency_key_r
 
 
 def test_joins_are_rate_limited_per_wechat_identity_with_retry_after(make_app):
-    from enrolment_api import Api
-
     app = make_app(join_limit_per_hour=2)
-    api = Api(app.test_client(), app)
+    api = EnrolmentApi(app.test_client(), app)
     fed = api.admin()
     branch = api.unit(fed, "限流分会", parent_id=api.root_id())
     campaign = api.campaign(fed, branch["id"])

@@ -8,60 +8,38 @@ concurrent status changes of one member queue, so exactly one of them applies an
 from __future__ import annotations
 
 import json
-import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
-from enrolment_api import infra_missing, join_body, outbox_types, resident_id
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import MetaData, inspect, text
 
-from services.enrolment import db as edb
-from services.enrolment.app import create_app
+from schemas.events import members as member_events
+from services.common import kit, migrations
+from services.enrolment import tables as et
 from services.enrolment.card_number import is_valid_card_number
-
-PG_ADMIN_URL = os.environ.get(
-    "UNIONHUB_TEST_DATABASE_URL", "postgresql+psycopg://unionhub:unionhub@127.0.0.1:55432/unionhub"
-)
-
-
-@contextmanager
-def fresh_database():
-    """A new, empty PostgreSQL database made with the unionhub role; dropped afterwards."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"enrolment_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except SQLAlchemyError as error:
-        admin.dispose()
-        infra_missing(f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not usable ({error})")
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.api.enrolment.conftest import join_body, outbox_types
+from tests.support import dispose_app, fresh_postgres_database, resident_id
 
 
 @pytest.fixture(scope="module")
 def pg_url():
-    with fresh_database() as url:
+    with fresh_postgres_database("enrolment_test") as url:
         yield url
 
 
 @pytest.fixture
 def app(make_app, pg_url):
-    """Overrides tests/api's SQLite app; every test starts from empty tables."""
+    """Overrides the SQLite app of conftest.py; every test starts from a schema made anew."""
     app = make_app(database_url=pg_url)
     yield app
-    database = app.extensions["unionhub"].db
-    database.engine.dispose()
-    database.metadata.drop_all(database.engine)
+    engine = app.extensions["unionhub"].db.engine
+    engine.dispose()
+    # Every table the database holds, not only the service's metadata: migrations keep a version table
+    # of their own, which would leave the next test's upgrade believing the schema is in place.
+    present = MetaData()
+    present.reflect(engine)
+    present.drop_all(engine)
 
 
 def _parallel(n: int, fn):
@@ -116,11 +94,11 @@ def test_join_duplicate_join_and_every_status_change_on_postgresql(api, tree):
 
     mine = [r for r in api.outbox() if r.key == worker.member_id]
     assert outbox_types(mine) == [
-        "unionhub.member.joined.v1",
-        "unionhub.member.suspended.v1",
-        "unionhub.member.reinstated.v1",
-        "unionhub.member.transferred.v1",
-        "unionhub.member.left.v1",
+        member_events.JOINED,
+        member_events.SUSPENDED,
+        member_events.REINSTATED,
+        member_events.TRANSFERRED,
+        member_events.LEFT,
     ]
     # Having left, the person may join again: the unique index only covers current memberships.
     again, _ = api.join(tree.campaign_b1["code"], id_number=worker.body["id_number"])
@@ -141,8 +119,8 @@ def test_two_racing_joins_of_one_person_make_one_member_and_a_409_naming_the_bra
     assert sorted(r.status_code for r in responses) == [201, 409]
     conflict = next(r for r in responses if r.status_code == 409).get_json()
     assert conflict["code"] == "member.already_joined" and conflict["branch"] == "贵阳市顺丰分会"
-    assert api.count(edb.members) == 1
-    assert outbox_types(api.outbox()) == ["unionhub.member.joined.v1"]
+    assert api.count(et.members) == 1
+    assert outbox_types(api.outbox()) == [member_events.JOINED]
 
 
 def test_many_first_joins_of_a_new_campaign_at_once_all_succeed(api, tree):
@@ -178,7 +156,7 @@ def test_concurrent_status_changes_of_one_member_apply_once(api, tree):
 
     assert sorted(r.status_code for r in responses) == [200] + [409] * 5
     events = api.outbox()[seen:]
-    assert outbox_types(events) == ["unionhub.member.suspended.v1"]
+    assert outbox_types(events) == [member_events.SUSPENDED]
     assert json.loads(events[0].payload)["member_id"] == worker.member_id
 
 
@@ -194,17 +172,19 @@ def test_idempotent_retries_racing_each_other_create_one_member(api, tree):
 
     assert {r.status_code for r in responses} == {201}
     assert len({r.get_json()["member_id"] for r in responses}) == 1
-    assert api.count(edb.members) == 1 and len(api.outbox()) == 1
+    assert api.count(et.members) == 1 and len(api.outbox()) == 1
 
 
 def test_web_workers_starting_together_on_a_fresh_database_all_boot_with_one_root_and_one_admin(
     make_settings,
 ):
-    # gunicorn starts its workers at once, each running create_app: local keys, schema, federation
-    # root and bootstrap admin must be created once, the other workers waiting and then finding them.
-    with fresh_database() as url:
+    # gunicorn starts its workers at once, after `unionhub db upgrade` made the schema, each running
+    # create_app: local keys, federation root and bootstrap admin must be created once, the other
+    # workers waiting and then finding them.
+    with fresh_postgres_database("enrolment_test") as url:
         settings = make_settings(database_url=url)
-        apps = _parallel(4, lambda _: create_app({"SETTINGS": settings}))
+        migrations.upgrade("enrolment", settings)
+        apps = _parallel(4, lambda _: kit.create_app("enrolment", {"SETTINGS": settings}))
         try:
             engine = apps[0].extensions["unionhub"].db.engine
             with engine.connect() as conn:
@@ -217,4 +197,4 @@ def test_web_workers_starting_together_on_a_fresh_database_all_boot_with_one_roo
             assert len(kids) == 1  # one key set, or workers would reject each other's tokens
         finally:
             for app in apps:
-                app.extensions["unionhub"].db.engine.dispose()
+                dispose_app(app)

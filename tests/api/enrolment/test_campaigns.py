@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from enrolment_api import PROBLEM
 
-from services.enrolment import db as edb
+from services.enrolment import tables as et
+from tests.support import PROBLEM
 
 
 def test_the_federation_admin_builds_the_tree_down_to_branches(api):
@@ -39,7 +39,7 @@ def test_the_federation_admin_builds_the_tree_down_to_branches(api):
 )
 def test_units_must_nest_in_order(api, tree, parent, kind, status, code):
     parent_id = tree.city_a["id"] if parent == "city" else tree.a1["id"]
-    before = api.count(edb.units)
+    before = api.count(et.units)
     response = api.client.post(
         "/api/v1/branches",
         json={"name": "错误层级", "parent_id": parent_id, "kind": kind},
@@ -47,7 +47,7 @@ def test_units_must_nest_in_order(api, tree, parent, kind, status, code):
     )
     assert response.status_code == status
     assert response.get_json()["code"] == code
-    assert api.count(edb.units) == before
+    assert api.count(et.units) == before
 
 
 def test_an_unknown_unit_kind_is_422(api, tree):
@@ -80,7 +80,7 @@ def test_a_campaign_is_created_for_a_branch_and_site_with_a_join_url(api, tree):
 
 
 def test_campaigns_are_only_for_branches_and_cannot_end_in_the_past(api, tree):
-    before = api.count(edb.campaigns)
+    before = api.count(et.campaigns)
     on_city = api.client.post(
         "/api/v1/campaigns", json={"branch_id": tree.city_a["id"], "name": "x"}, headers=tree.fed_admin
     )
@@ -93,7 +93,7 @@ def test_campaigns_are_only_for_branches_and_cannot_end_in_the_past(api, tree):
     assert (on_city.status_code, on_city.get_json()["code"]) == (409, "unit.not_branch")
     assert ended.status_code == 422
     assert ended.get_json()["errors"][0]["field"] == "expires_at"
-    assert api.count(edb.campaigns) == before
+    assert api.count(et.campaigns) == before
 
 
 def test_revoking_a_campaign_stops_its_qr_code(api, tree):
@@ -110,7 +110,7 @@ def test_revoking_a_campaign_stops_its_qr_code(api, tree):
     assert page.status_code == 410 and page.mimetype == PROBLEM
     qr = api.client.get(f"/api/v1/campaigns/{campaign['id']}/qr.png", headers=tree.a1_admin)
     assert qr.status_code == 409 and qr.get_json()["code"] == "campaign.revoked"
-    (row,) = api.rows(edb.campaigns, edb.campaigns.c.id == campaign["id"])
+    (row,) = api.rows(et.campaigns, et.campaigns.c.id == campaign["id"])
     assert row.status == "revoked" and row.revoked_at is not None
 
 

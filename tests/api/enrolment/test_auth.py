@@ -8,11 +8,12 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from enrolment_api import ADMIN_PASSWORD, PROBLEM, STAFF_PASSWORD, Api, bearer, wx_code
 
 from services.common.auth import AUDIENCE
-from services.enrolment import db as edb
+from services.enrolment import tables as et
 from services.fakes import wechat as fake_wechat
+from tests.api.enrolment.conftest import EnrolmentApi
+from tests.support import ADMIN_PASSWORD, PROBLEM, STAFF_PASSWORD, bearer, wx_code
 
 
 def _verify_with_jwks(client, token: str) -> dict:
@@ -53,7 +54,7 @@ def test_the_jwks_publishes_only_public_ed25519_keys(client):
 @pytest.mark.parametrize("ttl", [120, 900])
 def test_access_tokens_live_exactly_the_configured_ttl(make_app, ttl):
     app = make_app(access_token_ttl=ttl)
-    api = Api(app.test_client(), app)
+    api = EnrolmentApi(app.test_client(), app)
     response = api.client.post(
         "/api/v1/auth/staff/login", json={"username": "admin", "password": ADMIN_PASSWORD}
     )
@@ -111,7 +112,7 @@ def test_an_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
     admin_claims = _verify_with_jwks(api.client, api.login("city-a-admin", STAFF_PASSWORD))
     assert admin_claims["units"] == [tree.city_a["id"]]
     # Passwords are stored as argon2 hashes, never in clear.
-    (row,) = api.rows(edb.staff, edb.staff.c.username == "till-guanshanhu")
+    (row,) = api.rows(et.staff, et.staff.c.username == "till-guanshanhu")
     assert row.password_hash.startswith("$argon2") and STAFF_PASSWORD not in row.password_hash
 
 
@@ -125,13 +126,13 @@ def test_an_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
     ],
 )
 def test_bad_staff_accounts_are_refused(api, tree, body, status, code):
-    before = api.count(edb.staff)
+    before = api.count(et.staff)
     response = api.client.post(
         "/api/v1/staff", json={"password": STAFF_PASSWORD, **body}, headers=tree.fed_admin
     )
     assert response.status_code == status
     assert response.get_json()["code"] == code
-    assert api.count(edb.staff) == before
+    assert api.count(et.staff) == before
 
 
 def test_an_admin_cannot_create_an_admin_above_or_beside_their_subtree(api, tree):

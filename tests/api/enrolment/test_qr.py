@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 
 import png
 import pytest
-from enrolment_api import infra_missing
+
+from tests.support import infra_missing
 
 SVG = "{http://www.w3.org/2000/svg}svg"
 

@@ -18,8 +18,7 @@ from sqlalchemy import (
     text,
 )
 
-from services.common.config import Settings
-from services.common.db import Database
+from events.store import add_bus_tables
 from services.common.idempotency import add_idempotency_table
 
 metadata = MetaData()
@@ -142,7 +141,4 @@ campaign_days = Table(
 )
 
 idempotency_keys = add_idempotency_table(metadata)
-
-
-def build_database(settings: Settings) -> Database:
-    return Database(settings.database_url, metadata, source="/unionhub/enrolment")
+outbox, inbox = add_bus_tables(metadata)

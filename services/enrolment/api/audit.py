@@ -1,0 +1,24 @@
+"""The audit trail of personal-data reads and erasures."""
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.auth import ADMIN, require
+from services.common.views import unit_of_work
+
+from .. import queries
+from .. import schemas as s
+from .context import admin_units
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Who read or erased personal data")
+
+
+@blp.route("/audit")
+class AuditLog(MethodView):
+    @require(ADMIN)
+    @blp.response(200, s.AuditOut(many=True))
+    def get(self):
+        """Audit trail of personal-data reads and erasures in the admin's subtree"""
+        with unit_of_work() as uow:
+            return queries.audit_trail(uow.connection, admin_units(), request.args.get("member_id"))

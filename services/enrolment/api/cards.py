@@ -1,0 +1,37 @@
+"""The till's side of the member card: a scanned code is accepted once, for an active member."""
+
+import time
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.auth import TILL, require
+from services.common.views import context, unit_of_work
+
+from .. import card_token, keys, service
+from .. import schemas as s
+from .context import enrolment
+
+blp = Blueprint("cards", __name__, url_prefix="/api/v1", description="Member card codes at the till")
+
+
+@blp.route("/card-tokens/redeem")
+class CardRedeem(MethodView):
+    @require(TILL)
+    @blp.arguments(s.CardRedeemIn)
+    @blp.response(200, s.CardRedeemOut)
+    def post(self, body):
+        """Accept a scanned member card code once; refuse members who are not active"""
+        member = service.redeem_card(
+            unit_of_work(),
+            body["token"],
+            secret=enrolment().secrets.card_token_secret,
+            at=int(time.time()),
+            used=card_token.RedisUsedTokens(context().redis, keys.used_card_token),
+        )
+        return {
+            "member_id": member.id,
+            "card_no": member.card_no,
+            "status": member.status,
+            "branch_id": member.unit_id,
+        }

@@ -1,0 +1,23 @@
+"""Staff accounts: admins of a unit, merchant till staff, station coordinators."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.auth import ADMIN, principal, require
+from services.common.views import unit_of_work
+
+from .. import accounts
+from .. import schemas as s
+from .context import admin_units
+
+blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Staff accounts")
+
+
+@blp.route("")
+class Staff(MethodView):
+    @require(ADMIN)
+    @blp.arguments(s.StaffIn)
+    @blp.response(201, s.IdOut)
+    def post(self, body):
+        """Create a staff account: an admin of a unit, merchant till staff, or a station coordinator"""
+        return {"id": accounts.create_staff(unit_of_work(), admin_units(), actor=principal().subject, **body)}

@@ -1,0 +1,322 @@
+"""What the tests of every service share, whatever the tier: where the infrastructure answers, what to
+do when it does not, the fake WeChat, the tests' Redis database, valid resident IDs and login codes,
+building a service's app in-process, and an API client that logs in the way the mini-app does.
+
+Nothing here knows a service's tables; a service's own helpers (e.g. tests/api/enrolment/conftest.py)
+build on these. Fixtures are defined here and bound by name in a conftest (tests/conftest.py binds
+the shared ones for every tier).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json as jsonlib
+import os
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, NoReturn
+
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.serving import make_server
+
+from schemas.resident_id import compute_check_char
+from services.fakes import wechat as fake_wechat
+
+# --- where the infrastructure answers -----------------------------------------------------------
+
+KAFKA_BOOTSTRAP = os.environ.get(
+    "UNIONHUB_KAFKA_BOOTSTRAP", os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+)
+PG_ADMIN_URL = os.environ.get(
+    "UNIONHUB_TEST_DATABASE_URL", "postgresql+psycopg://unionhub:unionhub@127.0.0.1:55432/unionhub"
+)
+# A database number of the tests' own, flushed around every test: never the running system's (0).
+REDIS_URL = os.environ.get("UNIONHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+GATEWAY_URL = os.environ.get("UNIONHUB_GATEWAY_URL", "http://127.0.0.1:8000").rstrip("/")
+# The running system's bootstrap admin (deploy/local/up.sh), for end-to-end tests.
+GATEWAY_ADMIN_PASSWORD = os.environ.get("UNIONHUB_ADMIN_PASSWORD", "unionhub-admin")
+
+# The bootstrap admin of apps the tests build in-process, and the password of staff they create.
+ADMIN_PASSWORD = "test-admin-password"
+STAFF_PASSWORD = "staff-password-1"
+PROBLEM = "application/problem+json"
+
+START_INFRA = "start it with `bash deploy/local/infra.sh up`"
+START_SYSTEM = "start the system with `bash deploy/local/up.sh`"
+
+
+def infra_missing(reason: str, *, hint: str = START_INFRA) -> NoReturn:
+    """Skip, or fail when UNIONHUB_REQUIRE_INFRA is set (CI sets it to 1): a CI run must not go green
+    by skipping a tier whose infrastructure did not start."""
+    if os.environ.get("UNIONHUB_REQUIRE_INFRA", "") not in ("", "0"):
+        pytest.fail(f"UNIONHUB_REQUIRE_INFRA is set and {reason}", pytrace=False)
+    pytest.skip(f"{reason}; {hint} (UNIONHUB_REQUIRE_INFRA=1 fails instead)")
+
+
+# --- servers and stores the tests own -------------------------------------------------------------
+
+
+@contextmanager
+def http_server(wsgi_app, name: str = "test-http") -> Iterator[str]:
+    """A WSGI app behind a real HTTP server on a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+def wechat_fake(scope: str = "session"):
+    """A fixture yielding the fake code2session URL. Served over real HTTP, not patched, so a service's
+    own WeChat client (its timeouts, its error mapping) is what the tests run."""
+
+    @pytest.fixture(scope=scope)
+    def wechat_url():
+        with http_server(fake_wechat.create_app(), "fake-wechat") as base:
+            yield f"{base}/sns/jscode2session"
+
+    return wechat_url
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    """The tests' Redis database (UNIONHUB_TEST_REDIS_URL), checked once a session."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        infra_missing(f"Redis at {REDIS_URL} does not answer ({error})")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def clean_redis(redis_client) -> Iterator[redis.Redis]:
+    """The tests' Redis database, empty before and after the test: rate limits and single-use codes
+    left by one test would otherwise refuse the next one's requests."""
+    redis_client.flushdb()
+    yield redis_client
+    redis_client.flushdb()
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "test") -> Iterator[str]:
+    """A new, empty PostgreSQL database made with the unionhub role; dropped afterwards. Yields its URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as error:
+        admin.dispose()
+        infra_missing(f"PostgreSQL at {make_url(PG_ADMIN_URL).render_as_string()} is not usable ({error})")
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def topic_tail(topic: str, bootstrap: str = KAFKA_BOOTSTRAP, *, hint: str = START_INFRA):
+    """A consumer of every partition of ``topic``, positioned at its current end: it sees only what
+    is published afterwards, whoever else writes to the topic meanwhile."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        partitions = consumer.partitions_for_topic(topic)
+    except KafkaError as error:
+        infra_missing(f"Kafka at {bootstrap} does not answer ({error})", hint=hint)
+    try:
+        if not partitions:
+            pytest.fail(f"topic {topic!r} does not exist; create it with `unionhub topics`")
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        for tp, offset in consumer.end_offsets(assigned).items():
+            consumer.seek(tp, offset)
+        yield consumer
+    finally:
+        consumer.close()
+
+
+# --- building a service in-process ----------------------------------------------------------------
+
+
+def service_settings(name: str, directory, **overrides):
+    """Service ``name``'s settings for an app built in-process: a SQLite file in ``directory``, the
+    tests' Redis, quiet logs; ``overrides`` win."""
+    from services.common import kit
+
+    values = dict(
+        service=name,
+        database_url=f"sqlite:///{directory}/{name}.db",
+        redis_url=REDIS_URL,
+        public_base_url="https://union.example.cn",
+        log_level="WARNING",
+    )
+    values.update(overrides)
+    return kit.service(name).part("settings")(**values)
+
+
+def build_app(name: str, settings, **config):
+    """Service ``name``'s web app as production builds it: migrations first, then the kit's factory."""
+    from services.common import kit, migrations
+
+    migrations.upgrade(name, settings)
+    return kit.create_app(name, {"SETTINGS": settings, "TESTING": True, **config})
+
+
+def dispose_app(app) -> None:
+    app.extensions["unionhub"].db.engine.dispose()
+
+
+# --- identities -----------------------------------------------------------------------------------
+
+_serials = itertools.count(1)
+
+
+def resident_id(*, born: date = date(1990, 3, 7), female: bool = False, region: str = "520102") -> str:
+    """A valid 18-character resident ID number (GB 11643 check character), different on every call
+    in this process: enough for a database that lives one test."""
+    n = next(_serials)
+    born = born + timedelta(days=n // 500)  # 500 sequence numbers per birth date, then the next day
+    sex_digit = 2 * (n % 5) + (0 if female else 1)  # odd for men, even for women
+    first17 = f"{region}{born:%Y%m%d}{(n % 500) // 5:02d}{sex_digit}"
+    return first17 + compute_check_char(first17)
+
+
+def unique_resident_id() -> str:
+    """A valid resident ID that no earlier run against a long-lived database has used (random region
+    and birth date), for the running system."""
+    region = f"{random.randint(1, 8)}{random.randint(0, 99999):05d}"
+    born = date(1960, 1, 1) + timedelta(days=random.randint(0, 40 * 365))
+    first17 = f"{region}{born:%Y%m%d}{random.randint(0, 999):03d}"
+    return first17 + compute_check_char(first17)
+
+
+def wx_code(prefix: str = "code") -> str:
+    """A wx.login code no one has used: the fake WeChat maps each code to its own openid."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- the API as a client sees it --------------------------------------------------------------------
+
+
+@dataclass
+class WechatUser:
+    """Someone logged in with a wx.login code; logging in with the same code is the same person."""
+
+    token: str
+    openid: str
+    member_id: str | None = None
+    code: str = ""
+
+    @property
+    def headers(self) -> dict:
+        return bearer(self.token)
+
+
+@dataclass
+class Reply:
+    """An HTTP answer read the same way from a Flask test client and from requests."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+    raw: Any  # the client's own response object
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content) if self.content else None
+
+
+class Api:
+    """Calls a service's API the way the mini-app and the admin console do, over a Flask test client
+    (in-process) or a ``requests.Session`` (the running system, through the gateway), so one test
+    helper serves both tiers.
+
+    ``get``/``post`` answer the JSON body and assert the status; ``send`` answers the ``Reply`` for
+    tests that look at a refusal.
+    """
+
+    staff_login_path = "/api/v1/auth/staff/login"
+    wechat_login_path = "/api/v1/auth/wechat"
+    user_class: type[WechatUser] = WechatUser  # a service's helpers may log in richer users
+    timeout = 10  # seconds, over HTTP
+
+    def __init__(self, client, *, base_url: str = "", admin_password: str = ADMIN_PASSWORD):
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.admin_password = admin_password
+
+    @classmethod
+    def over_gateway(cls, session: requests.Session | None = None, base_url: str = GATEWAY_URL) -> Api:
+        return cls(session or requests.Session(), base_url=base_url, admin_password=GATEWAY_ADMIN_PASSWORD)
+
+    # plain calls
+    def send(self, method: str, path: str, *, json: Any = None, headers: dict | None = None) -> Reply:
+        if isinstance(self.client, requests.Session):
+            response = self.client.request(
+                method, self.base_url + path, json=json, headers=headers, timeout=self.timeout
+            )
+            return Reply(response.status_code, response.headers, response.content, response)
+        response = self.client.open(path, method=method, json=json, headers=headers)
+        return Reply(response.status_code, response.headers, response.data, response)
+
+    def call(self, method: str, path: str, *, json: Any = None, headers: dict | None = None, expect=200):
+        reply = self.send(method, path, json=json, headers=headers)
+        assert reply.status_code == expect, f"{method} {path}: HTTP {reply.status_code}: {reply.text}"
+        return reply.json()
+
+    def get(self, path: str, *, headers: dict | None = None, expect: int = 200):
+        return self.call("GET", path, headers=headers, expect=expect)
+
+    def post(self, path: str, json: Any = None, *, headers: dict | None = None, expect: int = 200):
+        return self.call("POST", path, json=json, headers=headers, expect=expect)
+
+    # logging in
+    def login(self, username: str = "admin", password: str | None = None) -> str:
+        """A staff member's access token (the bootstrap admin's by default)."""
+        body = {"username": username, "password": password or self.admin_password}
+        return self.post(self.staff_login_path, body)["access_token"]
+
+    def as_staff(self, username: str, password: str = STAFF_PASSWORD) -> dict:
+        return bearer(self.login(username, password))
+
+    def admin(self) -> dict:
+        return bearer(self.login())
+
+    def wechat(self, code: str | None = None) -> WechatUser:
+        code = code or wx_code()
+        body = self.post(self.wechat_login_path, {"code": code})
+        return self.user_class(
+            body["access_token"], fake_wechat.openid_for(code), member_id=body["member_id"], code=code
+        )
+
+    def wechat_relogin(self, user: WechatUser) -> str | None:
+        """Log the same WeChat user in again; the member_id the login answers."""
+        return self.post(self.wechat_login_path, {"code": user.code})["member_id"]
