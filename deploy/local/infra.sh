@@ -5,6 +5,7 @@
 #
 #   bash deploy/local/infra.sh install|up|down|status|restart|kill [kafka|redis|postgres|nginx ...]
 #   eval "$(bash deploy/local/infra.sh env)"    # URLs for running services by hand
+#   bash deploy/local/infra.sh render-gateway   # the gateway config from services/registry.py
 #
 # No component means all of them. Every command is idempotent: `up` leaves
 # running services alone, `down` of a stopped service is a no-op. `status`
@@ -36,10 +37,6 @@ PG_APP_DB="${PG_APP_DB:-unionhub}"
 
 GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
 GATEWAY_PORT="${GATEWAY_PORT:-8000}"
-ENROLMENT_ADDR="${ENROLMENT_ADDR:-127.0.0.1:${ENROLMENT_PORT:-8101}}"
-COURSES_ADDR="${COURSES_ADDR:-127.0.0.1:${COURSES_PORT:-8102}}"
-MERCHANTS_ADDR="${MERCHANTS_ADDR:-127.0.0.1:${MERCHANTS_PORT:-8103}}"
-STATIONS_ADDR="${STATIONS_ADDR:-127.0.0.1:${STATIONS_PORT:-8104}}"
 
 KAFKA_POM="$DEPLOY_DIR/kafka/pom.xml"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM" | head -n1)"
@@ -532,6 +529,19 @@ nginx_cmd() {
     "$(nginx_bin)" -p "$NGINX_HOME_DIR/" -c "${NGINX_USE_CONF:-$NGINX_CONF}" -e "$NGINX_ERROR_LOG" "$@"
 }
 
+# The upstreams and locations of every service in services/registry.py; a service's
+# <NAME>_ADDR=host:port or <NAME>_PORT overrides where its upstream is (deploy/local/README.md).
+nginx_render() {
+    local python="$PY" GATEWAY_UPSTREAMS GATEWAY_LOCATIONS facts
+    # The registry needs only the standard library, so this works before the venv exists.
+    [[ -x "$python" ]] || python="python3"
+    facts="$("$python" "$DEPLOY_DIR/local/registry_facts.py" gateway)" \
+        || die "nginx: could not read services/registry.py"
+    eval "$facts"
+    render_template "$NGINX_TEMPLATE" "$1" \
+        NGINX_HOME_DIR GATEWAY_HOST GATEWAY_PORT GATEWAY_UPSTREAMS GATEWAY_LOCATIONS >/dev/null
+}
+
 nginx_listen_line() { grep -m1 -E '^[[:space:]]*listen[[:space:]]' "$1" 2>/dev/null || true; }
 
 nginx_up() {
@@ -542,9 +552,7 @@ nginx_up() {
     # a failed attempt never leaves a config the running gateway is not using.
     local next="$NGINX_CONF.next" pid
     rm -f "$next"
-    render_template "$NGINX_TEMPLATE" "$next" \
-        NGINX_HOME_DIR GATEWAY_HOST GATEWAY_PORT \
-        ENROLMENT_ADDR COURSES_ADDR MERCHANTS_ADDR STATIONS_ADDR >/dev/null
+    nginx_render "$next"
     NGINX_USE_CONF="$next" nginx_cmd -t -q 2>"$NGINX_HOME_DIR/configtest.log" \
         || { cat "$NGINX_HOME_DIR/configtest.log" >&2; rm -f "$next"; die "nginx: rendered config is invalid"; }
 
@@ -708,8 +716,16 @@ main() {
             printf 'export KAFKA_BOOTSTRAP=%q\n' "$KAFKA_BOOTSTRAP"
             printf 'export PUBLIC_BASE_URL=%q\n' "http://$GATEWAY_HOST:$GATEWAY_PORT"
             ;;
+        render-gateway)
+            # The gateway config `up` would run, on stdout; starts and changes nothing.
+            local out
+            out="$(mktemp)"
+            nginx_render "$out"
+            cat "$out"
+            rm -f "$out"
+            ;;
         -h|--help|help) usage ;;
-        *) die "unknown command '$cmd' (install, up, down, status, restart, kill, env)" ;;
+        *) die "unknown command '$cmd' (install, up, down, status, restart, kill, env, render-gateway)" ;;
     esac
 }
 

@@ -16,9 +16,11 @@ export UNIONHUB_HOME
 export UNIONHUB_ADMIN_PASSWORD="${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}"
 export UNIONHUB_PUBLIC_BASE_URL="${UNIONHUB_PUBLIC_BASE_URL:-http://127.0.0.1:${GATEWAY_PORT:-8000}}"
 
-service_names() { "$PY" -c 'from services.registry import SERVICES; print(" ".join(SERVICES))'; }
-service_port() { "$PY" -c "from services.registry import SERVICES; print(SERVICES['$1'].port)"; }
-worker_metrics_port() { echo $(($(service_port "$1") + 1000)); }
+# "<name> <web port> <worker metrics port>" per built service of services/registry.py, read once.
+SERVICE_FACTS="$("$PY" "$DEPLOY_DIR/local/registry_facts.py" services)" \
+    || die "could not read services/registry.py with $PY"
+service_names() { cut -d' ' -f1 <<<"$SERVICE_FACTS"; }
+service_fact() { awk -v svc="$1" -v col="$2" '$1 == svc { print $col }' <<<"$SERVICE_FACTS"; }
 
 # Web processes exec into gunicorn, workers stay `unionhub worker`: what a live pid must be running.
 pattern_for() { [[ "$1" == web:* ]] && echo gunicorn || echo "unionhub worker"; }
@@ -57,14 +59,18 @@ stop_process() {
 cmd_up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     start_process web:wechat 8199 serve wechat --workers 1
-    local port
+    local svc port metrics_port
     for svc in $(service_names); do
-        port="$(service_port "$svc")"
+        port="$(service_fact "$svc" 2)" metrics_port="$(service_fact "$svc" 3)"
+        # Schema first: the web process and the worker expect their tables to be there.
+        log "$svc: db upgrade"
+        "$UNIONHUB" db upgrade "$svc" >>"$LOG_DIR/migrate-$svc.log" 2>&1 </dev/null \
+            || { show_log_tail "$LOG_DIR/migrate-$svc.log"; die "$svc: db upgrade failed"; }
         start_process "web:$svc" "$port" serve "$svc"
         # The worker serves its bus metrics (outbox backlog, consumer lag, heartbeats) 1000 above
         # its web port; that the port opens is also how we know the worker is up.
-        UNIONHUB_WORKER_METRICS_PORT="$(worker_metrics_port "$svc")" \
-            start_process "worker:$svc" "$(worker_metrics_port "$svc")" worker "$svc"
+        UNIONHUB_WORKER_METRICS_PORT="$metrics_port" \
+            start_process "worker:$svc" "$metrics_port" worker "$svc"
     done
 }
 

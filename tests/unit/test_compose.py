@@ -1,4 +1,9 @@
-"""docker-compose.yml describes the whole stack: checked by reading it (no Docker engine needed)."""
+"""docker-compose.yml describes the whole stack: checked by reading it (no Docker engine needed).
+
+Its containers, the compose gateway (deploy/compose/nginx.conf) and the databases
+(deploy/compose/postgres-init.sql) are written by hand; these tests hold them to services/registry.py
+in both directions, so a service declared there and missing here fails, and so does the reverse.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,11 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from services.registry import FAKES, SERVICES
+from services.registry import ALL, FAKES, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE_NGINX = ROOT / "deploy" / "compose" / "nginx.conf"
-LOCAL_GATEWAY = ROOT / "deploy" / "nginx" / "gateway.conf.tmpl"
 POSTGRES_INIT = ROOT / "deploy" / "compose" / "postgres-init.sql"
 
 # `location [=] /prefix { set $unionhub_service name; ...` on one line, as both gateway files write it.
@@ -44,8 +48,20 @@ def services(compose) -> dict:
     return compose["services"]
 
 
+ROLES = ("migrate", "web", "worker")
+
+
 def app_services() -> list[str]:
-    return [f"{name}-{role}" for name in SERVICES for role in ("web", "worker")]
+    return [f"{name}-{role}" for name in SERVICES for role in ROLES]
+
+
+def registry_routes() -> dict[str, str | None]:
+    """What every gateway must route: each declared route and /svc/<name>/, plus its own two."""
+    routes: dict[str, str | None] = {"= /healthz": None, "/": None}
+    for s in ALL:
+        routes.update({route: s.name for route in s.routes})
+        routes[f"/svc/{s.name}/"] = s.name
+    return routes
 
 
 def env_of(service: dict) -> dict[str, str]:
@@ -64,14 +80,35 @@ def test_names_the_infrastructure_the_gateway_and_the_wechat_fake(services):
     assert services["gateway"]["image"].startswith("nginx")
 
 
-def test_every_registered_service_has_a_web_and_a_worker_container(services):
+def test_every_registered_service_has_a_migrate_a_web_and_a_worker_container(services):
     for name, info in SERVICES.items():
-        web, worker = services[f"{name}-web"], services[f"{name}-worker"]
+        migrate, web, worker = (services[f"{name}-{role}"] for role in ROLES)
+        assert migrate["command"] == ["unionhub", "db", "upgrade", name]
+        assert migrate["restart"] == "no", "a one-shot must not be restarted after it exits 0"
         assert web["command"][:3] == ["unionhub", "serve", name]
         # `unionhub serve` binds loopback by default: a container must listen on every interface.
         assert web["command"][web["command"].index("--host") + 1] == "0.0.0.0"
         assert web["command"][web["command"].index("--port") + 1] == str(info.port)
         assert worker["command"][:3] == ["unionhub", "worker", name]
+        env = env_of(worker)
+        # A container has an address of its own, so every worker serves its metrics on one port
+        # (the registry's port + 1000 is for local processes sharing one host).
+        assert env["UNIONHUB_WORKER_METRICS_PORT"] == "9102", name
+        assert env["UNIONHUB_WORKER_METRICS_ADDR"] == "0.0.0.0", name
+
+
+def test_no_container_runs_a_service_the_registry_does_not_declare_built(services):
+    suffixes = tuple(f"-{role}" for role in ROLES)
+    app_like = {name for name in services if name.endswith(suffixes)}
+    assert app_like == set(app_services())
+
+
+def test_web_and_worker_start_only_after_their_migration_succeeded(services):
+    for name in SERVICES:
+        assert services[f"{name}-migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        for role in ("web", "worker"):
+            depends = services[f"{name}-{role}"]["depends_on"]
+            assert depends[f"{name}-migrate"]["condition"] == "service_completed_successfully", (name, role)
 
 
 def test_the_wechat_fake_is_served_on_its_registered_port(services):
@@ -106,15 +143,18 @@ def test_every_service_talks_to_the_kafka_redis_and_postgres_containers(services
         database = urlsplit(env["DATABASE_URL"])
         assert database.hostname == "postgres", name
         assert database.scheme == "postgresql+psycopg", name
-        # One variable for every service; Settings puts each in its own database.
-        assert database.path == "/{service}", name
+        # One variable for every service; Settings puts each in the registry's database for it.
+        assert database.path == "/unionhub_{service}", name
+        if name.rsplit("-", 1)[0] in SERVICES:
+            service = SERVICES[name.rsplit("-", 1)[0]]
+            assert database.path.format(service=service.name) == f"/{service.database}", name
         assert urlsplit(env["JWKS_URL"]).hostname == "enrolment-web", name
         assert env["UNIONHUB_HOME"] == "/var/lib/unionhub", name
 
 
-def test_postgres_creates_a_database_for_every_service():
-    created = set(re.findall(r"CREATE DATABASE (\w+)", POSTGRES_INIT.read_text()))
-    assert set(SERVICES) <= created
+def test_postgres_creates_the_database_of_every_declared_service_and_no_other():
+    created = re.findall(r"CREATE DATABASE (\w+)", POSTGRES_INIT.read_text())
+    assert sorted(created) == sorted(s.database for s in ALL)
 
 
 def test_enrolment_logs_in_against_the_wechat_fake(services):
@@ -141,16 +181,24 @@ def test_gateway_serves_the_compose_nginx_config_on_port_8000(services):
     assert any(str(p).endswith(":8000") for p in gateway["ports"])
 
 
-def test_compose_nginx_routes_every_path_of_the_local_gateway_to_the_same_service():
-    local, compose = gateway_routes(LOCAL_GATEWAY), gateway_routes(COMPOSE_NGINX)
-    assert len(local) > 10, "could not read the local gateway's locations"
-    assert compose == local
+def test_compose_nginx_routes_exactly_the_registry_routes_to_their_services():
+    assert gateway_routes(COMPOSE_NGINX) == registry_routes()
 
 
-def test_compose_nginx_knows_the_container_of_every_registered_service():
+def test_compose_nginx_knows_the_container_of_every_declared_service_and_no_other():
     text = COMPOSE_NGINX.read_text()
-    for name, info in SERVICES.items():
-        assert re.search(rf"^\s*{name}\s+{name}-web:{info.port};", text, re.M), name
+    block = re.search(r"map \$unionhub_service \$unionhub_upstream \{(?P<body>[^}]*)\}", text)
+    assert block, "deploy/compose/nginx.conf has no map from service to upstream"
+    entries = dict(re.findall(r"^\s*([\w-]+)\s+(\S+);", block.group("body"), re.M))
+    assert entries.pop("default") == "127.0.0.1:9"
+    assert entries == {s.name: f"{s.name}-web:{s.port}" for s in ALL}
+
+
+def test_compose_nginx_strips_the_prefix_of_every_service_root():
+    text = COMPOSE_NGINX.read_text()
+    for s in ALL:
+        strip = rf"location /svc/{s.name}/ .*rewrite \^/svc/{s.name}\(/\.\*\)\$ \$1 break;"
+        assert re.search(strip, text), s.name
 
 
 def test_image_installs_the_package_and_runs_as_a_non_root_user():

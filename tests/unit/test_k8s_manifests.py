@@ -1,43 +1,161 @@
-"""deploy/k8s runs every registered service (web + worker) and routes the gateway's paths."""
+"""deploy/k8s runs every built service of services/registry.py and routes every declared route.
+
+The generic web, worker and prune objects live once in deploy/k8s/base/service; each service has a
+short overlay under deploy/k8s/services/<name>. Two kinds of check:
+
+* read with pyyaml, always: the overlays, the top-level kustomization and the Ingress against the
+  registry, in both directions;
+* rendered with `kustomize build` or `kubectl kustomize` when either is installed (skipped
+  otherwise): the objects the cluster would get, with every placeholder of the base filled in.
+"""
 
 from __future__ import annotations
 
-import re
+import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-from services.registry import SERVICES
+from services.registry import ALL, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-LOCAL_GATEWAY = ROOT / "deploy" / "nginx" / "gateway.conf.tmpl"
-
-# `location /prefix { set $unionhub_service name; ...` as the local gateway writes its routes.
-PROXIED_LOCATION = re.compile(r"^\s*location\s+(?P<path>/\S*)\s*\{\s*set \$unionhub_service (?P<svc>\w+);")
-
-
-def load_documents() -> list[dict]:
-    docs = []
-    for path in sorted(K8S.rglob("*.yaml")):
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return docs
+BASE = K8S / "base" / "service"
+OVERLAYS = K8S / "services"
+# Every pod has an address of its own, so every worker serves its metrics on the same port.
+WORKER_METRICS_PORT = 9102
+PLACEHOLDER = "SERVICE"
 
 
-@pytest.fixture(scope="module")
-def documents() -> list[dict]:
-    return load_documents()
+def load_yaml(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def kustomization(directory: Path) -> dict:
+    return load_yaml(directory / "kustomization.yaml")[0]
 
 
 def of_kind(documents, kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
 
 
-def only_container(deployment: dict) -> dict:
-    containers = deployment["spec"]["template"]["spec"]["containers"]
+def normalise(prefix: str) -> str:
+    # "/svc/enrolment(/|$)(.*)" (an ingress-nginx regex) and "/api/v1/auth/" both name a prefix.
+    return prefix.split("(")[0].rstrip("/") or "/"
+
+
+def overlay_values(name: str) -> dict[str, str]:
+    generators = {g["name"]: g for g in kustomization(OVERLAYS / name).get("configMapGenerator", [])}
+    return dict(literal.split("=", 1) for literal in generators["service"]["literals"])
+
+
+# ------------------------------------------------------------------ read as files, always ----
+
+
+def test_every_built_service_has_an_overlay_and_nothing_else_does():
+    overlays = {p.name for p in OVERLAYS.iterdir() if p.is_dir()}
+    assert overlays == set(SERVICES)
+
+
+def test_kustomization_applies_every_overlay_and_manifest_but_the_secret_template():
+    resources = kustomization(K8S)["resources"]
+    assert len(resources) == len(set(resources))
+    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secrets.example.yaml"}
+    assert {r for r in resources if r.endswith(".yaml")} == manifests
+    assert {r for r in resources if not r.endswith(".yaml")} == {f"services/{name}" for name in SERVICES}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_overlay_states_its_service_and_port_as_the_registry_does(name):
+    overlay = kustomization(OVERLAYS / name)
+    assert overlay["namePrefix"] == f"{name}-"
+    assert overlay["components"] == ["../../base/service"]
+    assert overlay_values(name) == {"service": name, "port": str(SERVICES[name].port)}
+
+
+def test_the_base_holds_the_generic_objects_of_a_service():
+    base = kustomization(BASE)
+    assert base["kind"] == "Component"
+    documents = [d for path in base["resources"] for d in load_yaml(BASE / path)]
+    assert {(d["kind"], d["metadata"]["name"]) for d in documents} == {
+        ("Service", "web"),
+        ("Deployment", "web"),
+        ("PodDisruptionBudget", "web"),
+        ("Deployment", "worker"),
+        ("CronJob", "prune"),
+    }
+
+
+def ingress_routes() -> dict[str, tuple[str, int]]:
+    routed = {}
+    for ingress in of_kind(load_yaml(K8S / "ingress.yaml"), "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                backend = p["backend"]["service"]
+                prefix = normalise(p["path"])
+                assert prefix not in routed, f"the Ingress routes {prefix} twice"
+                routed[prefix] = (backend["name"], backend["port"]["number"])
+    return routed
+
+
+def test_the_ingress_routes_exactly_the_registry_routes_to_their_services():
+    expected = {}
+    for s in ALL:
+        for route in (*s.routes, f"/svc/{s.name}/"):
+            expected[normalise(route)] = (f"{s.name}-web", s.port)
+    assert ingress_routes() == expected
+
+
+def test_the_secret_template_holds_placeholders_only():
+    secrets = of_kind(load_yaml(K8S / "secrets.example.yaml"), "Secret")
+    assert {"unionhub-shared", "enrolment", "enrolment-jwt"} <= secrets.keys()
+    for secret in secrets.values():
+        for key, value in secret["stringData"].items():
+            assert "REPLACE_ME" in value, f"{secret['metadata']['name']}.{key} looks like a real value"
+    for name in SERVICES.keys() & secrets.keys():
+        url = secrets[name]["stringData"]["DATABASE_URL"]
+        assert url.rsplit("/", 1)[1] == SERVICES[name].database, name
+
+
+# ------------------------------------------------------------- rendered, when a tool is here ----
+
+
+def kustomize_command() -> list[str] | None:
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+@cache
+def render(directory: Path) -> tuple[dict, ...]:
+    command = kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is installed: the overlays were only read, not built")
+    result = subprocess.run([*command, str(directory)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return tuple(d for d in yaml.safe_load_all(result.stdout) if d)
+
+
+@pytest.fixture(scope="module")
+def documents() -> tuple[dict, ...]:
+    return render(K8S)
+
+
+def only_container(workload: dict) -> dict:
+    containers = pod_spec(workload)["containers"]
     assert len(containers) == 1
     return containers[0]
+
+
+def pod_spec(workload: dict) -> dict:
+    if workload["kind"] == "CronJob":
+        return workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return workload["spec"]["template"]["spec"]
 
 
 def port_number(container: dict, port) -> int:
@@ -46,24 +164,36 @@ def port_number(container: dict, port) -> int:
     return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
 
 
-def normalise(prefix: str) -> str:
-    # "/svc/enrolment(/|$)(.*)" (an ingress-nginx regex) and "/api/v1/auth/" both name a prefix.
-    return prefix.split("(")[0].rstrip("/") or "/"
+def secret_refs(container: dict) -> set[str]:
+    return {next(iter(s.values()))["name"] for s in container["envFrom"]}
 
 
-def gateway_routes() -> dict[str, str]:
-    routes = {}
-    for line in LOCAL_GATEWAY.read_text().splitlines():
-        m = PROXIED_LOCATION.match(line)
-        if m:
-            routes[normalise(m.group("path"))] = m.group("svc")
-    return routes
-
-
-def test_every_document_is_a_kubernetes_object(documents):
+def test_every_document_is_a_kubernetes_object_in_the_namespace(documents):
     assert len(documents) > 5
     for d in documents:
-        assert {"apiVersion", "kind", "metadata"} <= d.keys() or d["kind"] == "Kustomization", d
+        assert {"apiVersion", "kind", "metadata"} <= d.keys(), d
+        if d["kind"] != "Namespace":
+            assert d["metadata"]["namespace"] == "unionhub", d["metadata"]["name"]
+
+
+def test_no_placeholder_of_the_base_is_left(documents):
+    text = yaml.safe_dump_all(documents)
+    assert PLACEHOLDER not in text
+    for d in documents:
+        if d["kind"] in ("Deployment", "CronJob"):
+            for container in pod_spec(d).get("initContainers", []) + pod_spec(d)["containers"]:
+                for port in container.get("ports", []):
+                    assert port["containerPort"] > 0, d["metadata"]["name"]
+    for service in of_kind(documents, "Service").values():
+        assert all(p["port"] > 0 for p in service["spec"]["ports"])
+    # The overlay's values build the objects; they are not applied themselves.
+    assert not [d for d in documents if d["kind"] == "ConfigMap" and "-service" in d["metadata"]["name"]]
+
+
+def test_exactly_the_built_services_run(documents):
+    deployments = of_kind(documents, "Deployment")
+    assert set(deployments) == {f"{name}-{role}" for name in SERVICES for role in ("web", "worker")}
+    assert set(of_kind(documents, "CronJob")) == {f"{name}-prune" for name in SERVICES}
 
 
 def test_every_registered_service_has_a_web_deployment_with_probes(documents):
@@ -76,6 +206,9 @@ def test_every_registered_service_has_a_web_deployment_with_probes(documents):
         assert command[:3] == ["unionhub", "serve", name]
         assert command[command.index("--host") + 1] == "0.0.0.0"
         assert command[command.index("--port") + 1] == str(info.port)
+        assert port_number(container, "http") == info.port
+        annotations = web["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(info.port), name
         for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
             get = container[probe]["httpGet"]
             assert get["path"] == path, (name, probe)
@@ -83,8 +216,18 @@ def test_every_registered_service_has_a_web_deployment_with_probes(documents):
         resources = container["resources"]
         assert {"cpu", "memory"} <= resources["requests"].keys()
         assert "memory" in resources["limits"]
-        pod = web["spec"]["template"]["spec"]
+        pod = pod_spec(web)
         assert pod["securityContext"]["runAsNonRoot"] is True
+        spread = pod["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"]
+        assert spread.items() <= web["spec"]["template"]["metadata"]["labels"].items(), name
+
+
+def test_every_web_pod_migrates_its_database_before_it_serves(documents):
+    deployments = of_kind(documents, "Deployment")
+    for name in SERVICES:
+        init = pod_spec(deployments[f"{name}-web"])["initContainers"]
+        assert [c["command"] for c in init] == [["unionhub", "db", "upgrade", name]], name
+        assert {"unionhub-config", "unionhub-shared", name} <= secret_refs(init[0]), name
 
 
 def test_every_registered_service_has_a_single_worker(documents):
@@ -106,10 +249,33 @@ def test_every_worker_serves_its_bus_metrics_where_prometheus_is_told_to_scrape(
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         annotations = worker["spec"]["template"]["metadata"]["annotations"]
         assert env["UNIONHUB_WORKER_METRICS_ADDR"] == "0.0.0.0", name  # loopback cannot be scraped
-        port = int(env["UNIONHUB_WORKER_METRICS_PORT"])
-        assert port_number(container, "metrics") == port, name
-        assert annotations["prometheus.io/port"] == str(port), name
+        assert int(env["UNIONHUB_WORKER_METRICS_PORT"]) == WORKER_METRICS_PORT, name
+        assert port_number(container, "metrics") == WORKER_METRICS_PORT, name
+        assert annotations["prometheus.io/port"] == str(WORKER_METRICS_PORT), name
         assert annotations["prometheus.io/scrape"] == "true", name
+
+
+def test_every_service_prunes_its_bus_tables_daily(documents):
+    cronjobs = of_kind(documents, "CronJob")
+    for name in SERVICES:
+        prune = cronjobs[f"{name}-prune"]
+        assert prune["spec"]["concurrencyPolicy"] == "Forbid", name
+        container = only_container(prune)
+        assert container["command"] == ["unionhub", "prune", name, "--days", "30"], name
+        assert {"unionhub-config", "unionhub-shared", name} <= secret_refs(container), name
+        assert pod_spec(prune)["securityContext"]["runAsNonRoot"] is True, name
+
+
+def test_every_container_meets_the_restricted_pod_security_standard(documents):
+    # The namespace enforces it: a container without these is refused at admission.
+    for d in documents:
+        if d["kind"] in ("Deployment", "CronJob", "Job"):
+            spec = pod_spec(d)
+            for container in spec.get("initContainers", []) + spec["containers"]:
+                context = container.get("securityContext", {})
+                where = (d["metadata"]["name"], container["name"])
+                assert context.get("allowPrivilegeEscalation") is False, where
+                assert context.get("capabilities", {}).get("drop") == ["ALL"], where
 
 
 def test_every_web_deployment_is_behind_a_service_on_its_port(documents):
@@ -119,24 +285,11 @@ def test_every_web_deployment_is_behind_a_service_on_its_port(documents):
         pod_labels = deployments[f"{name}-web"]["spec"]["template"]["metadata"]["labels"]
         assert service["spec"]["selector"].items() <= pod_labels.items()
         assert [p["port"] for p in service["spec"]["ports"]] == [info.port]
-
-
-def test_the_ingress_routes_every_gateway_prefix_to_the_same_service(documents):
-    expected = gateway_routes()
-    assert len(expected) > 10, "could not read the gateway's routes"
-    routed = {}
-    for ingress in of_kind(documents, "Ingress").values():
-        for rule in ingress["spec"]["rules"]:
-            for p in rule["http"]["paths"]:
-                backend = p["backend"]["service"]
-                routed[normalise(p["path"])] = (backend["name"], backend["port"]["number"])
-    for prefix, service in expected.items():
-        assert prefix in routed, f"the Ingress does not route {prefix}"
-        backend, port = routed[prefix]
-        assert backend == f"{service}-web", prefix
-        if service in SERVICES:
-            assert port == SERVICES[service].port, prefix
-    assert set(routed) == set(expected), "the Ingress routes paths the gateway does not"
+        budget = of_kind(documents, "PodDisruptionBudget")[f"{name}-web"]
+        assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    # Selectors that overlap would mix two services' pods behind one Service.
+    selectors = [tuple(sorted(s["spec"]["selector"].items())) for s in services.values()]
+    assert len(selectors) == len(set(selectors))
 
 
 def test_services_get_the_shared_settings_and_their_secret(documents):
@@ -146,20 +299,17 @@ def test_services_get_the_shared_settings_and_their_secret(documents):
     deployments = of_kind(documents, "Deployment")
     for name in SERVICES:
         for role in ("web", "worker"):
-            sources = only_container(deployments[f"{name}-{role}"])["envFrom"]
-            refs = {next(iter(s.values()))["name"] for s in sources}
+            refs = secret_refs(only_container(deployments[f"{name}-{role}"]))
             assert {"unionhub-config", "unionhub-shared", name} <= refs, (name, role)
 
 
-def test_the_secret_template_holds_placeholders_only(documents):
-    secrets = of_kind(documents, "Secret")
-    assert {"unionhub-shared", "enrolment", "enrolment-jwt"} <= secrets.keys()
-    for secret in secrets.values():
-        for key, value in secret["stringData"].items():
-            assert "REPLACE_ME" in value, f"{secret['metadata']['name']}.{key} looks like a real value"
-
-
-def test_kustomization_applies_every_manifest_but_the_secret_template():
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secrets.example.yaml"}
-    assert set(kustomization["resources"]) == manifests
+def test_enrolment_alone_gets_the_signing_keys(documents):
+    deployments = of_kind(documents, "Deployment")
+    for name in SERVICES:
+        volumes = {v["name"]: v for v in pod_spec(deployments[f"{name}-web"])["volumes"]}
+        if name == "enrolment":
+            assert volumes["jwt"]["secret"]["secretName"] == "enrolment-jwt"
+            env = {e["name"]: e["value"] for e in only_container(deployments[f"{name}-web"])["env"]}
+            assert env["UNIONHUB_JWT_KEYS_FILE"].startswith("/etc/unionhub/jwt/")
+        else:
+            assert "jwt" not in volumes, name
