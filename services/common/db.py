@@ -16,67 +16,18 @@ from events.catalogue import CATALOGUE, Catalogue
 from events.envelope import Event
 from events.store import add_bus_tables
 
-from . import sqlite
-from .sql import xact_lock
+from . import postgres, sqlite
+from .sql import READ_ONLY, xact_lock
 
 SCHEMA_LOCK_KEY = 0x756E696F6E686263  # any constant: one service's database per lock
 
 
 def make_engine(url: str) -> Engine:
-    """The engine of a service's database: PostgreSQL, or SQLite for the quick start.
-
-    A connection begun with the execution option ``sqlite.READ_ONLY`` serves a transaction that
-    only reads: on SQLite it takes no write lock; on PostgreSQL it runs without BEGIN and
-    ROLLBACK, two round trips fewer, and READ COMMITTED gave each statement its own snapshot anyway.
-    """
-    import time
-
-    from sqlalchemy import event
-
-    ping_after_idle_seconds = 5.0
+    """The engine of a service's database: PostgreSQL, or SQLite for the quick start."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return sqlite.make_engine(parsed)
-    engine = create_engine(url, pool_size=10, max_overflow=10)
-
-    # pool_pre_ping cost a round trip on every checkout, one of the scan page's five. A connection
-    # used in the last few seconds is alive or the server just went away; in that case the failing
-    # statement invalidates the whole pool, as a failed ping would have, and the next checkout
-    # reconnects. Only a connection idle for longer is pinged first.
-    @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_conn, record):
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping_when_idle(dbapi_conn, record, _proxy):
-        idle_since = record.info.get("idle_since")
-        if idle_since is not None and time.monotonic() - idle_since > ping_after_idle_seconds:
-            try:
-                engine.dialect.do_ping(dbapi_conn)
-            except Exception as error:
-                raise exc.DisconnectionError() from error  # the pool reconnects and checks out again
-
-    @event.listens_for(engine, "begin")
-    def _read_only(conn):
-        if conn.get_execution_options().get(sqlite.READ_ONLY):
-            conn.connection.driver_connection.autocommit = True
-            conn.connection.info["read_only"] = True
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _refuse_writes(conn, _cursor, statement, _parameters, _context, _executemany):
-        # Without a transaction a write would commit at once; SQLite refuses it (query_only), so
-        # PostgreSQL must too.
-        if conn.connection.info.get("read_only") and not statement.lstrip()[:6].upper().startswith(
-            ("SELECT", "WITH", "SHOW")
-        ):
-            raise exc.InvalidRequestError(f"a write in a read-only unit of work: {statement[:60]}")
-
-    @event.listens_for(engine, "reset")
-    def _read_write_again(dbapi_conn, record, _state):
-        if record.info.pop("read_only", False) and not dbapi_conn.closed:
-            dbapi_conn.autocommit = False
-
-    return engine
+    return postgres.make_engine(parsed)
 
 
 def ensure_database(engine: Engine) -> None:
@@ -144,9 +95,18 @@ class UnitOfWork:
         self.request_id = request_id
         self.connection: Connection | None = None
         self._transaction = None
+        self._read_only = False
+
+    def read_only(self) -> UnitOfWork:
+        """Enter for a transaction that only reads: on SQLite it takes no write lock, on PostgreSQL
+        it saves BEGIN and ROLLBACK; a write inside it is refused."""
+        self._read_only = True
+        return self
 
     def __enter__(self) -> UnitOfWork:
         self.connection = self.db.engine.connect()
+        if self._read_only:
+            self.connection = self.connection.execution_options(**{READ_ONLY: True})
         try:
             self._transaction = self.connection.begin()
         except Exception:
@@ -155,6 +115,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._read_only = False  # the next entry of the same unit of work may write
         try:
             if self._transaction.is_active:
                 self._transaction.rollback()

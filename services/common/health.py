@@ -9,11 +9,14 @@ from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from .sql import READ_ONLY
+
 health = Blueprint("health", __name__)
 
 
 def _check_database(ctx) -> None:
-    with ctx.db.engine.connect() as conn:
+    # Read-only: on SQLite a probe must not queue behind the writers for the write lock.
+    with ctx.db.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         conn.execute(text("SELECT 1"))
 
 
@@ -44,7 +47,12 @@ REQUIRED = {"database", "redis"}
 
 @health.get("/healthz")
 def healthz():
-    return jsonify(status="ok", service=current_app.extensions["unionhub"].settings.service)
+    app = current_app._get_current_object()
+    body = app.extensions.get("unionhub.healthz")
+    if body is None:  # the same bytes every time: serialised once per app
+        service = app.extensions["unionhub"].settings.service
+        body = app.extensions["unionhub.healthz"] = jsonify(status="ok", service=service).get_data()
+    return Response(body, mimetype="application/json")
 
 
 @health.get("/readyz")

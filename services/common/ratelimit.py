@@ -9,7 +9,8 @@ from .domain import RateLimited
 
 def hit(client: redis.Redis, key: str, *, limit: int, window_seconds: int) -> None:
     """Count one attempt against ``key``; raise RateLimited past ``limit`` in the window."""
-    pipe = client.pipeline()
+    # One round trip without MULTI/EXEC: EXPIRE NX cannot undo another client's INCR in between.
+    pipe = client.pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, window_seconds, nx=True)
     count, _ = pipe.execute()

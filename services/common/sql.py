@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+# An execution option for a connection before its first statement: the transaction only reads
+# (UnitOfWork.read_only). Each engine (sqlite.py, postgres.py) makes that cheaper its own way.
+READ_ONLY = "unionhub_read_only"
+
 
 def insert_on_conflict(conn: Connection, table: Table):
     """An INSERT that can say ON CONFLICT, in the dialect of ``conn`` (PostgreSQL or SQLite)."""
