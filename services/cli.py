@@ -36,6 +36,8 @@ def serve(args) -> int:
             "--threads", str(args.threads),
             "--access-logfile", "-",
             "--access-logformat", ACCESS_LOG_FORMAT,
+            # The same access lines as gunicorn's own logger, for a third of its CPU per request.
+            "--logger-class", "services.common.observability.AccessLogger",
         ],
     )  # fmt: skip
     return 0
@@ -82,7 +84,7 @@ def prune(args) -> int:
 
     from events.store import prune as prune_bus_tables
 
-    from .common import kit
+    from .common import idempotency, kit
 
     database = kit.database(args.service, kit.load_settings(args.service))
     sent, seen = prune_bus_tables(
@@ -91,6 +93,12 @@ def prune(args) -> int:
     print(
         f"{args.service}: deleted {sent} sent outbox row(s) and {seen} inbox row(s) over {args.days} days old"
     )
+    # Idempotency records hold personal data: they go when they expire, whatever --days says.
+    table = database.metadata.tables.get("idempotency_keys")
+    if table is not None:
+        with database.engine.begin() as conn:
+            expired = idempotency.prune(conn, table, datetime.now(UTC) - idempotency.TTL)
+        print(f"{args.service}: deleted {expired} idempotency record(s) past their {idempotency.TTL}")
     return 0
 
 

@@ -79,6 +79,7 @@ ALL = (
             "/api/v1/staff",
             "/api/v1/card-tokens",
             "/api/v1/audit",
+            "/api/v1/disputes",
         ),
     ),
     Service(
@@ -108,4 +109,4 @@ ALL = (
 SERVICES = {s.name: s for s in ALL if s.built}
 
 # Local stand-ins for outside systems, run only in development and tests.
-FAKES = {"wechat": 8199}
+FAKES = {"wechat": 8199, "identity": 8198}

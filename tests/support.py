@@ -1,6 +1,7 @@
 """What the tests of every service share, whatever the tier: where the infrastructure answers, what to
-do when it does not, the fake WeChat, the tests' Redis database, valid resident IDs and login codes,
-building a service's app in-process, and an API client that logs in the way the mini-app does.
+do when it does not, the fake WeChat and identity provider, the tests' Redis database, valid resident
+IDs, mobiles and login codes, building a service's app in-process, and an API client that logs in
+the way the mini-app does.
 
 Nothing here knows a service's tables; a service's own helpers (e.g. tests/api/enrolment/conftest.py)
 build on these. Fixtures are defined here and bound by name in a conftest (tests/conftest.py binds
@@ -30,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import make_server
 
 from schemas.resident_id import compute_check_char
+from services.fakes import identity as fake_identity
 from services.fakes import wechat as fake_wechat
 
 # --- where the infrastructure answers -----------------------------------------------------------
@@ -90,6 +92,32 @@ def wechat_fake(scope: str = "session"):
             yield f"{base}/sns/jscode2session"
 
     return wechat_url
+
+
+def identity_fake(scope: str = "session"):
+    """A fixture yielding the fake identity provider's base URL (二要素 checks, SMS delivery and its
+    outbox), over real HTTP like the WeChat fake."""
+
+    @pytest.fixture(scope=scope)
+    def identity_url():
+        with http_server(fake_identity.create_app(), "fake-identity") as base:
+            yield base
+
+    return identity_url
+
+
+def identity_settings(base_url: str) -> dict:
+    """Enrolment's settings that point it at an identity provider served at ``base_url``."""
+    return {"identity_verify_url": f"{base_url}/identity/verify", "sms_send_url": f"{base_url}/sms/send"}
+
+
+def sent_sms_code(base_url: str, mobile: str) -> str:
+    """The newest code the fake identity provider at ``base_url`` texted to ``mobile``."""
+    response = requests.get(f"{base_url}/fake/sms/messages", params={"mobile": mobile}, timeout=10)
+    response.raise_for_status()
+    messages = response.json()
+    assert messages, f"no SMS was sent to {mobile}"
+    return messages[0]["code"]
 
 
 @pytest.fixture(scope="session")
@@ -200,6 +228,12 @@ def resident_id(*, born: date = date(1990, 3, 7), female: bool = False, region: 
     sex_digit = 2 * (n % 5) + (0 if female else 1)  # odd for men, even for women
     first17 = f"{region}{born:%Y%m%d}{(n % 500) // 5:02d}{sex_digit}"
     return first17 + compute_check_char(first17)
+
+
+def mobile() -> str:
+    """A mobile number different on every call in this process, masked as 138****5678 like the
+    tests' usual one: joins rate-limit SMS codes per mobile."""
+    return f"138{next(_serials) % 10_000:04d}5678"
 
 
 def unique_resident_id() -> str:

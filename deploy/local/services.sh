@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# UnionHub's own processes: each service's web API and event worker, and the local WeChat fake.
+# UnionHub's own processes: each service's web API and event worker, and the local fakes of outside
+# systems (FAKES in services/registry.py: WeChat's code2session, ...).
 #
 #   bash deploy/local/services.sh up|down|status
 #
@@ -16,16 +17,20 @@ export UNIONHUB_HOME
 export UNIONHUB_ADMIN_PASSWORD="${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}"
 export UNIONHUB_PUBLIC_BASE_URL="${UNIONHUB_PUBLIC_BASE_URL:-http://127.0.0.1:${GATEWAY_PORT:-8000}}"
 
-# "<name> <web port> <worker metrics port>" per built service of services/registry.py, read once.
-SERVICE_FACTS="$("$PY" "$DEPLOY_DIR/local/registry_facts.py" services)" \
+# "service <name> <web port> <worker metrics port>" per built service of services/registry.py and
+# "fake <name> <port> present|missing" per fake, read once.
+FACTS="$("$PY" "$DEPLOY_DIR/local/registry_facts.py" processes)" \
     || die "could not read services/registry.py with $PY"
-service_names() { cut -d' ' -f1 <<<"$SERVICE_FACTS"; }
-service_fact() { awk -v svc="$1" -v col="$2" '$1 == svc { print $col }' <<<"$SERVICE_FACTS"; }
+service_names() { awk '$1 == "service" { print $2 }' <<<"$FACTS"; }
+service_fact() { awk -v svc="$1" -v col="$2" '$1 == "service" && $2 == svc { print $(col + 1) }' <<<"$FACTS"; }
+# A fake can be registered before its module is written; it is skipped until then.
+fake_names() { awk -v state="$1" '$1 == "fake" && (state == "" || $4 == state) { print $2 }' <<<"$FACTS"; }
+fake_port() { awk -v name="$1" '$1 == "fake" && $2 == name { print $3 }' <<<"$FACTS"; }
 
 # Web processes exec into gunicorn, workers stay `unionhub worker`: what a live pid must be running.
 pattern_for() { [[ "$1" == web:* ]] && echo gunicorn || echo "unionhub worker"; }
 
-# start_process NAME PORT ARGS...: NAME is "web:<svc>", "worker:<svc>" or "web:wechat".
+# start_process NAME PORT ARGS...: NAME is "web:<svc>", "worker:<svc>" or "web:<fake>".
 start_process() {
     local name="$1" port="${2:-}"; shift 2
     local pidfile="$RUN_DIR/${name/:/-}.pid" logfile="$LOG_DIR/${name/:/-}.log" pid
@@ -58,8 +63,13 @@ stop_process() {
 
 cmd_up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
-    start_process web:wechat 8199 serve wechat --workers 1
-    local svc port metrics_port
+    local svc port metrics_port fake
+    for fake in $(fake_names missing); do
+        log "web:$fake: services/fakes/$fake.py does not exist yet, not starting the $fake fake"
+    done
+    for fake in $(fake_names present); do
+        start_process "web:$fake" "$(fake_port "$fake")" serve "$fake" --workers 1
+    done
     for svc in $(service_names); do
         port="$(service_fact "$svc" 2)" metrics_port="$(service_fact "$svc" 3)"
         # Schema first: the web process and the worker expect their tables to be there.
@@ -75,16 +85,20 @@ cmd_up() {
 }
 
 cmd_down() {
+    local svc fake
     for svc in $(service_names); do
         stop_process "worker:$svc"
         stop_process "web:$svc"
     done
-    stop_process web:wechat
+    for fake in $(fake_names ""); do
+        stop_process "web:$fake"
+    done
 }
 
 cmd_status() {
     local rc=0 name pid
-    for name in web:wechat $(for s in $(service_names); do echo "web:$s worker:$s"; done); do
+    for name in $(for f in $(fake_names present); do echo "web:$f"; done) \
+                $(for s in $(service_names); do echo "web:$s worker:$s"; done); do
         pid="$(live_pid_from "$RUN_DIR/${name/:/-}.pid" "$(pattern_for "$name")")"
         if [[ -n "$pid" ]]; then printf '%-20s running  pid=%s\n' "$name" "$pid"
         else printf '%-20s stopped\n' "$name"; rc=1; fi

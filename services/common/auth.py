@@ -20,7 +20,9 @@ from flask import current_app, g, request
 from .errors import Problem
 
 AUDIENCE = "unionhub"
-ALGORITHMS = ["EdDSA", "RS256"]
+# Enrolment signs with Ed25519 only. Accepting any other algorithm lets a token pick how its own
+# signature is checked: "RS256" against an Ed25519 key used to end in a TypeError, a 500.
+ALGORITHMS = ["EdDSA"]
 
 # Roles a token can carry.
 MEMBER = "member"
@@ -108,7 +110,9 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-        except (jwt.PyJWTError, KeyNotFound) as error:
+        # TypeError/ValueError: a key that cannot check the token's algorithm; whatever a token
+        # claims, the caller gets a 401, never a 500.
+        except (jwt.PyJWTError, KeyNotFound, TypeError, ValueError) as error:
             raise Problem(
                 401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from error

@@ -37,6 +37,12 @@ class Settings:
     log_level: str = "INFO"
     worker_metrics_port: int = 0  # 0: the event worker serves no /metrics
     worker_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 where Prometheus scrapes from outside (k8s)
+    # CIDRs of the proxies whose X-Forwarded-For is believed (comma-separated). Locally the gateway
+    # runs on loopback; compose and k8s set their gateway's or ingress controller's network.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # base64; the HMAC key of Idempotency-Key fingerprints. Empty: the service derives one from its
+    # own secret material (enrolment: from its PII hash key).
+    idempotency_key_secret: str = ""
 
     @classmethod
     def from_env(cls, service: str, env: dict[str, str] | None = None, **overrides):

@@ -3,14 +3,21 @@
 The stored answer lives in the service's database and is written in the same transaction as the
 state change, so a retried request gets the first answer back and never applies twice, even if
 the first attempt's connection dropped after the commit.
+
+A record is personal data for as long as it lives: its answer names the member, and its fingerprint
+is a function of the body (name, mobile, ID number). So the fingerprint is keyed (HMAC-SHA256 under a
+secret of the service: whoever reads the table cannot confirm a guess of the body), a record expires
+after ``TTL`` (a replay after that is a new request), ``prune`` deletes expired ones
+(``unionhub prune <service>``), and ``forget`` deletes a person's records when they are erased.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -23,10 +30,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     select,
 )
 
+from .clock import utc
 from .domain import Conflict, Invalid
+
+# Clients retry within seconds or minutes; a day covers a phone that was offline overnight.
+TTL = timedelta(hours=24)
 
 
 def add_idempotency_table(metadata: MetaData) -> Table:
@@ -49,8 +61,25 @@ HEADER = "Idempotency-Key"
 HEADER_DOC = {"in": "header", "name": HEADER, "schema": {"type": "string"}}
 
 
-def request_hash(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+def request_hash(payload, secret: bytes) -> str:
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def derive_secret(material: bytes) -> bytes:
+    """A fingerprint key of its own from a service's existing secret material (a subkey: HMAC as a
+    PRF), for services that are not given ``idempotency_key_secret`` separately."""
+    return hmac.new(material, b"unionhub/idempotency-fingerprint/v1", hashlib.sha256).digest()
+
+
+def prune(conn: Connection, table: Table, older_than: datetime) -> int:
+    """Delete the records made before ``older_than``; how many."""
+    return conn.execute(delete(table).where(table.c.created_at < older_than)).rowcount
+
+
+def forget(conn: Connection, table: Table, *scopes: str) -> int:
+    """Delete every record of these scopes (a person's, on erasure); how many."""
+    return conn.execute(delete(table).where(table.c.scope.in_(scopes))).rowcount
 
 
 def validate_key(key: str | None) -> str | None:
@@ -75,20 +104,34 @@ class IdempotentRequest:
     scope: str
     key: str | None
     payload: Any
+    secret: bytes  # the fingerprint's HMAC key: the service's idempotency secret
+    ttl: timedelta = TTL
 
     @classmethod
-    def of(cls, table: Table, scope: str, header: str | None, payload: Any) -> IdempotentRequest:
-        return cls(table, scope, validate_key(header), payload)
+    def of(
+        cls,
+        table: Table,
+        scope: str,
+        header: str | None,
+        payload: Any,
+        *,
+        secret: bytes,
+        ttl: timedelta = TTL,
+    ) -> IdempotentRequest:
+        return cls(table, scope, validate_key(header), payload, secret, ttl)
+
+    def _live_since(self) -> datetime:
+        return datetime.now(UTC) - self.ttl
 
     def answered(self, conn: Connection) -> tuple[int, dict] | None:
-        """The stored answer, if the same request was already accepted."""
+        """The stored answer, if the same request was already accepted and has not expired."""
         if self.key is None:
             return None
         t = self.table
         row = conn.execute(select(t).where(t.c.scope == self.scope, t.c.key == self.key)).first()
-        if row is None:
+        if row is None or utc(row.created_at) < self._live_since():
             return None
-        if row.request_hash != request_hash(self.payload):
+        if not hmac.compare_digest(row.request_hash, request_hash(self.payload, self.secret)):
             raise Conflict("idempotency_key_reused")
         return row.status, json.loads(row.body)
 
@@ -96,11 +139,16 @@ class IdempotentRequest:
         """Store the answer in the caller's transaction; a concurrent twin fails on the unique key."""
         if self.key is None:
             return
+        t = self.table
+        # An expired record of the same key is not pruned yet: this request replaces it.
         conn.execute(
-            self.table.insert().values(
+            delete(t).where(t.c.scope == self.scope, t.c.key == self.key, t.c.created_at < self._live_since())
+        )
+        conn.execute(
+            t.insert().values(
                 scope=self.scope,
                 key=self.key,
-                request_hash=request_hash(self.payload),
+                request_hash=request_hash(self.payload, self.secret),
                 status=status,
                 body=json.dumps(body, default=str, ensure_ascii=False),
                 created_at=datetime.now(UTC),

@@ -15,7 +15,8 @@ from services.common import ratelimit
 from services.common.auth import MEMBER
 from services.common.clock import now
 from services.common.db import UnitOfWork
-from services.common.domain import Conflict, Forbidden, Invalid
+from services.common.domain import Conflict, Forbidden, Invalid, NotFound
+from services.common.login_throttle import LoginThrottle, Policy
 
 from . import keys, repository, wechat
 from .model import Unit
@@ -23,6 +24,10 @@ from .service import scope_paths, unit_in_scope
 from .tokens import Issuer
 
 STAFF_ROLES = ("admin", "till", "coordinator")
+# Roles and claims that speak for a merchant's stores or a station. Enrolment keeps no record of who
+# acts for those, so a unit admin cannot check them; the merchants and stations services will decide
+# from their own records. Until then only the federation's admins may grant them.
+OUTSIDE_ROLES = ("till", "coordinator")
 _hasher = PasswordHasher()
 
 
@@ -58,10 +63,17 @@ def new_staff(
     store_ids=(),
     station_ids=(),
 ) -> str:
-    if "admin" in roles:
-        if not unit_id:
-            raise Invalid("staff.unit_required", field="unit_id")
+    if "admin" in roles and not unit_id:
+        raise Invalid("staff.unit_required", field="unit_id")
+    if unit_id is not None:
+        # Checked for every role: an unchecked id reached the foreign key and answered 500.
+        if not _is_uuid(unit_id):
+            raise NotFound("unit.not_found")
         unit_in_scope(conn, unit_id, scopes)
+    if (set(roles) & set(OUTSIDE_ROLES) or merchant_id or store_ids or station_ids) and not _federation(
+        conn, scopes
+    ):
+        raise Forbidden("staff.claims_need_federation_admin")
     if repository.staff_by_username(conn, username):
         raise Conflict("staff.username_taken")
     staff_id = str(uuid.uuid4())
@@ -80,6 +92,20 @@ def new_staff(
         created_at=now(),
     )
     return staff_id
+
+
+def _is_uuid(value: str) -> bool:
+    # Unit ids are UUIDs; anything else names no unit and must not reach the database (a NUL byte
+    # or an over-long value fails there instead of matching nothing).
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _federation(conn: Connection, scopes: list[str]) -> bool:
+    root = repository.root_unit(conn)
+    return root is not None and root.path in scopes
 
 
 def ensure_bootstrap_admin(conn: Connection, password: str, root: Unit) -> None:
@@ -111,17 +137,21 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 def log_in_staff(
     uow: UnitOfWork, client: redis.Redis, rules: LoginRules, *, username: str, password: str, ip: str
 ) -> tuple[str, int]:
-    """A staff token carrying the account's roles and scopes; wrong details are one answer."""
-    limit = rules.limit_per_minute
-    ratelimit.hit(client, keys.login_attempts("ip", ip), limit=limit * 3, window_seconds=60)
-    ratelimit.hit(client, keys.login_attempts("user", username), limit=limit, window_seconds=60)
-    with uow:
+    """A staff token carrying the account's roles and scopes; wrong details are one answer.
+
+    Failed attempts slow down the source that makes them (login_throttle.py); a limit on the account
+    alone would let anyone lock its owner out.
+    """
+    throttle = LoginThrottle(client, keys.login_throttle, Policy.per_minute(rules.limit_per_minute))
+    throttle.check(username, ip)
+    with uow.read_only():
         row = repository.staff_by_username(uow.connection, username)
     if row is None:
         _verifies(_DUMMY_HASH, password)
+    if row is None or row.disabled or not _verifies(row.password_hash, password):
+        throttle.failed(username, ip)
         raise Forbidden("login.failed")
-    if row.disabled or not _verifies(row.password_hash, password):
-        raise Forbidden("login.failed")
+    throttle.succeeded(username, ip)
     return rules.issuer.issue(
         f"staff:{row.id}",
         row.roles,
@@ -137,7 +167,7 @@ def log_in_member(uow: UnitOfWork, client: redis.Redis, rules: LoginRules, *, co
     limit = rules.limit_per_minute * 6
     ratelimit.hit(client, keys.login_attempts("wechat", ip), limit=limit, window_seconds=60)
     openid = wechat.code2session(rules.code2session_url, rules.appid, rules.app_secret, code)
-    with uow:
+    with uow.read_only():
         existing = repository.current_member(uow.connection, openid=openid)
     member_id = existing.id if existing else None
     token, ttl = rules.issuer.issue(f"wx:{openid}", [MEMBER], member_id=member_id)

@@ -45,6 +45,33 @@ MESSAGES = {
         "en": "You are already a member, of {branch}.",
         "zh-CN": "您已是工会会员，所属工会：{branch}",
     },
+    "member.identity_disputed": {
+        "en": "This ID number is already registered to a membership. The union has been asked to "
+        "check it and will contact you.",
+        "zh-CN": "该身份证号码已登记入会，工会将进行核实并与您联系",
+    },
+    "identity.mismatch": {
+        "en": "The name and the ID number do not match. Please check both and try again.",
+        "zh-CN": "姓名与身份证号码不一致，请核对后重新输入",
+    },
+    "identity.unavailable": {
+        "en": "Identity checks are unavailable right now. Please try again later.",
+        "zh-CN": "实名核验暂不可用，请稍后再试",
+    },
+    "sms.code_invalid": {
+        "en": "The SMS code is wrong or no longer valid. Please request a new one.",
+        "zh-CN": "短信验证码错误或已失效，请重新获取",
+    },
+    "sms.unavailable": {
+        "en": "SMS codes are unavailable right now. Please try again later.",
+        "zh-CN": "短信验证码暂不可用，请稍后再试",
+    },
+    "dispute.not_found": {"en": "Dispute not found.", "zh-CN": "未找到该身份争议"},
+    "dispute.resolved": {"en": "This dispute is already resolved.", "zh-CN": "该身份争议已处理"},
+    "dispute.claimant_is_member": {
+        "en": "The claimant already holds another membership.",
+        "zh-CN": "申诉人已持有其他会员资格",
+    },
     "member.not_found": {"en": "Member not found.", "zh-CN": "未找到该会员"},
     "member.not_joined": {"en": "You have not joined the union yet.", "zh-CN": "您尚未入会"},
     "member.not_pending": {
@@ -63,6 +90,11 @@ MESSAGES = {
         "zh-CN": "该会员的个人信息已删除",
     },
     "staff.username_taken": {"en": "That username is taken.", "zh-CN": "该用户名已被使用"},
+    "staff.claims_need_federation_admin": {
+        "en": "Only a federation admin may create till or station staff accounts, or give an account "
+        "merchant, store or station ids.",
+        "zh-CN": "只有省总工会管理员可以创建商户收银或驿站人员账号，或为账号指定商户、门店、驿站",
+    },
     "staff.unit_required": {
         "en": "An admin account needs the unit it manages.",
         "zh-CN": "管理员账号须指定所管理的工会组织",

@@ -86,15 +86,13 @@ def join_status(unit: Unit) -> str:
 
 
 def joined_event(member: Member, unit: Unit) -> tuple[str, dict]:
+    # Events outlive an erasure on the topic: they carry the membership, never what the person told us.
     return member_events.JOINED, {
         "member_id": member.id,
         "branch_id": unit.id,
         "branch_path": unit.ancestry,
         "card_no": member.card_no,
         "status": member.status,
-        "campaign_id": member.campaign_id,
-        "employer": member.employer,
-        "occupation": member.occupation,
         "occurred_at": now(),
     }
 
@@ -155,6 +153,41 @@ def leave(member: Member, *, erased: bool = False) -> tuple[str, dict]:
     return member_events.LEFT, {
         "member_id": member.id,
         "reason": "erased" if erased else "left",
+        "occurred_at": now(),
+    }
+
+
+# --- identity disputes ------------------------------------------------------------------------------
+
+OPEN, KEPT, MOVED = "open", "kept", "moved"
+OUTCOMES = {"keep": KEPT, "move": MOVED}
+
+
+@dataclass
+class Dispute:
+    """A verified person claimed an ID number that a current membership of someone else holds."""
+
+    id: str
+    member_id: str
+    status: str
+    claimant_openid: str | None
+    opened_at: datetime = field(default_factory=now)
+
+
+def resolve(dispute: Dispute, outcome: str) -> None:
+    if dispute.status != OPEN:
+        raise Conflict("dispute.resolved", status=dispute.status)
+    dispute.status = OUTCOMES[outcome]
+
+
+def reassign(member: Member, unit: Unit) -> tuple[str, dict]:
+    """The membership passes to the dispute's claimant: same id, card and branch, another person."""
+    member._require(CURRENT_STATUSES, "member.not_current")
+    return member_events.REASSIGNED, {
+        "member_id": member.id,
+        "branch_id": unit.id,
+        "branch_path": unit.ancestry,
+        "status": member.status,
         "occurred_at": now(),
     }
 

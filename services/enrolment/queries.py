@@ -6,7 +6,9 @@ under them; nothing here writes.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, and_, func, literal, select
+
+from services.common.clock import utc
 
 from . import repository, tables
 from .service import member_in_scope, scope_paths, unit_in_scope
@@ -50,31 +52,48 @@ def members_page(conn: Connection, admin_units, *, page: int, per_page: int, bra
     """A page of members, newest first: (rows, branch names, total)."""
     query, branches = _members(conn, admin_units, branch_id, status)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    offset = (page - 1) * per_page
+    if offset >= total:
+        # Past the end there is nothing to read, and a huge page's offset overflows the database's integer.
+        return [], branches, total
     rows = conn.execute(
-        query.order_by(tables.members.c.joined_at.desc()).limit(per_page).offset((page - 1) * per_page)
+        query.order_by(tables.members.c.joined_at.desc()).limit(per_page).offset(offset)
     ).all()
     return rows, branches, total
 
 
-def members_export(conn: Connection, admin_units, *, branch_id=None, status=None):
-    """Every member, oldest first: (rows, branch names)."""
+def members_export(conn: Connection, admin_units, *, branch_id=None, status=None) -> tuple[Select, dict]:
+    """The query of every member, oldest first, for a caller to stream; and the branch names.
+
+    Only the columns an export shows: ciphertexts and hashes stay in the database, and each row
+    held while streaming is half the size."""
     query, branches = _members(conn, admin_units, branch_id, status)
-    return conn.execute(query.order_by(tables.members.c.joined_at)).all(), branches
+    m = tables.members.c
+    columns = (m.id, m.unit_id, m.card_no, m.status, m.name, m.mobile_masked, m.id_number_masked)
+    query = query.with_only_columns(*columns, m.employer, m.occupation, m.joined_at)
+    return query.order_by(m.joined_at, m.id), branches
+
+
+def count(conn: Connection, query: Select) -> int:
+    return conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
 
 
 def audit_trail(conn: Connection, admin_units, member_id: str | None = None) -> list[dict]:
-    """The latest personal-data reads and erasures in the admin's subtree (scoped before the limit)."""
+    """The latest personal-data reads, erasures and exports in the admin's subtree (scoped before the
+    limit). A read or erasure lies where its member does; an export names no member and lies where
+    the exporting admin's unit does, whose subtree is all it could export."""
     scopes = scope_paths(conn, admin_units)
-    a = tables.audit_log
+    a, m, s = tables.audit_log, tables.members, tables.staff
     query = (
         select(a)
-        .join(tables.members, tables.members.c.id == a.c.member_id)
-        .join(tables.units, tables.units.c.id == tables.members.c.unit_id)
+        .outerjoin(m, m.c.id == a.c.member_id)
+        .outerjoin(s, and_(a.c.member_id.is_(None), a.c.actor == literal("staff:") + s.c.id))
+        .join(tables.units, tables.units.c.id == func.coalesce(m.c.unit_id, s.c.unit_id))
         .where(repository.within(scopes))
-        .order_by(a.c.at.desc())
+        .order_by(a.c.at.desc(), a.c.id.desc())
         .limit(AUDIT_PAGE)
     )
     if member_id:
         member_in_scope(conn, member_id, scopes)
         query = query.where(a.c.member_id == member_id)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [{**r._mapping, "at": utc(r.at)} for r in conn.execute(query)]

@@ -9,11 +9,12 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, and_, false, or_, select, update
 
+from services.common import idempotency
 from services.common.clock import utc
 from services.common.sql import insert_on_conflict
 
 from . import tables
-from .model import CURRENT_STATUSES, Campaign, Member, Unit
+from .model import CURRENT_STATUSES, OPEN, Campaign, Dispute, Member, Unit
 
 # --- rows to domain objects ---------------------------------------------------------------------
 
@@ -165,6 +166,13 @@ def add_member(conn: Connection, member: Member, personal: dict, *, consent_vers
     )
 
 
+def bind_member(conn: Connection, member_id: str, personal: dict, at: datetime) -> None:
+    """Bind the membership to another person: ``personal`` holds their openid, name and mobile."""
+    conn.execute(
+        update(tables.members).where(tables.members.c.id == member_id).values(updated_at=at, **personal)
+    )
+
+
 def save_member_state(conn: Connection, member: Member, at: datetime) -> None:
     conn.execute(
         update(tables.members)
@@ -197,6 +205,16 @@ def erase_member(conn: Connection, member: Member, at: datetime) -> None:
     )
 
 
+def forget_join_answers(conn: Connection, openid: str) -> None:
+    """Delete the stored Idempotency-Key answers of a person's joins (their erasure)."""
+    idempotency.forget(conn, tables.idempotency_keys, join_scope(openid))
+
+
+def join_scope(openid: str) -> str:
+    """Whose joins an Idempotency-Key belongs to."""
+    return f"join:{openid}"
+
+
 def members_under_old_key(conn: Connection, current_kid: str, limit: int):
     m = tables.members.c
     return conn.execute(
@@ -220,6 +238,62 @@ def add_audit(
     conn.execute(
         tables.audit_log.insert().values(
             at=at, actor=actor, action=action, member_id=member_id, fields=fields, request_id=request_id
+        )
+    )
+
+
+# --- identity disputes --------------------------------------------------------------------------
+
+
+def dispute_from_row(row) -> Dispute:
+    return Dispute(row.id, row.member_id, row.status, row.claimant_openid, utc(row.opened_at))
+
+
+def open_dispute_of(conn: Connection, member_id: str, claimant_openid: str) -> Dispute | None:
+    d = tables.disputes.c
+    row = conn.execute(
+        select(tables.disputes).where(
+            d.member_id == member_id, d.claimant_openid == claimant_openid, d.status == OPEN
+        )
+    ).first()
+    return dispute_from_row(row) if row else None
+
+
+def add_dispute(conn: Connection, dispute: Dispute, claimant: dict, *, campaign_id: str) -> None:
+    """A new open dispute; ``claimant`` holds the claimant's name, encrypted mobile and job."""
+    conn.execute(
+        tables.disputes.insert().values(
+            id=dispute.id,
+            member_id=dispute.member_id,
+            campaign_id=campaign_id,
+            status=dispute.status,
+            claimant_openid=dispute.claimant_openid,
+            opened_at=dispute.opened_at,
+            **claimant,
+        )
+    )
+
+
+def dispute_row(conn: Connection, dispute_id: str, *, for_update: bool = False):
+    query = select(tables.disputes).where(tables.disputes.c.id == dispute_id)
+    return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def close_dispute(conn: Connection, dispute: Dispute, *, actor: str, at: datetime) -> None:
+    """Record the outcome and wipe the claimant's details: they were needed only to decide."""
+    conn.execute(
+        update(tables.disputes)
+        .where(tables.disputes.c.id == dispute.id)
+        .values(
+            status=dispute.status,
+            claimant_openid=None,
+            claimant_name=None,
+            claimant_mobile_enc=None,
+            claimant_mobile_masked=None,
+            claimant_employer=None,
+            claimant_occupation=None,
+            resolved_at=at,
+            resolved_by=actor,
         )
     )
 

@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from schemas.fields import CNMobile, ResidentIdNumber
 
 from .accounts import STAFF_ROLES
-from .model import UNIT_KINDS
+from .model import OUTCOMES, UNIT_KINDS
 
 _name = validate.Length(min=1, max=60)
 
@@ -79,7 +79,8 @@ class JoinPageOut(Schema):
 
 class DayStats(Schema):
     day = fields.Date()
-    scans = fields.Integer()
+    scans = fields.Integer()  # every page view of the poster's link, within a per-source bound
+    unique_scans = fields.Integer()  # distinct scanners that day (HyperLogLog, ~1 % error)
     joins_started = fields.Integer()
     joins = fields.Integer()
     conversion = fields.Float()
@@ -87,6 +88,7 @@ class DayStats(Schema):
 
 class StatsOut(Schema):
     scans = fields.Integer()
+    unique_scans = fields.Integer()  # the days' unique scanners, summed
     joins_started = fields.Integer()
     joins = fields.Integer()
     conversion = fields.Float()
@@ -97,11 +99,21 @@ class JoinIn(Strict):
     campaign_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=2, max=30))
     mobile = CNMobile(required=True)
+    # The code texted to that mobile (POST /join/sms-code), for this WeChat user.
+    sms_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="sms.code_invalid"))
     id_number = ResidentIdNumber(required=True)
     employer = fields.String(required=True, validate=_name)
     occupation = fields.String(required=True, validate=_name)
     # Consent to the privacy notice must be given explicitly (PIPL); false is refused like absent.
     consent = fields.Boolean(required=True, validate=validate.Equal(True, error="consent.required"))
+
+
+class SmsCodeIn(Strict):
+    mobile = CNMobile(required=True)
+
+
+class SmsCodeOut(Schema):
+    expires_in = fields.Integer()
 
 
 class JoinOut(Schema):
@@ -206,3 +218,35 @@ class AuditOut(Schema):
     member_id = fields.String(allow_none=True)
     fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
     request_id = fields.String(allow_none=True)
+
+
+class DisputeListArgs(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "kept", "moved"]))
+
+
+class DisputeOut(Schema):
+    """A claim on a membership; the claimant's name and mobile masked, gone once it is resolved."""
+
+    id = fields.String()
+    member_id = fields.String()
+    card_no = fields.String()
+    branch_id = fields.String()
+    branch = fields.String()
+    status = fields.String()
+    claimant_name = fields.String(allow_none=True)
+    claimant_mobile = fields.String(allow_none=True, attribute="claimant_mobile_masked")
+    claimant_employer = fields.String(allow_none=True)
+    claimant_occupation = fields.String(allow_none=True)
+    opened_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+
+
+class DisputeResolveIn(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(list(OUTCOMES)))
+
+
+class DisputeResolvedOut(Schema):
+    id = fields.String()
+    member_id = fields.String()
+    status = fields.String()

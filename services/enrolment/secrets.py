@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -13,10 +14,21 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.common import idempotency
 from services.common.config import home
 
 from .pii import KeyRing
 from .settings import EnrolmentSettings
+
+log = logging.getLogger(__name__)
+
+# Each key: the setting that holds it and the variable that sets it.
+REQUIRED = {
+    "jwt_keys_file": "UNIONHUB_JWT_KEYS_FILE",
+    "pii_keys": "UNIONHUB_PII_KEYS",
+    "pii_hash_key": "UNIONHUB_PII_HASH_KEY",
+    "card_token_secret": "UNIONHUB_CARD_TOKEN_SECRET",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,11 @@ class Secrets:
     pii: KeyRing
     pii_hash_key: bytes
     card_token_secret: bytes
+    idempotency_key: bytes  # Idempotency-Key fingerprints (services/common/idempotency.py)
+
+
+class MissingKeys(RuntimeError):
+    pass
 
 
 def _new_signing_key() -> dict:
@@ -66,30 +83,46 @@ def _generate_local(path: Path) -> dict:
         return json.loads(path.read_text())
     finally:
         os.unlink(tmp)
+    # Keys nobody chose must not go unnoticed: a deployment that forgot to set them would otherwise
+    # run, each replica with keys of its own.
+    log.warning(
+        "generated new local enrolment keys into %s: for a local quick start only; elsewhere set "
+        "UNIONHUB_GENERATE_LOCAL_SECRETS=false and %s",
+        path,
+        ", ".join(REQUIRED.values()),
+    )
     return values
 
 
 def load(settings: EnrolmentSettings) -> Secrets:
     local = {}
-    if not (
-        settings.jwt_keys_file and settings.pii_keys and settings.pii_hash_key and settings.card_token_secret
-    ):
+    missing = [variable for name, variable in REQUIRED.items() if not getattr(settings, name)]
+    if missing:
         if not settings.generate_local_secrets:
-            raise RuntimeError(
-                "enrolment keys are not configured: set UNIONHUB_JWT_KEYS_FILE, UNIONHUB_PII_KEYS, "
-                "UNIONHUB_PII_HASH_KEY and UNIONHUB_CARD_TOKEN_SECRET"
+            raise MissingKeys(
+                f"enrolment cannot start: {', '.join(missing)} not set, and "
+                "UNIONHUB_GENERATE_LOCAL_SECRETS=false forbids generating local keys (set them from "
+                "the secret store; deploy/k8s/secrets.example.yaml says how to make each)"
             )
         path = _local_file(settings.service)
         local = json.loads(path.read_text()) if path.exists() else _generate_local(path)
     jwt_keys = (
         json.loads(Path(settings.jwt_keys_file).read_text()) if settings.jwt_keys_file else local["jwt_keys"]
     )
+    pii_hash_key = base64.b64decode(settings.pii_hash_key or local["pii_hash_key"])
     return Secrets(
         signing_keys=[
             SigningKey(k["kid"], serialization.load_pem_private_key(k["pem"].encode(), password=None))
             for k in jwt_keys
         ],
         pii=KeyRing.from_string(settings.pii_keys or local["pii_keys"]),
-        pii_hash_key=base64.b64decode(settings.pii_hash_key or local["pii_hash_key"]),
+        pii_hash_key=pii_hash_key,
         card_token_secret=base64.b64decode(settings.card_token_secret or local["card_token_secret"]),
+        # Its own secret when the deployment gives one; otherwise a subkey of the blind-index key,
+        # which every deployment already keeps safe and never rotates, so nothing new to provision.
+        idempotency_key=(
+            base64.b64decode(settings.idempotency_key_secret)
+            if settings.idempotency_key_secret
+            else idempotency.derive_secret(pii_hash_key)
+        ),
     )

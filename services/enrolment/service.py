@@ -8,6 +8,7 @@ Logins and staff accounts are in accounts.py.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,9 +25,9 @@ from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid, NotFound
 from services.common.idempotency import IdempotentRequest
 
-from . import card_token, keys, model, pii, repository
+from . import card_token, identity, keys, model, pii, repository
 from .card_number import format_card_number
-from .funnel import Funnel
+from .funnel import UNIQUE_SCANS, Funnel
 from .model import Campaign, Member, Unit
 
 
@@ -69,7 +70,7 @@ def member_in_scope(conn: Connection, member_id: str, scopes: list[str], *, for_
 
 
 def unit(uow: UnitOfWork, admin_units, unit_id: str) -> Unit:
-    with uow:
+    with uow.read_only():
         return unit_in_scope(uow.connection, unit_id, scope_paths(uow.connection, admin_units))
 
 
@@ -137,7 +138,7 @@ def create_campaign(uow: UnitOfWork, admin_units, *, actor: str, **form) -> Camp
 
 
 def campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
-    with uow:
+    with uow.read_only():
         return _campaign_in_scope(uow.connection, campaign_id, scope_paths(uow.connection, admin_units))
 
 
@@ -167,18 +168,28 @@ def _open_campaign(conn: Connection, code: str) -> tuple[Campaign, Unit]:
     return campaign, repository.unit(conn, campaign.unit_id)
 
 
-def scan(uow: UnitOfWork, funnel: Funnel, code: str) -> tuple[Campaign, Unit]:
-    """A worker scanned a poster: the open campaign and its branch, with the scan counted."""
-    with uow:
+# What one source (an address) may add to a day's scan figures in an hour: a station's couriers
+# share one address, but no poster is scanned by one courier hundreds of times.
+SCANS_PER_SOURCE_PER_HOUR = 60
+
+
+def scan(uow: UnitOfWork, funnel: Funnel, code: str, *, scanner: str) -> tuple[Campaign, Unit]:
+    """A worker scanned a poster: the open campaign and its branch, with the scan counted.
+
+    Every scan is answered; one counts only while its source stays within the hourly bound, and
+    the figures keep unique scanners beside raw hits, so reloading cannot inflate conversion.
+    """
+    with uow.read_only():
         campaign, unit = _open_campaign(uow.connection, code)
-    funnel.count(campaign.id, "scans", local_day(now()))
+    if funnel.source_within_bound(scanner, limit=SCANS_PER_SOURCE_PER_HOUR, window_seconds=3600):
+        funnel.scanned(campaign.id, local_day(now()), scanner)
     return campaign, unit
 
 
 def campaign_stats(uow: UnitOfWork, funnel: Funnel, admin_units, campaign_id: str, *, days: int = 90) -> dict:
     """The funnel by day (scans, joins started, joins, conversion) since the campaign began."""
     today = local_day(now())
-    with uow:
+    with uow.read_only():
         found = _campaign_in_scope(uow.connection, campaign_id, scope_paths(uow.connection, admin_units))
         joins = repository.joins_by_day(uow.connection, found.id)
         created = repository.campaign_created_at(uow.connection, found.id)
@@ -187,6 +198,7 @@ def campaign_stats(uow: UnitOfWork, funnel: Funnel, admin_units, campaign_id: st
         {
             "day": day,
             "scans": counters.get(day, {}).get("scans", 0),
+            "unique_scans": counters.get(day, {}).get(UNIQUE_SCANS, 0),
             "joins_started": counters.get(day, {}).get("started", 0),
             "joins": joins.get(day, 0),
         }
@@ -195,6 +207,8 @@ def campaign_stats(uow: UnitOfWork, funnel: Funnel, admin_units, campaign_id: st
     for row in rows:
         row["conversion"] = conversion(row["joins"], row["scans"])
     totals = {k: sum(r[k] for r in rows) for k in ("scans", "joins_started", "joins")}
+    # Unique scanners are unique per day; over the whole campaign the day counts are summed.
+    totals["unique_scans"] = sum(r["unique_scans"] for r in rows)
     return {**totals, "conversion": conversion(totals["joins"], totals["scans"]), "by_day": rows}
 
 
@@ -214,10 +228,25 @@ class JoinForm:
     campaign_code: str
     name: str
     mobile: str
+    sms_code: str
     id_number: str
     employer: str
     occupation: str
     consent: bool
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a join proves its person: the identity provider, and SMS codes to the mobile."""
+
+    provider: identity.Provider
+    code_ttl: int = 300
+    code_attempts: int = 5
+    sms_limit_per_hour: int = 5
+
+    def codes(self, client: redis.Redis, pii_keys: PiiKeys) -> identity.SmsCodes:
+        key = identity.code_key(pii_keys.pii_hash_key)
+        return identity.SmsCodes(client, key, ttl=self.code_ttl, max_attempts=self.code_attempts)
 
 
 @dataclass(frozen=True)
@@ -228,6 +257,22 @@ class JoinRules:
     province: str  # the card number's province code
     consent_version: str
     limit_per_hour: int
+    verification: Verification
+
+
+def send_join_code(client: redis.Redis, *, openid: str, mobile: str, rules: JoinRules) -> int:
+    """Text a fresh join code to the mobile; answer how many seconds it stays valid."""
+    v = rules.verification
+    codes = v.codes(client, rules.pii_keys)
+    # Per WeChat user, so one user cannot buy many guesses, and per mobile, so no one can flood a phone.
+    with identity.fail_closed():
+        for kind, who in (("openid", openid), ("mobile", codes.mobile_tag(mobile))):
+            ratelimit.hit(
+                client, keys.join_sms_sends(kind, who), limit=v.sms_limit_per_hour, window_seconds=3600
+            )
+    code = codes.issue(openid, mobile)
+    v.provider.send_sms(mobile, identity.sms_text(code, v.code_ttl))
+    return v.code_ttl
 
 
 def join(
@@ -239,14 +284,29 @@ def join(
     rules: JoinRules,
     request: IdempotentRequest,
 ) -> dict:
-    """Join through a campaign; a retry with the same Idempotency-Key gets the first answer back."""
-    with uow:
+    """Join through a campaign once the SMS code and the name with the ID number check out; a retry
+    with the same Idempotency-Key gets the first answer back."""
+    with uow.read_only():
         if stored := request.answered(uow.connection):
             return stored[1]
         campaign = repository.campaign_by_code(uow.connection, form.campaign_code)
-    ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
+    with identity.fail_closed():
+        ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
     if campaign is not None:
         Funnel(client).count(campaign.id, "started", local_day(now()))
+    # Refusals that need no proof of identity come first, so they do not spend the member's code.
+    with uow.read_only():
+        _joinable(uow.connection, form)
+        try:
+            _check_own_membership(uow.connection, openid)
+        except Conflict:
+            # The membership may be this very request's, made by a twin with the same key just now.
+            if stored := request.answered(uow.connection):
+                return stored[1]
+            raise
+    codes = rules.verification.codes(client, rules.pii_keys)
+    codes.check(openid, form.mobile, form.sms_code, request=_retry_tag(request))
+    rules.verification.provider.verify(form.name, form.id_number)
     try:
         with uow:
             member = _join(uow, form, openid=openid, rules=rules)
@@ -262,32 +322,69 @@ def join(
                 return stored[1]
             if isinstance(error, Conflict):
                 raise
-            existing = _current_member(uow.connection, form, openid, rules.pii_keys)
-            conflict = _duplicate(uow.connection, existing) if existing else None
-        raise conflict or Conflict("member.already_joined") from None
+            _check_own_membership(uow.connection, openid)
+            _check_id_number_free(uow, form, openid=openid, rules=rules, campaign_id=campaign.id)
+        raise Conflict("member.already_joined") from None
     return result
 
 
-def _current_member(conn: Connection, form: JoinForm, openid: str, pii_keys: PiiKeys):
-    id_hash = pii.blind_index(pii_keys.pii_hash_key, resident_id.parse(form.id_number).number)
-    return repository.current_member(conn, id_hash=id_hash, openid=openid)
+def _retry_tag(request: IdempotentRequest) -> str | None:
+    """What makes a request the same one retried: its Idempotency-Key and its body."""
+    if request.key is None:
+        return None
+    return json.dumps([request.scope, request.key, request.payload], sort_keys=True, default=str)
 
 
-def _duplicate(conn: Connection, existing) -> Conflict:
-    unit = repository.unit(conn, existing.unit_id)
-    return Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
-
-
-def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> Member:
-    conn = uow.connection
+def _joinable(conn: Connection, form: JoinForm) -> tuple[Campaign, Unit]:
     if not form.consent:
         raise Invalid("consent.required", field="consent")
     campaign, unit = _open_campaign(conn, form.campaign_code)
     model.check_can_join_branch(unit)
+    return campaign, unit
+
+
+def _check_own_membership(conn: Connection, openid: str) -> None:
+    """The same WeChat user joining again is told their own branch: that reveals no one else's."""
+    if (own := repository.current_member(conn, openid=openid)) is not None:
+        unit = repository.unit(conn, own.unit_id)
+        raise Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
+
+
+def _check_id_number_free(
+    uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules, campaign_id: str
+) -> None:
+    """Refuse a verified person whose ID number another WeChat user's current membership holds.
+
+    The refusal opens a dispute for the admins above that membership, committed here though the
+    join fails, and is one answer whoever holds the number and wherever: no branch, no status, no
+    dispute id, so the join is no oracle of anyone's membership.
+    """
+    conn = uow.connection
+    id_hash = pii.blind_index(rules.pii_keys.pii_hash_key, resident_id.parse(form.id_number).number)
+    held = repository.current_member(conn, id_hash=id_hash)
+    if held is None:
+        return
+    if repository.open_dispute_of(conn, held.id, openid) is None:
+        dispute = model.Dispute(str(uuid.uuid4()), held.id, model.OPEN, openid, now())
+        aad = dispute.id.encode()  # as for members: the ciphertext is bound to its row
+        claimant = {
+            "claimant_name": form.name,
+            "claimant_mobile_enc": pii.encrypt(rules.pii_keys.pii, form.mobile, associated_data=aad),
+            "claimant_mobile_masked": mobile_rules.mask(form.mobile),
+            "claimant_employer": form.employer,
+            "claimant_occupation": form.occupation,
+        }
+        repository.add_dispute(conn, dispute, claimant, campaign_id=campaign_id)
+    uow.commit()
+    raise Conflict("member.identity_disputed")
+
+
+def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> Member:
+    conn = uow.connection
+    campaign, unit = _joinable(conn, form)
+    _check_own_membership(conn, openid)
+    _check_id_number_free(uow, form, openid=openid, rules=rules, campaign_id=campaign.id)
     person = resident_id.parse(form.id_number)
-    id_hash = pii.blind_index(rules.pii_keys.pii_hash_key, person.number)
-    if (existing := repository.current_member(conn, id_hash=id_hash, openid=openid)) is not None:
-        raise _duplicate(conn, existing)
 
     member = Member(
         id=str(uuid.uuid4()),
@@ -307,7 +404,7 @@ def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> 
         "mobile_masked": mobile_rules.mask(form.mobile),
         "id_number_enc": pii.encrypt(rules.pii_keys.pii, person.number, associated_data=aad),
         "id_number_masked": resident_id.mask(person.number),
-        "id_hash": id_hash,
+        "id_hash": pii.blind_index(rules.pii_keys.pii_hash_key, person.number),
         "openid": openid,
         "birth_date": person.birth_date,
         "sex": person.sex,
@@ -326,26 +423,36 @@ def _emit(uow: UnitOfWork, change: tuple[str, dict], subject: str) -> None:
 # --- a member's own card and data ----------------------------------------------------------------
 
 
-def my_member(uow: UnitOfWork, member_id: str | None):
-    """The member's own row and branch name; one who never joined or was erased is not found."""
+def _own_row(conn: Connection, member_id: str | None, subject: str):
+    """The membership a member token names, while the caller still holds it.
+
+    A token names its member id for 15 minutes; a resolved dispute can move the membership to
+    another person meanwhile, and the earlier holder's token must stop reaching it at once.
+    """
     if not member_id:
         raise NotFound("member.not_joined")
-    with uow:
-        row = repository.member_row(uow.connection, member_id)
-        if row is None or row.erased_at is not None:
-            raise NotFound("member.not_found")
+    row = repository.member_row(conn, member_id)
+    if row is None or row.erased_at is not None or f"wx:{row.openid}" != subject:
+        raise NotFound("member.not_found")
+    return row
+
+
+def my_member(uow: UnitOfWork, member_id: str | None, *, subject: str):
+    """The member's own row and branch name; one who never joined or was erased is not found."""
+    with uow.read_only():
+        row = _own_row(uow.connection, member_id, subject)
         return row, repository.unit(uow.connection, row.unit_id).name
 
 
-def card_code(uow: UnitOfWork, member_id: str | None, *, secret: bytes, ttl: int, at: int) -> tuple[str, int]:
+def card_code(
+    uow: UnitOfWork, member_id: str | None, *, subject: str, secret: bytes, ttl: int, at: int
+) -> tuple[str, int]:
     """A fresh rotating code for the member's card, for an active member only."""
-    if not member_id:
-        raise NotFound("member.not_joined")
-    with uow:
-        member = repository.member(uow.connection, member_id)
-    if member is None or member.status != model.ACTIVE:
+    with uow.read_only():
+        row = _own_row(uow.connection, member_id, subject)
+    if row.status != model.ACTIVE:
         raise Conflict("member.not_active")
-    return card_token.issue(member.id, secret=secret, now=at, ttl=ttl)
+    return card_token.issue(row.id, secret=secret, now=at, ttl=ttl)
 
 
 def redeem_card(
@@ -356,14 +463,14 @@ def redeem_card(
         claims = card_token.redeem(token, secret=secret, now=at, used=used)
     except card_token.CardTokenError as error:
         raise Invalid(error.code, field="token") from None
-    with uow:
+    with uow.read_only():
         member = repository.member(uow.connection, claims.member_id)
     if member is None or member.status != model.ACTIVE:
         raise Conflict("member.not_active")
     return member
 
 
-def erase(uow: UnitOfWork, member_id: str | None, *, actor: str) -> None:
+def erase(uow: UnitOfWork, member_id: str | None, *, subject: str) -> None:
     """Honour a deletion request: personal data is wiped, the card number and history stay anonymous."""
     if not member_id:
         raise NotFound("member.not_joined")
@@ -372,11 +479,16 @@ def erase(uow: UnitOfWork, member_id: str | None, *, actor: str) -> None:
         member = repository.member(conn, member_id, for_update=True)
         if member is None:
             raise NotFound("member.not_found")
-        if repository.member_row(conn, member_id).erased_at is not None:
+        row = repository.member_row(conn, member_id)
+        if row.erased_at is not None:
             raise Conflict("member.erased")
+        row = _own_row(conn, member_id, subject)
         change = model.leave(member, erased=True)
+        # The stored answer to their join names the member: a replay must not bring it back.
+        if row.openid:
+            repository.forget_join_answers(conn, row.openid)
         repository.erase_member(conn, member, now())
-        _audit(uow, actor=actor, action="erase", member_id=member_id, fields=["all_personal_data"])
+        _audit(uow, actor=subject, action="erase", member_id=member_id, fields=["all_personal_data"])
         # Emitted even for someone who had already left: other services erase their copies too.
         _emit(uow, change, member_id)
         uow.commit()
@@ -387,7 +499,7 @@ def erase(uow: UnitOfWork, member_id: str | None, *, actor: str) -> None:
 
 def member(uow: UnitOfWork, admin_units, member_id: str):
     """One member's row and branch name, in the admin's subtree."""
-    with uow:
+    with uow.read_only():
         conn = uow.connection
         found = member_in_scope(conn, member_id, scope_paths(conn, admin_units))
         return repository.member_row(conn, found.id), repository.unit(conn, found.unit_id).name

@@ -1,4 +1,5 @@
-"""Enrolment's settings: the common ones plus keys, token lifetimes and the WeChat endpoint."""
+"""Enrolment's settings: the common ones plus keys, token lifetimes, and the WeChat and identity
+provider endpoints."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ class EnrolmentSettings(Settings):
     wechat_secret: str = "local-dev-secret"
     login_limit_per_minute: int = 10
     join_limit_per_hour: int = 20
+
+    # The identity provider: 二要素 (name + resident ID) checks and SMS delivery. Locally the fake in
+    # services/fakes/identity.py; production points these at the contracted provider.
+    identity_verify_url: str = "http://127.0.0.1:8198/identity/verify"
+    sms_send_url: str = "http://127.0.0.1:8198/sms/send"
+    identity_appid: str = "identity-local-dev"
+    identity_secret: str = "local-dev-secret"
+    identity_timeout: int = 5  # seconds, for each call to the provider
+    sms_code_ttl: int = 300  # seconds a join SMS code stays valid
+    sms_code_attempts: int = 5  # wrong guesses that burn a code
+    sms_limit_per_hour: int = 5  # codes sent per WeChat user, and per mobile, an hour
 
 
 SETTINGS = EnrolmentSettings

@@ -131,6 +131,35 @@ audit_log = Table(
     Column("request_id", String(64), nullable=True),
 )
 
+# A verified person joined with an ID number a current membership of another WeChat user holds.
+# The claimant's details are kept only while the dispute is open; resolving wipes them.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("member_id", String(36), ForeignKey("members.id"), nullable=False, index=True),
+    Column("campaign_id", String(36), ForeignKey("campaigns.id"), nullable=True),
+    Column("status", String(10), nullable=False),  # open, kept or moved
+    Column("claimant_openid", String(64), nullable=True),
+    Column("claimant_name", String(60), nullable=True),
+    Column("claimant_mobile_enc", Text, nullable=True),  # bound to the dispute id
+    Column("claimant_mobile_masked", String(20), nullable=True),
+    Column("claimant_employer", String(60), nullable=True),
+    Column("claimant_occupation", String(60), nullable=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolved_by", String(64), nullable=True),
+    # A claimant who tries again adds nothing: one open dispute per membership and claimant.
+    Index(
+        "uq_disputes_open_claim",
+        "member_id",
+        "claimant_openid",
+        unique=True,
+        postgresql_where=text("status = 'open'"),
+        sqlite_where=text("status = 'open'"),
+    ),
+)
+
 # Joins per campaign and day (Asia/Shanghai), counted in the join's own transaction.
 campaign_days = Table(
     "campaign_days",

@@ -1,9 +1,10 @@
 """A worker's whole enrolment through the gateway on :8000, against the running services.
 
 Admin logs in, creates a branch and a campaign; a worker opens the campaign, logs in with WeChat
-(the local fake), joins, sees the masked profile and a card token; the running relay publishes
-member.joined to Kafka, and the worker's metrics count it. Also: the OpenAPI document lists the
-fixed paths, unknown paths answer problem+json.
+(the local fake), has a join code texted (read from the local identity fake's outbox), joins, sees
+the masked profile and a card token; the running relay publishes member.joined to Kafka, and the
+worker's metrics count it. Also: the OpenAPI document lists the fixed paths, unknown paths answer
+problem+json.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import members as member_events
-from tests.support import unique_resident_id, wx_code
+from services.registry import FAKES
+from tests.support import sent_sms_code, unique_resident_id, wx_code
 
 WORKER_METRICS = os.environ.get("UNIONHUB_WORKER_METRICS_URL", "http://127.0.0.1:9101/metrics")
+IDENTITY_FAKE = os.environ.get("UNIONHUB_IDENTITY_FAKE_URL", f"http://127.0.0.1:{FAKES['identity']}")
 
 FIXED_PATHS = [
     ("post", "/api/v1/auth/staff/login"),
@@ -31,6 +34,7 @@ FIXED_PATHS = [
     ("get", "/api/v1/campaigns/{id}/qr.png"),
     ("get", "/api/v1/campaigns/{id}/stats"),
     ("get", "/api/v1/join/{code}"),
+    ("post", "/api/v1/join/sms-code"),
     ("post", "/api/v1/join"),
     ("get", "/api/v1/members/me"),
     ("get", "/api/v1/members/me/card/token"),
@@ -70,6 +74,10 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(gat
     assert login.json()["member_id"] is None
     worker.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
 
+    sms = worker.post(f"{gateway}/api/v1/join/sms-code", json={"mobile": "13512345678"}, timeout=10)
+    assert sms.status_code == 202, sms.text
+    assert sms.json()["expires_in"] > 0
+
     id_number = unique_resident_id()
     joined = worker.post(
         f"{gateway}/api/v1/join",
@@ -77,6 +85,7 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(gat
             "campaign_code": code,
             "name": "李四",
             "mobile": "13512345678",
+            "sms_code": sms_code(gateway, "13512345678"),
             "id_number": id_number,
             "employer": "美团",
             "occupation": "骑手",
@@ -119,6 +128,45 @@ def test_a_worker_enrols_through_the_gateway_and_member_joined_reaches_kafka(gat
         "unionhub_worker_loop_heartbeat_timestamp_seconds", service="enrolment", loop="relay"
     )
     assert time.time() - heartbeat < 10
+
+
+def sms_code(gateway: str, mobile: str) -> str:
+    """The code the local identity fake texted: through the gateway's local-only route where it is
+    there, else from the fake itself."""
+    routed = requests.get(f"{gateway}/fake/sms/messages", params={"mobile": mobile}, timeout=10)
+    if routed.status_code == 200 and routed.json():
+        return routed.json()[0]["code"]
+    return sent_sms_code(IDENTITY_FAKE, mobile)
+
+
+def test_a_join_with_a_wrong_sms_code_is_refused_through_the_gateway(gateway, admin):
+    root = next(u for u in admin.get(f"{gateway}/api/v1/branches", timeout=10).json() if not u["parent_id"])
+    branch = admin.post(
+        f"{gateway}/api/v1/branches",
+        json={"name": f"端到端验证码分会{uuid.uuid4().hex[:6]}", "parent_id": root["id"]},
+        timeout=10,
+    ).json()
+    code = admin.post(
+        f"{gateway}/api/v1/campaigns", json={"branch_id": branch["id"], "name": "验证码"}, timeout=10
+    ).json()["code"]
+    worker = requests.Session()
+    login = worker.post(f"{gateway}/api/v1/auth/wechat", json={"code": wx_code("e2e-sms")}, timeout=10)
+    worker.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    assert worker.post(f"{gateway}/api/v1/join/sms-code", json={"mobile": "13512340000"}, timeout=10).ok
+    sent = sms_code(gateway, "13512340000")
+
+    joined = worker.post(
+        f"{gateway}/api/v1/join",
+        json={
+            "campaign_code": code, "name": "李四", "mobile": "13512340000",
+            "sms_code": f"{(int(sent) + 1) % 1_000_000:06d}", "id_number": unique_resident_id(),
+            "employer": "美团", "occupation": "骑手", "consent": True,
+        },
+        timeout=10,
+    )  # fmt: skip
+
+    assert joined.status_code == 422, joined.text
+    assert joined.json()["code"] == "sms.code_invalid"
 
 
 def worker_metric(name: str, **labels: str) -> float:

@@ -1,4 +1,5 @@
-"""A join reaches the real Kafka: exactly one `unionhub.member.joined.v1` CloudEvent on `members`.
+"""A join reaches the real Kafka: exactly one `unionhub.member.joined.v2` CloudEvent on `members`,
+carrying the membership and nothing the person told us.
 
 The enrolment app runs in-process on a fresh SQLite file; the real outbox relay
 (services.common.worker.build_relay) publishes its outbox to the broker started by
@@ -19,7 +20,9 @@ from prometheus_client import REGISTRY
 from schemas.events import members as member_events
 from services.common.worker import build_relay
 from tests.api.enrolment.conftest import EnrolmentApi, enrolment_settings
-from tests.support import KAFKA_BOOTSTRAP, build_app, dispose_app, topic_tail
+from tests.support import KAFKA_BOOTSTRAP, build_app, dispose_app, identity_fake, topic_tail
+
+identity_url = identity_fake(scope="module")  # the join's SMS code and 二要素 check
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when Kafka/PostgreSQL are absent
 
@@ -27,9 +30,10 @@ TOPIC = "members"
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, wechat_url, clean_redis):
+def app(tmp_path, monkeypatch, wechat_url, identity_url, clean_redis):
     monkeypatch.setenv("UNIONHUB_HOME", str(tmp_path))
-    app = build_app("enrolment", enrolment_settings(tmp_path, wechat_url, kafka_bootstrap=KAFKA_BOOTSTRAP))
+    settings = enrolment_settings(tmp_path, wechat_url, identity_url, kafka_bootstrap=KAFKA_BOOTSTRAP)
+    app = build_app("enrolment", settings)
     yield app
     dispose_app(app)
 
@@ -60,7 +64,7 @@ def test_a_join_publishes_exactly_one_member_joined_cloudevent_on_kafka(app, mem
     fed = api.admin()
     branch = api.unit(fed, "贵阳市货拉拉分会", parent_id=api.root_id())
     campaign = api.campaign(fed, branch["id"])
-    worker = api.member(campaign["code"], mobile="13700009999")
+    worker = api.member(campaign["code"], mobile="13700009999", employer="货拉拉", occupation="货车司机")
     id_number = worker.body["id_number"]
 
     database = app.extensions["unionhub"].db
@@ -91,5 +95,7 @@ def test_a_join_publishes_exactly_one_member_joined_cloudevent_on_kafka(app, mem
     assert payload["card_no"] == worker.card_no
     assert payload["branch_id"] == branch["id"] and payload["status"] == "active"
     assert "id_number" not in payload and "mobile" not in payload
+    assert set(payload) == {"occurred_at", "member_id", "branch_id", "branch_path", "card_no", "status"}
     raw = record.value.decode()
-    assert id_number not in raw and "13700009999" not in raw
+    for personal in (id_number, "13700009999", "货拉拉", "货车司机", worker.body["name"]):
+        assert personal not in raw

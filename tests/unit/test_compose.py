@@ -3,11 +3,16 @@
 Its containers, the compose gateway (deploy/compose/nginx.conf) and the databases
 (deploy/compose/postgres-init.sql) are written by hand; these tests hold them to services/registry.py
 in both directions, so a service declared there and missing here fails, and so does the reverse.
+The gateway's body caps and its allow list for operations endpoints are held to the local gateway's
+(deploy/local/registry_facts.py) and the Ingress's.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +29,32 @@ POSTGRES_INIT = ROOT / "deploy" / "compose" / "postgres-init.sql"
 # `location [=] /prefix { set $unionhub_service name; ...` on one line, as both gateway files write it.
 LOCATION = re.compile(r"^\s*location\s+(?P<exact>=\s+)?(?P<path>/\S*)\s*\{(?P<body>[^}]*)")
 SERVICE_OF = re.compile(r"set \$unionhub_service (\w+);")
+BODY_CAP = re.compile(r"client_max_body_size (\w+);")
+ALLOW = re.compile(r"allow (\S+);")
+
+
+def load_facts():
+    spec = importlib.util.spec_from_file_location(
+        "registry_facts", ROOT / "deploy" / "local" / "registry_facts.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+facts = load_facts()
+
+
+def location_bodies(path: Path) -> dict[str, str]:
+    """Path ("= /path" if exact) -> the directives of its one-line location block."""
+    bodies = {}
+    for line in path.read_text().splitlines():
+        m = LOCATION.match(line)
+        if m:
+            key = ("= " if m.group("exact") else "") + m.group("path")
+            assert key not in bodies, f"{key} is routed twice"
+            bodies[key] = m.group("body")
+    return bodies
 
 
 def gateway_routes(path: Path) -> dict[str, str | None]:
@@ -56,11 +87,13 @@ def app_services() -> list[str]:
 
 
 def registry_routes() -> dict[str, str | None]:
-    """What every gateway must route: each declared route and /svc/<name>/, plus its own two."""
+    """What every gateway must route: each declared route, /svc/<name>/ and its operations endpoints,
+    plus its own two. The local-only routes (/fake/...) are not here."""
     routes: dict[str, str | None] = {"= /healthz": None, "/": None}
     for s in ALL:
         routes.update({route: s.name for route in s.routes})
         routes[f"/svc/{s.name}/"] = s.name
+        routes.update({f"= /svc/{s.name}/{p}": s.name for p in facts.OPS_PATHS})
     return routes
 
 
@@ -207,3 +240,55 @@ def test_image_installs_the_package_and_runs_as_a_non_root_user():
     assert "pip install" in dockerfile
     users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_compose_nginx_caps_every_body_as_the_local_gateway_does():
+    for path, body in location_bodies(COMPOSE_NGINX).items():
+        if "proxy_pass" not in body:
+            continue
+        cap = BODY_CAP.search(body)
+        assert cap, f"{path} has no client_max_body_size of its own"
+        assert cap.group(1) == facts.body_limit(path.removeprefix("= ")), path
+        assert 0 < facts.size_bytes(cap.group(1)) < facts.SERVICE_BODY_LIMIT, path
+    text = COMPOSE_NGINX.read_text()
+    assert re.search(r"^\s*proxy_request_buffering on;", text, re.M)
+    assert re.search(r"^\s*proxy_next_upstream error;", text, re.M)
+    assert "client_max_body_size 1m" not in text
+
+
+def test_compose_nginx_serves_operations_endpoints_to_its_network_only():
+    ingress = yaml.safe_load_all((ROOT / "deploy" / "k8s" / "ingress.yaml").read_text())
+    ops = next(d for d in ingress if d and d["metadata"]["name"] == "unionhub-service-roots")
+    private = ops["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"].split(",")
+    bodies = location_bodies(COMPOSE_NGINX)
+    for s in ALL:
+        for p in facts.OPS_PATHS:
+            body = bodies[f"= /svc/{s.name}/{p}"]
+            assert ALLOW.findall(body) == ["127.0.0.1", *private], (s.name, p)
+            assert "deny all;" in body, (s.name, p)
+            # With a variable in proxy_pass, the rewrite names the service's own path.
+            assert f"rewrite ^ /{p} break;" in body, (s.name, p)
+    public = {path: body for path, body in bodies.items() if "allow" not in body}
+    assert {f"/svc/{s.name}/" for s in ALL} <= public.keys(), "healthz, openapi.json and docs stay public"
+    assert not [path for path in bodies if path.lstrip("= ").startswith("/fake/")], "/fake/ is local only"
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_nginx_accepts_the_compose_gateway(tmp_path):
+    # The image runs it as root with its own paths; here only the syntax and directives are at stake.
+    text = (
+        COMPOSE_NGINX.read_text()
+        .replace("user nginx;\n", "")
+        .replace("/tmp/nginx.pid", str(tmp_path / "pid"))
+    )
+    temp = " ".join(
+        f"{d}_temp_path {tmp_path / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp_path / "nginx.conf").write_text(text.replace("http {\n", "http {\n    " + temp + "\n", 1))
+    result = subprocess.run(
+        ["nginx", "-t", "-q", "-p", f"{tmp_path}/", "-c", "nginx.conf", "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr

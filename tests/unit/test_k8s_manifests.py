@@ -7,10 +7,13 @@ short overlay under deploy/k8s/services/<name>. Two kinds of check:
   registry, in both directions;
 * rendered with `kustomize build` or `kubectl kustomize` when either is installed (skipped
   otherwise): the objects the cluster would get, with every placeholder of the base filled in.
+
+The Ingress's body caps are held to the local and compose gateways' (deploy/local/registry_facts.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 from functools import cache
@@ -28,6 +31,19 @@ OVERLAYS = K8S / "services"
 # Every pod has an address of its own, so every worker serves its metrics on the same port.
 WORKER_METRICS_PORT = 9102
 PLACEHOLDER = "SERVICE"
+
+
+def load_facts():
+    spec = importlib.util.spec_from_file_location(
+        "registry_facts", ROOT / "deploy" / "local" / "registry_facts.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+facts = load_facts()
+ANNOTATION = "nginx.ingress.kubernetes.io/"
 
 
 def load_yaml(path: Path) -> list[dict]:
@@ -107,6 +123,39 @@ def test_the_ingress_routes_exactly_the_registry_routes_to_their_services():
         for route in (*s.routes, f"/svc/{s.name}/"):
             expected[normalise(route)] = (f"{s.name}-web", s.port)
     assert ingress_routes() == expected
+
+
+def ingress_paths():
+    """(Ingress, its annotations, host, path prefix as the registry writes it) for every routed path."""
+    for name, ingress in of_kind(load_yaml(K8S / "ingress.yaml"), "Ingress").items():
+        notes = {k.removeprefix(ANNOTATION): v for k, v in ingress["metadata"].get("annotations", {}).items()}
+        for rule in ingress["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                yield name, notes, rule["host"], normalise(p["path"])
+
+
+def test_every_ingress_path_caps_its_body_as_the_gateways_do():
+    for name, notes, _, prefix in ingress_paths():
+        route = (
+            "/svc/"
+            if prefix.startswith("/svc/")
+            else next(r for s in ALL for r in s.routes if normalise(r) == prefix)
+        )
+        assert notes["proxy-body-size"] == facts.body_limit(route), (name, prefix)
+        assert 0 < facts.size_bytes(notes["proxy-body-size"]) < facts.SERVICE_BODY_LIMIT, name
+        # A body is read whole before the service is contacted ("on" is ingress-nginx's default).
+        assert notes.get("proxy-request-buffering", "on") == "on", name
+
+
+def test_operations_endpoints_are_only_on_the_internal_host_for_internal_addresses():
+    for name, notes, host, prefix in ingress_paths():
+        if prefix.startswith("/svc/"):
+            assert host.endswith(".internal"), (name, host)
+            ranges = notes["whitelist-source-range"].split(",")
+            assert ranges and all(r.startswith(("10.", "172.16.", "192.168.")) for r in ranges), name
+        else:
+            assert not host.endswith(".internal"), (name, prefix)
+        assert not prefix.startswith("/fake/"), "the fakes' routes are local only"
 
 
 def test_the_secret_template_holds_placeholders_only():

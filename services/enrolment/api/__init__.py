@@ -8,9 +8,10 @@ from .auth import blp as auth
 from .branches import blp as branches
 from .campaigns import blp as campaigns
 from .cards import blp as cards
+from .disputes import blp as disputes
 from .join import blp as join
 from .jwks import blp as jwks
 from .members import blp as members
 from .staff import blp as staff
 
-BLUEPRINTS = [auth, jwks, branches, campaigns, join, members, cards, audit, staff]
+BLUEPRINTS = [auth, jwks, branches, campaigns, join, members, cards, audit, staff, disputes]

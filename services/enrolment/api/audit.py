@@ -20,5 +20,5 @@ class AuditLog(MethodView):
     @blp.response(200, s.AuditOut(many=True))
     def get(self):
         """Audit trail of personal-data reads and erasures in the admin's subtree"""
-        with unit_of_work() as uow:
+        with unit_of_work().read_only() as uow:
             return queries.audit_trail(uow.connection, admin_units(), request.args.get("member_id"))

@@ -30,7 +30,7 @@ class Units(MethodView):
     @blp.response(200, s.UnitOut(many=True))
     def get(self):
         """Units in the admin's subtree"""
-        with unit_of_work() as uow:
+        with unit_of_work().read_only() as uow:
             return [unit_out(u) for u in queries.units(uow.connection, admin_units())]
 
     @require(ADMIN)

@@ -25,7 +25,7 @@ class Campaigns(MethodView):
     @blp.response(200, s.CampaignOut(many=True))
     def get(self):
         """Campaigns of the branches in the admin's subtree"""
-        with unit_of_work() as uow:
+        with unit_of_work().read_only() as uow:
             return [campaign_out(c) for c in queries.campaigns(uow.connection, admin_units())]
 
     @require(ADMIN)

@@ -1,19 +1,60 @@
-"""Joining: the page a scanned poster opens, and the real-name join itself."""
+"""Joining: the page a scanned poster opens, the SMS code, and the real-name join itself."""
 
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import MEMBER, principal, require
-from services.common.errors import Problem
+from services.common.domain import Unavailable
+from services.common.errors import Problem, problem
 from services.common.idempotency import HEADER, HEADER_DOC, IdempotentRequest
-from services.common.views import context, unit_of_work
+from services.common.views import client_ip, context, unit_of_work
 
+from .. import identity, repository, service, tables
 from .. import schemas as s
-from .. import service, tables
 from .context import enrolment, funnel
 
 blp = Blueprint("join", __name__, url_prefix="/api/v1", description="Joining the union by scanning a poster")
+
+RETRY_AFTER_SECONDS = 30  # the identity provider, the SMS gateway or Redis did not answer
+
+
+@blp.errorhandler(Unavailable)
+def _retry_later(error: Unavailable):
+    # The kit maps Unavailable to 503 without Retry-After; a joining worker's app needs to know
+    # when to offer "try again".
+    return problem(503, error.code, params=error.params, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _openid() -> str:
+    subject = principal().subject
+    if not subject.startswith("wx:"):
+        raise Problem(403, "join.wechat_login_required")
+    return subject[3:]
+
+
+def _rules() -> service.JoinRules:
+    e = enrolment()
+    settings = e.settings
+    provider = identity.Provider(
+        verify_url=settings.identity_verify_url,
+        sms_url=settings.sms_send_url,
+        appid=settings.identity_appid,
+        secret=settings.identity_secret,
+        timeout=settings.identity_timeout,
+    )
+    return service.JoinRules(
+        pii_keys=e.pii_keys,
+        province=settings.card_province,
+        consent_version=settings.consent_version,
+        limit_per_hour=settings.join_limit_per_hour,
+        verification=service.Verification(
+            provider,
+            code_ttl=settings.sms_code_ttl,
+            code_attempts=settings.sms_code_attempts,
+            sms_limit_per_hour=settings.sms_limit_per_hour,
+        ),
+    )
 
 
 @blp.route("/join/<code>")
@@ -21,7 +62,7 @@ class JoinPage(MethodView):
     @blp.response(200, s.JoinPageOut)
     def get(self, code):
         """What a worker sees after scanning a poster (counts a scan); 410 when revoked or expired"""
-        campaign, unit = service.scan(unit_of_work(), funnel(), code)
+        campaign, unit = service.scan(unit_of_work(), funnel(), code, scanner=client_ip())
         return {
             "campaign": campaign.name,
             "site": campaign.site,
@@ -31,6 +72,17 @@ class JoinPage(MethodView):
         }
 
 
+@blp.route("/join/sms-code")
+class JoinSmsCode(MethodView):
+    @require(MEMBER)
+    @blp.arguments(s.SmsCodeIn)
+    @blp.response(202, s.SmsCodeOut)
+    def post(self, body):
+        """Text a join code to the mobile the worker will join with (rate-limited)"""
+        openid = _openid()
+        return {"expires_in": service.send_join_code(context().redis, openid=openid, rules=_rules(), **body)}
+
+
 @blp.route("/join")
 class Join(MethodView):
     @require(MEMBER)
@@ -38,29 +90,23 @@ class Join(MethodView):
     @blp.response(201, s.JoinOut)
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, body):
-        """Join the union through a campaign, with real-name details and consent"""
-        subject = principal().subject
-        if not subject.startswith("wx:"):
-            raise Problem(403, "join.wechat_login_required")
-        openid = subject[3:]
-        e = enrolment()
-        rules = service.JoinRules(
-            pii_keys=e.pii_keys,
-            province=e.settings.card_province,
-            consent_version=e.settings.consent_version,
-            limit_per_hour=e.settings.join_limit_per_hour,
-        )
+        """Join the union through a campaign: the SMS code, then name and ID number checked together"""
+        openid = _openid()
         once = IdempotentRequest.of(
-            tables.idempotency_keys, f"join:{openid}", request.headers.get(HEADER), body
+            tables.idempotency_keys,
+            repository.join_scope(openid),
+            request.headers.get(HEADER),
+            body,
+            secret=enrolment().secrets.idempotency_key,
         )
         result = service.join(
             unit_of_work(),
             context().redis,
             service.JoinForm(**body),
             openid=openid,
-            rules=rules,
+            rules=_rules(),
             request=once,
         )
         # A member token from now on: the mini-app needs no second login to show the card.
-        token, ttl = e.issuer.issue(subject, [MEMBER], member_id=result["member_id"])
+        token, ttl = enrolment().issuer.issue(f"wx:{openid}", [MEMBER], member_id=result["member_id"])
         return {**result, "access_token": token, "expires_in": ttl}

@@ -3,16 +3,18 @@
 import csv
 import io
 import time
+from collections.abc import Iterator
 
-from flask import Response
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from schemas import names
 from services.common.auth import ADMIN, MEMBER, principal, require
 from services.common.clock import utc
 from services.common.views import no_store, unit_of_work
 
-from .. import queries, service
+from .. import exports, queries, service
 from .. import schemas as s
 from .context import admin_units, enrolment
 
@@ -26,7 +28,8 @@ def member_out(row, branch_name: str) -> dict:
         "branch": branch_name,
         "card_no": row.card_no,
         "status": row.status,
-        "name": row.name,
+        # Unmasked only through the audited personal-data read.
+        "name": names.mask(row.name),
         "mobile": row.mobile_masked,
         "id_number": row.id_number_masked,
         "sex": row.sex,
@@ -46,7 +49,9 @@ class Me(MethodView):
     @blp.response(200, s.MemberOut)
     def get(self):
         """The member's own profile, mobile and ID number masked"""
-        return member_out(*service.my_member(unit_of_work(), principal().member_id))
+        return member_out(
+            *service.my_member(unit_of_work(), principal().member_id, subject=principal().subject)
+        )
 
 
 @blp.route("/members/me/card/token")
@@ -59,6 +64,7 @@ class MyCardToken(MethodView):
         token, ttl = service.card_code(
             unit_of_work(),
             principal().member_id,
+            subject=principal().subject,
             secret=e.secrets.card_token_secret,
             ttl=e.settings.card_token_ttl,
             at=int(time.time()),
@@ -72,7 +78,7 @@ class MyErasure(MethodView):
     @blp.response(204)
     def post(self):
         """Delete my personal data and leave the union (PIPL deletion request)"""
-        service.erase(unit_of_work(), principal().member_id, actor=principal().subject)
+        service.erase(unit_of_work(), principal().member_id, subject=principal().subject)
 
 
 # --- for admins -----------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ class Members(MethodView):
     @blp.response(200, s.MemberPageOut)
     def get(self, args):
         """Members of the admin's subtree, masked, newest first"""
-        with unit_of_work() as uow:
+        with unit_of_work().read_only() as uow:
             rows, branches, total = queries.members_page(uow.connection, admin_units(), **args)
         return {
             "items": [member_out(r, branches[r.unit_id]) for r in rows],
@@ -106,6 +112,37 @@ EXPORT_COLUMNS = [
     "occupation",
     "joined_at",
 ]
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) leaks data when
+# clicked, =cmd|... ran programs). OWASP's rule: prefix a single quote, so the cell reads as text.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
+
+
+def _export_row(r, branches: dict[str, str]) -> list[str]:
+    values = (
+        r.card_no, branches[r.unit_id], r.status, names.mask(r.name), r.mobile_masked, r.id_number_masked,
+        r.employer, r.occupation, utc(r.joined_at).isoformat(),
+    )  # fmt: skip
+    return [csv_cell(v) for v in values]
+
+
+def _csv_chunks(uow, export) -> Iterator[str]:
+    """The CSV one batch of rows at a time: what the worker holds stays the same for any export."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    # The BOM lets spreadsheet programs open the Chinese text correctly.
+    out.write("\ufeff")
+    writer.writerow(EXPORT_COLUMNS)
+    for batch in exports.batches(uow, export):
+        writer.writerows(_export_row(r, export.branches) for r in batch)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()
 
 
 @blp.route("/members/export.csv")
@@ -114,26 +151,19 @@ class MembersExport(MethodView):
     @blp.arguments(s.MemberListArgs, location="query")
     @blp.response(200, content_type="text/csv")
     def get(self, args):
-        """Export the admin's members as CSV (masked)"""
-        with unit_of_work() as uow:
-            rows, branches = queries.members_export(
-                uow.connection, admin_units(), branch_id=args.get("branch_id"), status=args.get("status")
-            )
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    r.card_no, branches[r.unit_id], r.status, r.name or "", r.mobile_masked or "",
-                    r.id_number_masked or "", r.employer, r.occupation, utc(r.joined_at).isoformat(),
-                ]
-            )  # fmt: skip
-        # The BOM lets spreadsheet programs open the Chinese text correctly.
+        """Export the admin's members as CSV, masked; every export is audited"""
+        uow = unit_of_work()
+        export = exports.export_members(
+            uow,
+            admin_units(),
+            actor=principal().subject,
+            branch_id=args.get("branch_id"),
+            status=args.get("status"),
+        )
         return Response(
-            "\ufeff" + out.getvalue(),
+            stream_with_context(_csv_chunks(uow, export)),
             mimetype="text/csv",
-            headers={"Content-Disposition": "attachment; filename=members.csv"},
+            headers={"Content-Disposition": "attachment; filename=members.csv", "Cache-Control": "no-store"},
         )
 
 

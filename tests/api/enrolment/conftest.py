@@ -1,5 +1,6 @@
 """Enrolment in-process (Flask test client) on a fresh SQLite file, with the shared fixtures of
-tests/conftest.py: the tests' Redis database flushed around every test, the fake WeChat over HTTP.
+tests/conftest.py: the tests' Redis database flushed around every test, the fake WeChat over HTTP;
+and the fake identity provider over HTTP, whose SMS outbox gives the join helpers their codes.
 
 What is enrolment's own lives here: its app, ``EnrolmentApi`` (the generic ``tests.support.Api`` plus
 units, campaigns, joining, and reads of enrolment's tables), and ``tree``, the unit tree most tests
@@ -15,9 +16,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from schemas import mobile as mobile_rules
 from services.enrolment import accounts
 from services.enrolment import tables as et
 from services.enrolment.settings import EnrolmentSettings
+from tests import support
 from tests.support import (
     ADMIN_PASSWORD,
     STAFF_PASSWORD,
@@ -25,16 +28,24 @@ from tests.support import (
     WechatUser,
     build_app,
     dispose_app,
+    identity_settings,
+    mobile,
     resident_id,
+    sent_sms_code,
     service_settings,
 )
+
+identity_url = support.identity_fake(scope="session")
+
+UNSENT_CODE = "000000"  # well-formed, never sent: a body for tests refused before the code is checked
 
 
 def join_body(campaign_code: str, **overrides) -> dict:
     body = {
         "campaign_code": campaign_code,
         "name": "张三",
-        "mobile": "13812345678",
+        "mobile": mobile(),
+        "sms_code": UNSENT_CODE,
         "id_number": resident_id(),
         "employer": "顺丰速运",
         "occupation": "快递员",
@@ -87,10 +98,30 @@ class EnrolmentApi(Api):
         return self.post("/api/v1/campaigns", body, headers=headers, expect=201)
 
     # joining
-    def join(self, campaign_code, *, worker: Worker | None = None, headers=None, **overrides):
-        """POST /api/v1/join; returns (response, worker)."""
-        worker = worker or self.wechat()
+    def request_sms_code(self, worker: WechatUser, mobile: str, *, expect: int = 202):
+        return self.post("/api/v1/join/sms-code", {"mobile": mobile}, headers=worker.headers, expect=expect)
+
+    def sms_code(self, worker: WechatUser, mobile: str) -> str:
+        """Have a code texted to ``mobile`` for this worker and read it from the fake's outbox."""
+        self.request_sms_code(worker, mobile)
+        return self.last_sms_code(mobile)
+
+    def last_sms_code(self, mobile: str) -> str:
+        sms_url = self.app.extensions["enrolment"].settings.sms_send_url
+        return sent_sms_code(sms_url.removesuffix("/sms/send"), mobile_rules.normalise(mobile))
+
+    def join_body(self, campaign_code, worker: WechatUser, **overrides) -> dict:
+        """A join body with a code really texted to its mobile, unless ``sms_code`` is given or
+        the mobile is one enrolment refuses (then the join is refused before any code is checked)."""
         body = join_body(campaign_code, **overrides)
+        if "sms_code" not in overrides and mobile_rules.is_valid(body["mobile"]):
+            body["sms_code"] = self.sms_code(worker, body["mobile"])
+        return body
+
+    def join(self, campaign_code, *, worker: Worker | None = None, headers=None, **overrides):
+        """POST /api/v1/join with a fresh SMS code; returns (response, worker)."""
+        worker = worker or self.wechat()
+        body = self.join_body(campaign_code, worker, **overrides)
         response = self.client.post("/api/v1/join", json=body, headers={**worker.headers, **(headers or {})})
         worker.body = body
         if response.status_code == 201:
@@ -123,12 +154,19 @@ class EnrolmentApi(Api):
     def snapshot(self) -> dict:
         """Row counts of every table a join or status change could write to."""
         outbox = self.app.extensions["unionhub"].db.outbox
-        tables = [et.members, et.campaign_days, et.card_serials, et.idempotency_keys, et.audit_log]
+        tables = [
+            et.members, et.campaign_days, et.card_serials, et.idempotency_keys, et.audit_log, et.disputes,
+        ]  # fmt: skip
         return {t.name: self.count(t) for t in [*tables, outbox]}
 
 
-def enrolment_settings(directory, wechat_url: str, **overrides) -> EnrolmentSettings:
-    values = {"admin_password": ADMIN_PASSWORD, "wechat_code2session_url": wechat_url, **overrides}
+def enrolment_settings(directory, wechat_url: str, identity_url: str, **overrides) -> EnrolmentSettings:
+    values = {
+        "admin_password": ADMIN_PASSWORD,
+        "wechat_code2session_url": wechat_url,
+        **identity_settings(identity_url),
+        **overrides,
+    }
     return service_settings("enrolment", directory, **values)
 
 
@@ -144,11 +182,13 @@ def quick_password_hashing(monkeypatch):
 
 
 @pytest.fixture
-def make_settings(tmp_path, monkeypatch, wechat_url, clean_redis) -> Callable[..., EnrolmentSettings]:
+def make_settings(
+    tmp_path, monkeypatch, wechat_url, identity_url, clean_redis
+) -> Callable[..., EnrolmentSettings]:
     monkeypatch.setenv("UNIONHUB_HOME", str(tmp_path))  # generated secrets land in tmp_path
 
     def build(**overrides) -> EnrolmentSettings:
-        return enrolment_settings(tmp_path, wechat_url, **overrides)
+        return enrolment_settings(tmp_path, wechat_url, identity_url, **overrides)
 
     return build
 

@@ -78,7 +78,7 @@ def test_a_wrong_password_or_unknown_user_is_401_in_the_same_words(client, usern
     assert response.get_json()["detail"] == "Wrong username or password."
 
 
-def test_an_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
+def test_a_federation_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
     till = api.client.post(
         "/api/v1/staff",
         json={
@@ -88,7 +88,7 @@ def test_an_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
             "merchant_id": "merchant-7",
             "store_ids": ["store-1", "store-2"],
         },
-        headers=tree.city_a_admin,
+        headers=tree.fed_admin,  # till and station claims: federation admins only
     )
     coordinator = api.client.post(
         "/api/v1/staff",
@@ -98,7 +98,7 @@ def test_an_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
             "roles": ["coordinator"],
             "station_ids": ["st-9"],
         },
-        headers=tree.city_a_admin,
+        headers=tree.fed_admin,  # till and station claims: federation admins only
     )
     assert till.status_code == 201 and coordinator.status_code == 201
 

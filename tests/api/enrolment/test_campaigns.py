@@ -131,7 +131,10 @@ def test_the_funnel_counts_scans_joins_started_and_joins_by_day_with_conversion(
     assert response.status_code == 200
     stats = response.get_json()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    assert stats["by_day"] == [{"day": today, "scans": 4, "joins_started": 3, "joins": 2, "conversion": 0.5}]
+    # The four scans came from one test client: one unique scanner.
+    assert stats["by_day"] == [
+        {"day": today, "scans": 4, "unique_scans": 1, "joins_started": 3, "joins": 2, "conversion": 0.5}
+    ]
     assert (stats["scans"], stats["joins_started"], stats["joins"], stats["conversion"]) == (4, 3, 2, 0.5)
 
 

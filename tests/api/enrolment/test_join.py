@@ -147,20 +147,21 @@ def test_join_emits_exactly_one_member_joined_event_without_id_number_or_mobile(
 # --- one person joins once --------------------------------------------------------------------
 
 
-def test_a_second_join_with_the_same_resident_id_is_409_naming_the_branch_and_creates_nothing(api, tree):
+def test_a_second_join_with_the_same_resident_id_is_409_naming_no_branch_and_creates_no_member(api, tree):
+    # Another WeChat account, another branch, same ID number: the answer must not say where (or
+    # whether, beyond "held") the number is a member; tests/api/enrolment/test_disputes.py has the rest.
     first = api.member(tree.campaign_a1["code"])
     before = api.snapshot()
 
-    # Another WeChat account, another branch, same person (lower-case x or not, same number).
-    response, _ = api.join(tree.campaign_b1["code"], id_number=first.body["id_number"])
+    response, _ = api.join(tree.campaign_b1["code"], id_number=first.body["id_number"].lower())
 
     assert response.status_code == 409
     assert response.mimetype == PROBLEM
     problem = response.get_json()
-    assert problem["code"] == "member.already_joined"
-    assert problem["branch"] == "贵阳市顺丰分会" and problem["branch_id"] == tree.a1["id"]
-    assert "贵阳市顺丰分会" in problem["detail"]
-    assert api.snapshot() == before
+    assert problem["code"] == "member.identity_disputed"
+    assert "branch" not in problem and "branch_id" not in problem
+    assert "贵阳市顺丰分会" not in response.get_data(as_text=True)
+    assert api.snapshot() == {**before, "disputes": before["disputes"] + 1}
 
 
 def test_a_second_join_from_the_same_wechat_identity_is_409_naming_the_branch(api, tree):
@@ -350,7 +351,7 @@ def test_an_unknown_campaign_code_is_404(api, tree):
 
 def test_a_retry_with_the_same_idempotency_key_returns_the_same_answer_and_creates_nothing(api, tree):
     worker = api.wechat()
-    body = join_body(tree.campaign_a1["code"])
+    body = api.join_body(tree.campaign_a1["code"], worker)
     headers = {**worker.headers, "Idempotency-Key": "join-attempt-1"}
 
     first = api.client.post("/api/v1/join", json=body, headers=headers)
@@ -368,7 +369,9 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_same_answer_and_creat
 def test_the_same_idempotency_key_with_a_different_body_is_409_idempotency_key_reused(api, tree):
     worker = api.wechat()
     headers = {**worker.headers, "Idempotency-Key": "join-attempt-1"}
-    first = api.client.post("/api/v1/join", json=join_body(tree.campaign_a1["code"]), headers=headers)
+    first = api.client.post(
+        "/api/v1/join", json=api.join_body(tree.campaign_a1["code"], worker), headers=headers
+    )
     assert first.status_code == 201
     before = api.snapshot()
 

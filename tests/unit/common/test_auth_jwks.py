@@ -125,3 +125,33 @@ def test_an_unreachable_issuer_means_service_unavailable_not_acceptance():
         verifier.verify(token(Ed25519PrivateKey.generate(), "k1"))
 
     assert refused.value.status == 503
+
+
+def _forged(header: dict, claims: dict, signature: bytes = b"x" * 64) -> str:
+    def part(raw: bytes) -> str:
+        return jwt.utils.base64url_encode(raw).decode()
+
+    return ".".join([part(json.dumps(header).encode()), part(json.dumps(claims).encode()), part(signature)])
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "PS256", "HS256", "none", "EdDSA ", "", 7, None])
+def test_a_token_naming_another_algorithm_with_a_known_kid_is_401_not_500(jwks, alg):
+    jwks.keys["k1"] = Ed25519PrivateKey.generate()
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "staff:1", "iat": now, "exp": now + 60}
+    verifier = TokenVerifier(JwksKeys(jwks.url), ISSUER)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(_forged({"alg": alg, "kid": "k1", "typ": "JWT"}, claims))
+
+    assert (refused.value.status, refused.value.code) == (401, "token_invalid")
+
+
+@pytest.mark.parametrize(
+    "garbage", ["", ".", "a.b.c", "e30.e30.", "x" * 5000, "eyJhbGciOiJFZERTQSIsImtpZCI6WzFdfQ.e30.e30"]
+)
+def test_malformed_tokens_are_401(jwks, garbage):
+    jwks.keys["k1"] = Ed25519PrivateKey.generate()
+    with pytest.raises(Problem) as refused:
+        TokenVerifier(JwksKeys(jwks.url), ISSUER).verify(garbage)
+    assert refused.value.status == 401

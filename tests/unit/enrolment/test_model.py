@@ -98,34 +98,58 @@ def test_an_open_branch_makes_members_active_and_an_approval_branch_makes_them_p
 
 
 @pytest.mark.parametrize("status", [ACTIVE, PENDING])
-def test_the_joined_event_carries_the_card_the_branch_and_its_ancestry(status):
+def test_the_joined_event_carries_the_card_the_branch_and_its_ancestry_and_nothing_the_person_told(status):
     joined = member(status)
 
     payload = assert_event(
         model.joined_event(joined, BRANCH_A),
         member_events.JOINED,
-        {
-            "member_id",
-            "branch_id",
-            "branch_path",
-            "card_no",
-            "status",
-            "campaign_id",
-            "employer",
-            "occupation",
-            "occurred_at",
-        },
+        {"member_id", "branch_id", "branch_path", "card_no", "status", "occurred_at"},
     )
 
+    assert member_events.JOINED == "unionhub.member.joined.v2"
     assert payload["member_id"] == "m-1" and payload["card_no"] == "GH5200000000017"
     assert payload["branch_id"] == BRANCH_A.id
     assert payload["branch_path"] == ["root", "city", "branch-a"]  # federation down to the branch
     assert payload["status"] == status
-    assert (payload["campaign_id"], payload["employer"], payload["occupation"]) == (
-        "c-1",
-        "顺丰速运",
-        "快递员",
+    # A Kafka record outlives an erasure: employer, occupation and campaign stay in enrolment.
+    assert "顺丰速运" not in str(payload) and "快递员" not in str(payload) and "c-1" not in str(payload)
+
+
+# --- identity disputes ------------------------------------------------------------------------------
+
+
+def dispute(status: str = model.OPEN) -> model.Dispute:
+    return model.Dispute("d-1", "m-1", status, "o-claimant")
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("keep", model.KEPT), ("move", model.MOVED)])
+def test_an_open_dispute_is_resolved_once(outcome, status):
+    open_one = dispute()
+    model.resolve(open_one, outcome)
+    assert open_one.status == status
+    with pytest.raises(Conflict) as error:
+        model.resolve(open_one, "keep")
+    assert error.value.code == "dispute.resolved"
+
+
+@pytest.mark.parametrize("status", [ACTIVE, PENDING, SUSPENDED])
+def test_a_current_membership_is_reassigned_with_its_branch_and_no_personal_data(status):
+    payload = assert_event(
+        model.reassign(member(status), BRANCH_A),
+        member_events.REASSIGNED,
+        {"member_id", "branch_id", "branch_path", "status", "occurred_at"},
     )
+    assert (payload["branch_id"], payload["branch_path"], payload["status"]) == (
+        BRANCH_A.id, ["root", "city", "branch-a"], status,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [LEFT, REJECTED])
+def test_a_membership_that_ended_cannot_be_reassigned(status):
+    with pytest.raises(Conflict) as error:
+        model.reassign(member(status), BRANCH_A)
+    assert error.value.code == "member.not_current"
 
 
 def test_the_joined_event_never_carries_the_resident_id_or_the_mobile():

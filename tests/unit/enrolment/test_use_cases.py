@@ -6,6 +6,8 @@ behaviour through HTTP, Redis and PostgreSQL is tested in tests/api/enrolment an
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date
 
 import fakeredis
@@ -21,15 +23,16 @@ from schemas.resident_id import compute_check_char
 from services.common import migrations
 from services.common.auth import TokenVerifier
 from services.common.db import Database
-from services.common.domain import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from services.common.domain import Conflict, Forbidden, Gone, Invalid, NotFound, RateLimited, Unavailable
 from services.common.idempotency import IdempotentRequest
 from services.common.kit import database
-from services.enrolment import accounts, pii, service, tables
+from services.enrolment import accounts, disputes, pii, service, tables
 from services.enrolment.funnel import Funnel
 from services.enrolment.secrets import SigningKey
 from services.enrolment.settings import EnrolmentSettings
 from services.enrolment.tokens import Issuer
 
+FINGERPRINT_KEY = b"f" * 32
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -78,12 +81,44 @@ def tree(db):
     return {"root": root, "city": city, "branch": branch, "strict": strict, "campaign": campaign}
 
 
+class StubProvider:
+    """The identity provider as use cases see it: a name in MISMATCH is not the ID number's owner,
+    ``down`` makes every call fail, and texts are kept (the newest last)."""
+
+    MISMATCH = "李鬼"
+
+    def __init__(self):
+        self.texts: list[tuple[str, str]] = []
+        self.down = False
+
+    def verify(self, name: str, id_number: str) -> None:
+        if self.down:
+            raise Unavailable("identity.unavailable")
+        if name == self.MISMATCH:
+            raise Invalid("identity.mismatch", field="id_number")
+
+    def send_sms(self, mobile: str, text: str) -> None:
+        self.texts.append((mobile, text))
+
+    def code_sent_to(self, mobile: str) -> str:
+        return re.search(r"\d{6}", next(t for m, t in reversed(self.texts) if m == mobile)).group()
+
+
+PROVIDER = StubProvider()
 RULES = service.JoinRules(
     pii_keys=service.PiiKeys(pii.KeyRing({"k1": b"k" * 32}, "k1"), b"h" * 32),
     province="52",
     consent_version="2026-01",
     limit_per_hour=3,
+    verification=service.Verification(PROVIDER, sms_limit_per_hour=100),
 )
+
+
+@pytest.fixture(autouse=True)
+def provider_up():
+    PROVIDER.down = False
+    yield PROVIDER
+    PROVIDER.down = False
 
 
 def resident_id(n: int) -> str:
@@ -96,6 +131,7 @@ def form(campaign, n: int = 1, **overrides) -> service.JoinForm:
         campaign_code=campaign.code,
         name="张三",
         mobile="13800138000",
+        sms_code="000000",
         id_number=resident_id(n),
         employer="顺丰速运",
         occupation="快递员",
@@ -105,8 +141,15 @@ def form(campaign, n: int = 1, **overrides) -> service.JoinForm:
     return service.JoinForm(**values)
 
 
+def verified(redis, campaign, n: int = 1, *, openid: str = "o-1", **overrides) -> service.JoinForm:
+    """A join form with the code the stub provider texted to its mobile for this openid."""
+    mobile = overrides.get("mobile", "13800138000")
+    service.send_join_code(redis, openid=openid, mobile=mobile, rules=RULES)
+    return form(campaign, n, sms_code=PROVIDER.code_sent_to(mobile), **overrides)
+
+
 def no_key(openid: str = "o-1") -> IdempotentRequest:
-    return IdempotentRequest.of(tables.idempotency_keys, f"join:{openid}", None, {})
+    return IdempotentRequest.of(tables.idempotency_keys, f"join:{openid}", None, {}, secret=FINGERPRINT_KEY)
 
 
 def outbox(db: Database) -> list:
@@ -141,24 +184,37 @@ def test_an_admin_creates_units_only_inside_their_subtree(db, tree):
 
 
 def test_a_scan_counts_in_the_funnel_and_a_revoked_campaign_is_gone(db, tree, redis):
-    campaign, unit = service.scan(uow(db), Funnel(redis), tree["campaign"].code)
+    campaign, unit = service.scan(uow(db), Funnel(redis), tree["campaign"].code, scanner="10.0.0.1")
     assert (campaign.id, unit.name) == (tree["campaign"].id, "贵阳市顺丰分会")
     stats = service.campaign_stats(uow(db), Funnel(redis), [tree["root"].id], campaign.id)
-    assert (stats["scans"], stats["joins"], stats["conversion"]) == (1, 0, 0.0)
+    assert (stats["scans"], stats["unique_scans"], stats["joins"], stats["conversion"]) == (1, 1, 0, 0.0)
 
     service.revoke_campaign(uow(db), [tree["root"].id], campaign.id)
-    with pytest.raises(Exception) as gone:
-        service.scan(uow(db), Funnel(redis), campaign.code)
+    with pytest.raises(Gone) as gone:
+        service.scan(uow(db), Funnel(redis), campaign.code, scanner="10.0.0.1")
     assert gone.value.code == "campaign.revoked"
     with pytest.raises(Conflict):
         service.campaign_for_poster(uow(db), [tree["root"].id], campaign.id)
+
+
+def test_reloading_the_join_page_cannot_inflate_the_scan_figures(db, tree, redis):
+    code = tree["campaign"].code
+    for _ in range(200):  # one anonymous source reloading
+        service.scan(uow(db), Funnel(redis), code, scanner="10.0.0.9")
+    for n in range(5):  # five couriers
+        service.scan(uow(db), Funnel(redis), code, scanner=f"10.0.1.{n}")
+
+    stats = service.campaign_stats(uow(db), Funnel(redis), [tree["root"].id], tree["campaign"].id)
+    assert stats["unique_scans"] == 6
+    assert stats["scans"] == service.SCANS_PER_SOURCE_PER_HOUR + 5  # the reloads count up to the bound
 
 
 # --- joining --------------------------------------------------------------------------------------
 
 
 def test_a_join_records_the_member_and_its_event_with_the_requests_trace(db, tree, redis):
-    result = service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=no_key())
+    joining = verified(redis, tree["campaign"])
+    result = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=no_key())
 
     assert result["status"] == "active"
     assert result["card_no"].startswith("GH52")  # the province code follows the prefix
@@ -170,26 +226,115 @@ def test_a_join_records_the_member_and_its_event_with_the_requests_trace(db, tre
     assert (stats["joins_started"], stats["joins"]) == (1, 1)
 
 
-def test_the_same_person_joining_again_is_told_their_branch_and_nothing_is_written(db, tree, redis):
-    service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=no_key())
+def test_the_same_wechat_user_joining_again_is_told_their_branch_and_nothing_is_written(db, tree, redis):
+    service.join(
+        uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
+    )
+    before = (count(db, tables.members), len(outbox(db)), count(db, tables.disputes))
+
+    with pytest.raises(Conflict) as error:  # refused before the code is checked: no code needed
+        service.join(uow(db), redis, form(tree["campaign"], 2), openid="o-1", rules=RULES, request=no_key())
+    assert error.value.code == "member.already_joined"
+    assert error.value.params["branch"] == "贵阳市顺丰分会"
+    assert (count(db, tables.members), len(outbox(db)), count(db, tables.disputes)) == before
+
+
+def test_another_wechat_user_on_a_held_id_number_opens_a_dispute_and_is_told_no_branch(db, tree, redis):
+    service.join(
+        uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
+    )
     before = (count(db, tables.members), len(outbox(db)))
 
     with pytest.raises(Conflict) as error:
-        service.join(uow(db), redis, form(tree["campaign"]), openid="o-2", rules=RULES, request=no_key("o-2"))
-    assert error.value.code == "member.already_joined"
-    assert error.value.params["branch"] == "贵阳市顺丰分会"
+        claim = verified(redis, tree["campaign"], openid="o-2", name="张三")
+        service.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
+    assert error.value.code == "member.identity_disputed" and error.value.params == {}
     assert (count(db, tables.members), len(outbox(db))) == before
+    with db.engine.connect() as conn:
+        (dispute,) = disputes.disputes(conn, [tree["root"].id])
+    assert (dispute["status"], dispute["claimant_name"], dispute["claimant_mobile_masked"]) == (
+        "open", "张*", "138****8000",
+    )  # fmt: skip
+
+
+def test_a_mismatched_name_or_a_wrong_code_creates_nothing_and_the_provider_down_is_unavailable(
+    db, tree, redis, provider_up
+):
+    with pytest.raises(Invalid) as mismatch:
+        claim = verified(redis, tree["campaign"], name=StubProvider.MISMATCH)
+        service.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
+    assert (mismatch.value.code, mismatch.value.field) == ("identity.mismatch", "id_number")
+    with pytest.raises(Invalid) as wrong:
+        service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=no_key())
+    assert (wrong.value.code, wrong.value.field) == ("sms.code_invalid", "sms_code")
+    provider_up.down = True
+    with pytest.raises(Unavailable):
+        claim = verified(redis, tree["campaign"])
+        service.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
+    assert count(db, tables.members) == 0 and outbox(db) == []
+
+
+def test_redis_down_at_the_code_check_fails_closed(db, tree):
+    server = fakeredis.FakeServer()
+    client = fakeredis.FakeRedis(server=server)
+    claim = verified(client, tree["campaign"])
+    rules = replace(RULES, limit_per_hour=10**6)
+    server.connected = False
+
+    with pytest.raises(Unavailable):
+        service.join(uow(db), client, claim, openid="o-1", rules=rules, request=no_key())
+    assert count(db, tables.members) == 0 and outbox(db) == []
+
+
+def test_resolving_a_dispute_moves_the_membership_and_records_reassigned(db, tree, redis):
+    held = service.join(
+        uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
+    )
+    with pytest.raises(Conflict):
+        claim = verified(redis, tree["campaign"], openid="o-2", name="李四", mobile="13900139000")
+        service.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
+    with db.engine.connect() as conn:
+        (listed,) = disputes.disputes(conn, [tree["root"].id])
+        assert disputes.disputes(conn, [tree["strict"].id]) == []  # another branch's admin sees nothing
+    with pytest.raises(NotFound):
+        disputes.resolve(
+            uow(db), [tree["strict"].id], listed["id"], "move", actor="staff:x", pii_keys=RULES.pii_keys
+        )
+
+    moved = disputes.resolve(
+        uow(db), [tree["city"].id], listed["id"], "move", actor="staff:1", pii_keys=RULES.pii_keys
+    )
+
+    assert (moved.status, moved.member_id) == ("moved", held["member_id"])
+    assert outbox(db)[-1].type == member_events.REASSIGNED
+    with db.engine.connect() as conn:
+        row = conn.execute(select(tables.members)).one()
+        audit = conn.execute(select(tables.audit_log)).one()
+    assert (row.openid, row.name, row.mobile_masked) == (
+        "o-2",
+        "李四",
+        "139****9000",
+    )
+    assert pii.decrypt(RULES.pii_keys.pii, row.mobile_enc, associated_data=row.id.encode()) == "13900139000"
+    assert (audit.action, audit.member_id, audit.request_id) == ("dispute_move", held["member_id"], "req-1")
+    with pytest.raises(Conflict):
+        disputes.resolve(
+            uow(db), [tree["city"].id], listed["id"], "keep", actor="staff:1", pii_keys=RULES.pii_keys
+        )
 
 
 def test_a_retry_with_the_same_key_gets_the_first_answer_and_a_changed_body_is_refused(db, tree, redis):
     body = {"campaign_code": tree["campaign"].code}
-    first = IdempotentRequest.of(tables.idempotency_keys, "join:o-1", "key-1", body)
-    answer = service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=first)
-    again = service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=first)
+    first = IdempotentRequest.of(tables.idempotency_keys, "join:o-1", "key-1", body, secret=FINGERPRINT_KEY)
+    joining = verified(redis, tree["campaign"])
+    answer = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=first)
+    again = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=first)
 
     assert again == answer
     assert count(db, tables.members) == 1
-    changed = IdempotentRequest.of(tables.idempotency_keys, "join:o-1", "key-1", {**body, "name": "李四"})
+    changed = IdempotentRequest.of(
+        tables.idempotency_keys, "join:o-1", "key-1", {**body, "name": "李四"}, secret=FINGERPRINT_KEY
+    )
     with pytest.raises(Conflict) as error:
         service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=changed)
     assert error.value.code == "idempotency_key_reused"
@@ -206,7 +351,8 @@ def test_joining_needs_consent_and_a_branch_that_approves_leaves_the_member_pend
         uow(db), [tree["root"].id], actor="t", branch_id=tree["strict"].id, name="审批", site=None,
         expires_at=None,
     )  # fmt: skip
-    result = service.join(uow(db), redis, form(strict, 2), openid="o-2", rules=RULES, request=no_key("o-2"))
+    joining = verified(redis, strict, 2, openid="o-2")
+    result = service.join(uow(db), redis, joining, openid="o-2", rules=RULES, request=no_key("o-2"))
     assert result["status"] == "pending"
 
 
@@ -228,9 +374,8 @@ def test_joins_past_the_hourly_limit_are_refused_before_anything_is_written(db, 
 
 def joined(db, tree, redis, n: int = 1) -> str:
     openid = f"o-{n}"
-    result = service.join(
-        uow(db), redis, form(tree["campaign"], n), openid=openid, rules=RULES, request=no_key(openid)
-    )
+    joining = verified(redis, tree["campaign"], n, openid=openid)
+    result = service.join(uow(db), redis, joining, openid=openid, rules=RULES, request=no_key(openid))
     return result["member_id"]
 
 
@@ -265,7 +410,7 @@ def test_reading_personal_data_and_erasing_it_are_audited_with_the_request_id(db
         uow(db), [tree["root"].id], member_id, pii_keys=RULES.pii_keys, actor="staff:1"
     )
     assert (data["mobile"], data["id_number"]) == ("13800138000", resident_id(1))
-    service.erase(uow(db), member_id, actor="wx:o-1")
+    service.erase(uow(db), member_id, subject="wx:o-1")
 
     with db.engine.connect() as conn:
         audit = conn.execute(select(tables.audit_log).order_by(tables.audit_log.c.id)).all()

@@ -16,6 +16,7 @@ from marshmallow import ValidationError, fields, validate
 from events.catalogue import CATALOGUE
 from events.envelope import Event, from_record
 from events.outbox import serialise
+from schemas.events import members
 
 TYPES = CATALOGUE.types()
 
@@ -103,3 +104,39 @@ def test_every_payload_carries_an_aware_occurred_at(event_type):
         schema.load({**wire, "occurred_at": "2024-05-01T08:30:15"})  # no offset
 
     assert "occurred_at" in caught.value.messages
+
+
+# --- member events carry the membership, never the person ------------------------------------------
+
+PERSONAL = {"name", "mobile", "id_number", "openid", "employer", "occupation", "birth_date", "sex"}
+# joined.v1 is no longer produced; its catalogue entry only reads records still on the topic.
+RETIRED = {members.JOINED_V1: {"employer", "occupation"}}
+
+
+def test_current_member_events_carry_only_what_consumers_need():
+    for event_type in (members.JOINED, members.REASSIGNED):
+        assert set(CATALOGUE.schema_for(event_type).fields) == {
+            "occurred_at", "member_id", "branch_id", "branch_path", "status",
+            *(["card_no"] if event_type == members.JOINED else []),
+        }  # fmt: skip
+    for event_type in members.SCHEMAS:
+        assert not PERSONAL & set(CATALOGUE.schema_for(event_type).fields) - RETIRED.get(event_type, set())
+
+
+def test_a_joined_v1_record_still_on_the_topic_loads():
+    record = {
+        "occurred_at": "2024-05-01T08:30:15+00:00", "member_id": "m-1", "branch_id": "b-1",
+        "branch_path": ["root", "b-1"], "card_no": "GH5200000000017", "status": "active",
+        "campaign_id": None, "employer": "顺丰速运", "occupation": "快递员",
+    }  # fmt: skip
+    assert CATALOGUE.topic_for(members.JOINED_V1).name == "members"
+    assert CATALOGUE.schema_for(members.JOINED_V1).load(record)["employer"] == "顺丰速运"
+    assert members.JOINED != members.JOINED_V1
+
+
+def test_a_reassigned_sample_round_trips():
+    data = {
+        "occurred_at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC), "member_id": "m-1", "branch_id": "b-1",
+        "branch_path": ["root", "city", "b-1"], "status": "suspended",
+    }  # fmt: skip
+    assert CATALOGUE.schema_for(members.REASSIGNED).load(through_the_wire(members.REASSIGNED, data)) == data
