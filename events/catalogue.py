@@ -12,6 +12,7 @@ from marshmallow import Schema
 
 from schemas.events import benefits, courses, members, stations
 
+
 @dataclass(frozen=True)
 class Topic:
     name: str
