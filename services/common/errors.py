@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, Response, g, json, request
+from sqlalchemy import exc as sql
 from werkzeug.exceptions import HTTPException
 
 from . import domain, i18n
 
 log = logging.getLogger(__name__)
+
+# How long a client waits before trying again when something we depend on does not answer: Redis
+# or the database restarting, a provider's hiccup. Short, so a mini-app retries soon.
+RETRY_AFTER_SECONDS = 5
+
+# A dependency that is down: the request was not applied (its transaction rolled back) and may be
+# tried again. IntegrityError and other DBAPI errors are bugs or races, not outages.
+_DEPENDENCY_DOWN = (redis.RedisError, sql.OperationalError, sql.InterfaceError, sql.TimeoutError)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -137,7 +147,16 @@ def register_error_handlers(app: Flask) -> None:
             ]
         if isinstance(error, domain.RateLimited):
             headers["Retry-After"] = str(error.retry_after)
+        if isinstance(error, domain.Unavailable):
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return problem(status, error.code, errors=errors, headers=headers, params=error.params)
+
+    def _dependency_down(error: Exception):
+        log.warning("a dependency did not answer: %s", error.__class__.__name__, exc_info=True)
+        return problem(503, "service_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    for kind in _DEPENDENCY_DOWN:
+        app.register_error_handler(kind, _dependency_down)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import redis
 
 from .domain import RateLimited
+from .ratelimit import failing_open
 
 # kind ("pair", "source", "account", or one of them with ":wait"), who → the service's Redis key.
 KeyFunction = Callable[[str, str], str]
@@ -63,13 +64,18 @@ class LoginThrottle:
     def check(self, username: str, source: str) -> None:
         """Raise RateLimited, with the seconds to wait, if this source must wait for this account."""
         pair, by_source, account = self._keys(username, source)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.pttl(f"{pair}:wait")
-        pipe.get(pair)
-        pipe.get(by_source)
-        pipe.pttl(by_source)
-        pipe.pttl(f"{account}:wait")
-        pair_wait, pair_failures, source_failures, source_ttl, account_wait = pipe.execute()
+        answers = None
+        with failing_open("login"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.pttl(f"{pair}:wait")
+            pipe.get(pair)
+            pipe.get(by_source)
+            pipe.pttl(by_source)
+            pipe.pttl(f"{account}:wait")
+            answers = pipe.execute()
+        if answers is None:
+            return
+        pair_wait, pair_failures, source_failures, source_ttl, account_wait = answers
         waits = [pair_wait]
         if int(source_failures or 0) >= self.policy.source_failures:
             waits.append(source_ttl)
@@ -80,6 +86,10 @@ class LoginThrottle:
             raise RateLimited(retry_after=max(1, math.ceil(wait_ms / 1000)))
 
     def failed(self, username: str, source: str) -> None:
+        with failing_open("login"):
+            self._count_failure(username, source)
+
+    def _count_failure(self, username: str, source: str) -> None:
         p = self.policy
         pair, by_source, account = self._keys(username, source)
         pipe = self.client.pipeline(transaction=False)
@@ -100,4 +110,5 @@ class LoginThrottle:
 
     def succeeded(self, username: str, source: str) -> None:
         pair, _, _ = self._keys(username, source)
-        self.client.delete(pair, f"{pair}:wait")
+        with failing_open("login"):
+            self.client.delete(pair, f"{pair}:wait")
