@@ -44,6 +44,7 @@ class JsonFormatter(logging.Formatter):
         }
         if has_request_context():
             entry["request_id"] = getattr(g, "request_id", None)
+            entry["correlation_id"] = getattr(g, "correlation_id", None)
             entry["traceparent"] = getattr(g, "traceparent", None)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -86,13 +87,16 @@ def install_request_context(app: Flask, service: str) -> None:
         trace_id = parent[3:35] if _TRACEPARENT.match(parent) else ids[16:48]
         state = g._get_current_object()
         state.started = started
-        state.request_id = incoming if _REQUEST_ID.match(incoming) else ids[:16]
+        # Our own id for this request, which audit rows carry: a client must not pick what the
+        # audit trail says. The gateway's or caller's X-Request-ID is kept to correlate the logs.
+        state.request_id = ids[:16]
+        state.correlation_id = incoming if _REQUEST_ID.match(incoming) else state.request_id
         state.traceparent = f"00-{trace_id}-{ids[48:64]}-01"
 
     @app.after_request
     def _finish(response):
         state = g._get_current_object()
-        response.headers["X-Request-ID"] = getattr(state, "request_id", "")
+        response.headers["X-Request-ID"] = getattr(state, "correlation_id", "")
         req = request._get_current_object()
         endpoint = req.url_rule.rule if req.url_rule else "unmatched"
         key = (req.method, endpoint, response.status_code)
