@@ -2,18 +2,62 @@
 
 from __future__ import annotations
 
+import http
 from dataclasses import dataclass
 
+import marshmallow as ma
 import redis
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
 from .auth import TokenVerifier
 from .config import Settings
 from .db import Database
-from .errors import register_error_handlers
+from .errors import PROBLEM_JSON, register_error_handlers
 from .health import health
 from .observability import configure_logging, install_request_context
+
+
+class FieldErrorSchema(ma.Schema):
+    field = ma.fields.String(metadata={"description": "the input at fault, dotted for nested fields"})
+    code = ma.fields.String(metadata={"description": "a stable code for clients to match on"})
+    message = ma.fields.String(metadata={"description": "text in the caller's language"})
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as services/common/errors.py answers every error."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # extension members carry a problem's parameters (e.g. retry hints)
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "a stable code for clients to match on"})
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    request_id = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api, documenting error answers as what they are: problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest documents its error responses with the content type of successes; ours
+        # differ, so the same lazily registered responses are declared with problem+json.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 @dataclass
@@ -62,7 +106,7 @@ def create_service_app(
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2),
         verifier=verifier,
     )
-    api = Api(app)
+    api = ServiceApi(app)
     register_error_handlers(app)  # after Api(), which installs handlers of its own
     install_request_context(app, settings.service)
     app.register_blueprint(health)
