@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from services.common.kit import Command
 
-from . import rotation, seed
+from . import rotation, secrets, seed
 
 
 def _seed(args) -> int:
     seed.main(args.domain)
+    return 0
+
+
+def _new_keys(args) -> int:
+    try:
+        jwt_file, env_file = secrets.write_key_files(Path(args.directory))
+    except FileExistsError as error:
+        print(f"{error.filename} exists: keys in use are never replaced", file=sys.stderr)
+        return 1
+    print(f"wrote {jwt_file} and {env_file}; e.g. docker compose --env-file {env_file} up -d --build")
     return 0
 
 
@@ -19,5 +32,11 @@ def _rotate_pii(_args) -> int:
 
 COMMANDS = [
     Command("seed", "demo units, campaigns and staff", _seed),
+    Command(
+        "keys",
+        "write new enrolment keys for a deployment that passes them in (compose)",
+        _new_keys,
+        ((("action",), {"choices": ["new"]}), (("directory",), {"help": "where to write the key files"})),
+    ),
     Command("rotate-pii", "re-encrypt members' personal data under the current PII key", _rotate_pii),
 ]

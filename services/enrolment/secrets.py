@@ -63,14 +63,40 @@ def _local_file(service: str) -> Path:
     return home() / service / "secrets.json"
 
 
-def _generate_local(path: Path) -> dict:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    values = {
+def new_key_material() -> dict:
+    """A fresh set of enrolment's keys, as the local file and ``unionhub keys new`` hold them."""
+    return {
         "jwt_keys": [_new_signing_key()],
         "pii_keys": f"k1:{KeyRing.generate_key()}",
         "pii_hash_key": base64.b64encode(os.urandom(32)).decode(),
         "card_token_secret": base64.b64encode(os.urandom(32)).decode(),
     }
+
+
+def write_key_files(directory: Path) -> tuple[Path, Path]:
+    """New keys for a deployment that passes them in: ``jwt_keys.json`` for UNIONHUB_JWT_KEYS_FILE
+    (Kubernetes mounts it from a Secret) and ``keys.env`` with every key as a variable (compose's
+    --env-file). Both private, never overwritten: replacing keys in use would lock every member out
+    of their encrypted data."""
+    directory.mkdir(parents=True, exist_ok=True)
+    values = new_key_material()
+    jwt_file, env_file = directory / "jwt_keys.json", directory / "keys.env"
+    lines = [
+        f"UNIONHUB_PII_KEYS={values['pii_keys']}",
+        f"UNIONHUB_PII_HASH_KEY={values['pii_hash_key']}",
+        f"UNIONHUB_CARD_TOKEN_SECRET={values['card_token_secret']}",
+        # Single-quoted: an env file takes it literally, one line with the PEMs' newlines escaped.
+        f"UNIONHUB_JWT_KEYS='{json.dumps(values['jwt_keys'])}'",
+    ]
+    for path, text in ((jwt_file, json.dumps(values["jwt_keys"])), (env_file, "\n".join(lines) + "\n")):
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(text)
+    return jwt_file, env_file
+
+
+def _generate_local(path: Path) -> dict:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = new_key_material()
     # When processes start together (gunicorn's workers) exactly one set of keys must win, and no one
     # may read a half-written file: write a private temporary file whole, then link it into place;
     # link() fails when the file exists, and the loser reads the winner's complete file.
@@ -96,7 +122,11 @@ def _generate_local(path: Path) -> dict:
 
 def load(settings: EnrolmentSettings) -> Secrets:
     local = {}
-    missing = [variable for name, variable in REQUIRED.items() if not getattr(settings, name)]
+    missing = [
+        variable
+        for name, variable in REQUIRED.items()
+        if not getattr(settings, name) and not (name == "jwt_keys_file" and settings.jwt_keys)
+    ]
     if missing:
         if not settings.generate_local_secrets:
             raise MissingKeys(
@@ -106,9 +136,12 @@ def load(settings: EnrolmentSettings) -> Secrets:
             )
         path = _local_file(settings.service)
         local = json.loads(path.read_text()) if path.exists() else _generate_local(path)
-    jwt_keys = (
-        json.loads(Path(settings.jwt_keys_file).read_text()) if settings.jwt_keys_file else local["jwt_keys"]
-    )
+    if settings.jwt_keys:
+        jwt_keys = json.loads(settings.jwt_keys)
+    elif settings.jwt_keys_file:
+        jwt_keys = json.loads(Path(settings.jwt_keys_file).read_text())
+    else:
+        jwt_keys = local["jwt_keys"]
     pii_hash_key = base64.b64decode(settings.pii_hash_key or local["pii_hash_key"])
     return Secrets(
         signing_keys=[

@@ -13,6 +13,7 @@ class EnrolmentSettings(Settings):
     # Secrets. Left empty, a local run generates them once into <UNIONHUB_HOME>/enrolment/secrets.json;
     # production sets them from its secret store.
     jwt_keys_file: str = ""  # JSON list of {"kid", "pem"}; the first signs, all are published
+    jwt_keys: str = ""  # the same JSON list inline, where a file cannot be mounted readably (compose)
     pii_keys: str = ""  # "k2:base64,k1:base64": AES-256-GCM keys, first is current (rotation)
     pii_hash_key: str = ""  # base64, for keyed hashes of ID numbers
     card_token_secret: str = ""  # base64, signs the rotating card codes

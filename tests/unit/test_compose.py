@@ -196,6 +196,22 @@ def test_enrolment_logs_in_against_the_wechat_fake(services):
     assert (url.hostname, url.port, url.path) == ("wechat", FAKES["wechat"], "/sns/jscode2session")
 
 
+def test_no_container_generates_keys_and_enrolment_refuses_to_start_without_each(services):
+    ours = [name for name, service in services.items() if "unionhub" in str(service.get("image", ""))]
+    assert "enrolment-web" in ours and "enrolment-worker" in ours
+    for name in ours:
+        assert env_of(services[name]).get("UNIONHUB_GENERATE_LOCAL_SECRETS") == "false", name
+    env = env_of(services["enrolment-web"])
+    for variable in (
+        "UNIONHUB_PII_KEYS",
+        "UNIONHUB_PII_HASH_KEY",
+        "UNIONHUB_CARD_TOKEN_SECRET",
+        "UNIONHUB_JWT_KEYS",
+    ):
+        # ${VAR:?message}: compose itself stops, saying what to run, when the variable is missing.
+        assert re.fullmatch(rf"\$\{{{variable}:\?.*unionhub keys new.*\}}", env[variable]), variable
+
+
 def test_web_containers_have_healthz_checks_and_wait_for_healthy_infrastructure(services):
     for name, info in SERVICES.items():
         web = services[f"{name}-web"]

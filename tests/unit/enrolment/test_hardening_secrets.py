@@ -62,3 +62,34 @@ def test_the_idempotency_key_is_derived_from_the_pii_hash_key_unless_given(home)
     pii_hash_key = base64.b64decode(GIVEN["pii_hash_key"])
     assert derived.idempotency_key == idempotency.derive_secret(pii_hash_key) != pii_hash_key
     assert configured.idempotency_key == b"k" * 32
+
+
+def _env_file(path) -> dict[str, str]:
+    """KEY=VALUE lines as compose's --env-file reads them (single quotes: taken literally)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition("=")
+        values[name] = value[1:-1] if value[:1] == value[-1:] == "'" else value
+    return values
+
+
+def test_keys_written_for_a_deployment_start_it_with_generation_off_and_are_never_overwritten(tmp_path):
+    jwt_file, env_file = secrets.write_key_files(tmp_path / "keys")
+
+    assert {oct(p.stat().st_mode & 0o777) for p in (jwt_file, env_file)} == {"0o600"}
+    env = _env_file(env_file)
+    from_env = EnrolmentSettings.from_env("enrolment", {**env, "UNIONHUB_GENERATE_LOCAL_SECRETS": "false"})
+    from_file = EnrolmentSettings.from_env(
+        "enrolment",
+        {
+            **env,
+            "UNIONHUB_JWT_KEYS": "",
+            "UNIONHUB_JWT_KEYS_FILE": str(jwt_file),
+            "UNIONHUB_GENERATE_LOCAL_SECRETS": "false",
+        },
+    )
+    inline, mounted = secrets.load(from_env), secrets.load(from_file)
+    assert [k.kid for k in inline.signing_keys] == [k.kid for k in mounted.signing_keys]
+    assert inline.pii_hash_key == mounted.pii_hash_key and len(inline.card_token_secret) == 32
+    with pytest.raises(FileExistsError):
+        secrets.write_key_files(tmp_path / "keys")
