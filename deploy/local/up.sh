@@ -6,8 +6,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=deploy/local/python.sh
 source "$DEPLOY_DIR/local/python.sh"
+# shellcheck source=deploy/local/web_assets.sh
+source "$DEPLOY_DIR/local/web_assets.sh"
 
 ensure_venv
+ensure_web_assets
 bash "$DEPLOY_DIR/local/infra.sh" install
 bash "$DEPLOY_DIR/local/infra.sh" up
 bash "$DEPLOY_DIR/local/services.sh" up

@@ -14,6 +14,7 @@ from flask_smorest.utils import prepare_response
 from .auth import TokenVerifier
 from .config import Settings
 from .db import Database
+from .docs_assets import SWAGGER_UI_CONFIG, SWAGGER_UI_URL, docs_assets
 from .errors import PROBLEM_JSON, register_error_handlers
 from .health import health
 from .observability import configure_logging, install_request_context
@@ -88,7 +89,8 @@ def create_service_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        OPENAPI_SWAGGER_UI_CONFIG=SWAGGER_UI_CONFIG,
         MAX_CONTENT_LENGTH=64 * 1024,
         API_SPEC_OPTIONS={
             "components": {
@@ -110,6 +112,7 @@ def create_service_app(
     register_error_handlers(app)  # after Api(), which installs handlers of its own
     install_request_context(app, settings.service)
     app.register_blueprint(health)
+    app.register_blueprint(docs_assets)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return app

@@ -258,6 +258,14 @@ def test_image_installs_the_package_and_runs_as_a_non_root_user():
     assert users and users[-1].split(":")[0] not in ("root", "0")
 
 
+def test_image_serves_swagger_ui_from_the_locked_npm_package_not_a_cdn():
+    dockerfile = (ROOT / "deploy" / "compose" / "Dockerfile").read_text()
+    assert "COPY deploy/web/package.json deploy/web/package-lock.json" in dockerfile
+    assert "npm ci --ignore-scripts" in dockerfile
+    assert re.search(r"UNIONHUB_WEB_MODULES=/app/web/node_modules", dockerfile)
+    assert not re.search(r"https?://", dockerfile)  # nothing fetched from a URL of its own
+
+
 def test_compose_nginx_caps_every_body_as_the_local_gateway_does():
     for path, body in location_bodies(COMPOSE_NGINX).items():
         if "proxy_pass" not in body:
