@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, false, or_, select, update
+from sqlalchemy import Connection, Sequence, and_, bindparam, false, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common import idempotency
 from services.common.clock import utc
-from services.common.sql import insert_on_conflict
 
 from . import tables
 from .model import CURRENT_STATUSES, OPEN, Campaign, Dispute, Member, Unit
@@ -92,6 +92,24 @@ def campaign_by_code(conn: Connection, code: str) -> Campaign | None:
     return campaign_from_row(row) if row else None
 
 
+# The scan page and every join read a campaign with its unit: one statement, built once (building a
+# statement per call cost about as much as running it, docs/benchmarks.md).
+_UNIT_COLUMNS = [c.label(f"u_{c.name}") for c in tables.units.c]
+_CAMPAIGN_WITH_UNIT = (
+    select(tables.campaigns, *_UNIT_COLUMNS)
+    .join_from(tables.campaigns, tables.units, tables.units.c.id == tables.campaigns.c.unit_id)
+    .where(tables.campaigns.c.code == bindparam("code"))
+)
+
+
+def campaign_with_unit(conn: Connection, code: str) -> tuple[Campaign, Unit] | None:
+    row = conn.execute(_CAMPAIGN_WITH_UNIT, {"code": code}).first()
+    if row is None:
+        return None
+    unit = Unit(row.u_id, row.u_name, row.u_kind, row.u_parent_id, row.u_path, row.u_requires_approval)
+    return campaign_from_row(row), unit
+
+
 def campaign_created_at(conn: Connection, campaign_id: str) -> datetime:
     t = tables.campaigns
     return utc(conn.execute(select(t.c.created_at).where(t.c.id == campaign_id)).scalar_one())
@@ -131,25 +149,41 @@ def member_row(conn: Connection, member_id: str):
     return conn.execute(select(tables.members).where(tables.members.c.id == member_id)).first()
 
 
+def _current_member_by(*keys: str):
+    m = tables.members.c
+    match = or_(*(m[key] == bindparam(key) for key in keys))
+    return select(tables.members).where(and_(match, m.status.in_(CURRENT_STATUSES)))
+
+
+# Every join asks these; built once, as above.
+_CURRENT_MEMBER = {
+    ("id_hash",): _current_member_by("id_hash"),
+    ("openid",): _current_member_by("openid"),
+    ("id_hash", "openid"): _current_member_by("id_hash", "openid"),
+}
+
+
 def current_member(conn: Connection, *, id_hash: str | None = None, openid: str | None = None):
     """The current (pending, active or suspended) membership of a person, found by ID hash or openid."""
-    m = tables.members.c
-    match = []
-    if id_hash:
-        match.append(m.id_hash == id_hash)
-    if openid:
-        match.append(m.openid == openid)
-    if not match:
+    params = {k: v for k, v in (("id_hash", id_hash), ("openid", openid)) if v}
+    if not params:
         return None
-    return conn.execute(
-        select(tables.members).where(and_(or_(*match), m.status.in_(CURRENT_STATUSES)))
-    ).first()
+    return conn.execute(_CURRENT_MEMBER[tuple(params)], params).first()
+
+
+def current_members(conn: Connection, *, id_hash: str, openid: str) -> list:
+    """Every current membership held by this ID hash or this openid: none, one or two."""
+    return conn.execute(_CURRENT_MEMBER[("id_hash", "openid")], {"id_hash": id_hash, "openid": openid}).all()
+
+
+_INSERT_MEMBER = tables.members.insert()
 
 
 def add_member(conn: Connection, member: Member, personal: dict, *, consent_version: str) -> None:
     """A new member; ``personal`` holds the encrypted, masked and hashed personal data."""
     conn.execute(
-        tables.members.insert().values(
+        _INSERT_MEMBER,
+        dict(
             id=member.id,
             unit_id=member.unit_id,
             campaign_id=member.campaign_id,
@@ -162,7 +196,7 @@ def add_member(conn: Connection, member: Member, personal: dict, *, consent_vers
             joined_at=member.joined_at,
             updated_at=member.joined_at,
             **personal,
-        )
+        ),
     )
 
 
@@ -318,25 +352,47 @@ def set_staff_password(conn: Connection, staff_id: str, password_hash: str) -> N
 # Counter rows are created by the first writer. Update-else-insert races when two first writers
 # meet (on PostgreSQL both see no row, one insert fails, and that join was answered with a false
 # 409); a single upsert makes the second writer wait for the row and then increment it.
+#
+# Every join through one poster on one day updates the same counter row and holds it until COMMIT:
+# a join counts itself last (service.py). Statements built once, per dialect.
+
+
+def _count_join(dialect):
+    t = tables.campaign_days
+    return (
+        dialect.insert(t)
+        .values(campaign_id=bindparam("campaign_id"), day=bindparam("day"), joins=1)
+        .on_conflict_do_update(index_elements=[t.c.campaign_id, t.c.day], set_={"joins": t.c.joins + 1})
+    )
+
+
+_COUNT_JOIN = {"postgresql": _count_join(postgresql), "sqlite": _count_join(sqlite)}
+
+# PostgreSQL: one sequence serving every province (migration 7523ba8c0d42 says why). The province's
+# row was a lock every join of the province queued on until COMMIT; nextval holds none. It is not
+# in tables.metadata: the migration makes it, and SQLite has none.
+_NEXT_SERIAL = select(Sequence("card_serial_seq").next_value())
+# SQLite: the province's row. Write transactions there hold the whole database, so it adds no wait.
+_SERIALS = tables.card_serials
+_NEXT_SERIAL_SQLITE = (
+    sqlite.insert(_SERIALS)
+    .values(province=bindparam("province"), last_serial=1)
+    .on_conflict_do_update(
+        index_elements=[_SERIALS.c.province], set_={"last_serial": _SERIALS.c.last_serial + 1}
+    )
+    .returning(_SERIALS.c.last_serial)
+)
 
 
 def next_card_serial(conn: Connection, province: str) -> int:
-    t = tables.card_serials
-    return conn.execute(
-        insert_on_conflict(conn, t)
-        .values(province=province, last_serial=1)
-        .on_conflict_do_update(index_elements=[t.c.province], set_={"last_serial": t.c.last_serial + 1})
-        .returning(t.c.last_serial)
-    ).scalar_one()
+    """The next card serial: unique and increasing; on PostgreSQL a rolled-back join leaves a gap."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(_NEXT_SERIAL).scalar_one()
+    return conn.execute(_NEXT_SERIAL_SQLITE, {"province": province}).scalar_one()
 
 
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
-    t = tables.campaign_days
-    conn.execute(
-        insert_on_conflict(conn, t)
-        .values(campaign_id=campaign_id, day=day, joins=1)
-        .on_conflict_do_update(index_elements=[t.c.campaign_id, t.c.day], set_={"joins": t.c.joins + 1})
-    )
+    conn.execute(_COUNT_JOIN[conn.dialect.name], {"campaign_id": campaign_id, "day": day})
 
 
 def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:

@@ -161,11 +161,14 @@ def revoke_campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
 
 
 def _open_campaign(conn: Connection, code: str) -> tuple[Campaign, Unit]:
-    campaign = repository.campaign_by_code(conn, code)
-    if campaign is None:
+    return _opened(repository.campaign_with_unit(conn, code))
+
+
+def _opened(found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
+    if found is None:
         raise NotFound("campaign.not_found")
-    campaign.check_open(now())
-    return campaign, repository.unit(conn, campaign.unit_id)
+    found[0].check_open(now())
+    return found
 
 
 # What one source (an address) may add to a day's scan figures in an hour: a station's couriers
@@ -286,32 +289,41 @@ def join(
 ) -> dict:
     """Join through a campaign once the SMS code and the name with the ID number check out; a retry
     with the same Idempotency-Key gets the first answer back."""
+    # One read for the stored answer and every refusal below: each statement costs CPU that the
+    # machine's other work shares. The write transaction checks again.
     with uow.read_only():
         if stored := request.answered(uow.connection):
             return stored[1]
-        campaign = repository.campaign_by_code(uow.connection, form.campaign_code)
+        found = repository.campaign_with_unit(uow.connection, form.campaign_code)
+        already = _own_membership_conflict(uow.connection, openid)
+    campaign = found[0] if found else None
     with identity.fail_closed():
         ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
     if campaign is not None:
         Funnel(client).count(campaign.id, "started", local_day(now()))
     # Refusals that need no proof of identity come first, so they do not spend the member's code.
-    with uow.read_only():
-        _joinable(uow.connection, form)
-        try:
-            _check_own_membership(uow.connection, openid)
-        except Conflict:
-            # The membership may be this very request's, made by a twin with the same key just now.
+    _joinable(form, found)
+    if already is not None:
+        # The membership may be this very request's, made by a twin with the same key just now.
+        with uow.read_only():
             if stored := request.answered(uow.connection):
                 return stored[1]
-            raise
+        raise already
     codes = rules.verification.codes(client, rules.pii_keys)
     codes.check(openid, form.mobile, form.sms_code, request=_retry_tag(request))
     rules.verification.provider.verify(form.name, form.id_number)
+    # Encrypting is CPU work: done before the transaction, it holds no lock (on SQLite the whole
+    # transaction holds the database's write lock).
+    member_id = str(uuid.uuid4())
+    personal = _personal_data(form, openid=openid, rules=rules, member_id=member_id)
     try:
         with uow:
-            member = _join(uow, form, openid=openid, rules=rules)
+            member = _join(uow, form, openid=openid, rules=rules, member_id=member_id, personal=personal)
             result = {"member_id": member.id, "card_no": member.card_no, "status": member.status}
             request.remember(uow.connection, 201, result)
+            # Every join through this poster today updates this one row and holds it to COMMIT:
+            # the last statement, so the lock lasts one round trip and the commit.
+            repository.count_join(uow.connection, member.campaign_id, local_day(member.joined_at))
             uow.commit()
     except (exc.IntegrityError, Conflict) as error:
         # A concurrent join of the same person (or a retry with the same key) won the race. A
@@ -335,19 +347,26 @@ def _retry_tag(request: IdempotentRequest) -> str | None:
     return json.dumps([request.scope, request.key, request.payload], sort_keys=True, default=str)
 
 
-def _joinable(conn: Connection, form: JoinForm) -> tuple[Campaign, Unit]:
+def _joinable(form: JoinForm, found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
+    """The campaign and its unit (``found`` by the form's code) if this form may join through it."""
     if not form.consent:
         raise Invalid("consent.required", field="consent")
-    campaign, unit = _open_campaign(conn, form.campaign_code)
+    campaign, unit = _opened(found)
     model.check_can_join_branch(unit)
     return campaign, unit
 
 
 def _check_own_membership(conn: Connection, openid: str) -> None:
+    if (conflict := _own_membership_conflict(conn, openid)) is not None:
+        raise conflict
+
+
+def _own_membership_conflict(conn: Connection, openid: str, own=None) -> Conflict | None:
     """The same WeChat user joining again is told their own branch: that reveals no one else's."""
-    if (own := repository.current_member(conn, openid=openid)) is not None:
-        unit = repository.unit(conn, own.unit_id)
-        raise Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
+    if own is None and (own := repository.current_member(conn, openid=openid)) is None:
+        return None
+    unit = repository.unit(conn, own.unit_id)
+    return Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
 
 
 def _check_id_number_free(
@@ -359,11 +378,18 @@ def _check_id_number_free(
     join fails, and is one answer whoever holds the number and wherever: no branch, no status, no
     dispute id, so the join is no oracle of anyone's membership.
     """
-    conn = uow.connection
     id_hash = pii.blind_index(rules.pii_keys.pii_hash_key, resident_id.parse(form.id_number).number)
-    held = repository.current_member(conn, id_hash=id_hash)
+    held = repository.current_member(uow.connection, id_hash=id_hash)
+    _refuse_if_held(uow, form, held, openid=openid, rules=rules, campaign_id=campaign_id)
+
+
+def _refuse_if_held(
+    uow: UnitOfWork, form: JoinForm, held, *, openid: str, rules: JoinRules, campaign_id: str
+) -> None:
+    """``held``: the current membership of the form's ID number, if there is one."""
     if held is None:
         return
+    conn = uow.connection
     if repository.open_dispute_of(conn, held.id, openid) is None:
         dispute = model.Dispute(str(uuid.uuid4()), held.id, model.OPEN, openid, now())
         aad = dispute.id.encode()  # as for members: the ciphertext is bound to its row
@@ -379,26 +405,12 @@ def _check_id_number_free(
     raise Conflict("member.identity_disputed")
 
 
-def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> Member:
-    conn = uow.connection
-    campaign, unit = _joinable(conn, form)
-    _check_own_membership(conn, openid)
-    _check_id_number_free(uow, form, openid=openid, rules=rules, campaign_id=campaign.id)
+def _personal_data(form: JoinForm, *, openid: str, rules: JoinRules, member_id: str) -> dict:
+    """The member row's personal columns: encrypted, masked and hashed."""
     person = resident_id.parse(form.id_number)
-
-    member = Member(
-        id=str(uuid.uuid4()),
-        unit_id=unit.id,
-        status=model.join_status(unit),
-        card_no=format_card_number(rules.province, repository.next_card_serial(conn, rules.province)),
-        campaign_id=campaign.id,
-        employer=form.employer,
-        occupation=form.occupation,
-        joined_at=now(),
-    )
     # The member id is bound into each ciphertext, so a ciphertext copied onto another row fails.
-    aad = member.id.encode()
-    personal = {
+    aad = member_id.encode()
+    return {
         "name": form.name,
         "mobile_enc": pii.encrypt(rules.pii_keys.pii, form.mobile, associated_data=aad),
         "mobile_masked": mobile_rules.mask(form.mobile),
@@ -409,8 +421,36 @@ def _join(uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules) -> 
         "birth_date": person.birth_date,
         "sex": person.sex,
     }
+
+
+def _join(
+    uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules, member_id: str, personal: dict
+) -> Member:
+    """The member row and its event; the caller then stores the answer, counts the join, commits."""
+    conn = uow.connection
+    campaign, unit = _joinable(form, repository.campaign_with_unit(conn, form.campaign_code))
+    # The person's own membership and their ID number's, in one statement: own first, as above.
+    current = repository.current_members(conn, openid=openid, id_hash=personal["id_hash"])
+    own = next((row for row in current if row.openid == openid), None)
+    if own is not None:
+        raise _own_membership_conflict(conn, openid, own)
+    held = next((row for row in current if row.id_hash == personal["id_hash"]), None)
+    _refuse_if_held(uow, form, held, openid=openid, rules=rules, campaign_id=campaign.id)
+
+    # After every check, so a refused join spends no serial (on PostgreSQL a serial taken is gone
+    # even if the join rolls back). The member row, its event and the stored answer need it.
+    serial = repository.next_card_serial(conn, rules.province)
+    member = Member(
+        id=member_id,
+        unit_id=unit.id,
+        status=model.join_status(unit),
+        card_no=format_card_number(rules.province, serial),
+        campaign_id=campaign.id,
+        employer=form.employer,
+        occupation=form.occupation,
+        joined_at=now(),
+    )
     repository.add_member(conn, member, personal, consent_version=rules.consent_version)
-    repository.count_join(conn, campaign.id, local_day(member.joined_at))
     _emit(uow, model.joined_event(member, unit), member.id)
     return member
 
