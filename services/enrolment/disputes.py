@@ -1,5 +1,5 @@
 """Identity disputes: a verified person joined with an ID number that another WeChat user's current
-membership holds (service.join opens them). The admins of that membership's subtree see them and
+membership holds (joining.join opens them). The admins of that membership's subtree see them and
 decide: keep the membership with its holder, or move it to the claimant.
 
 The claimant proved their name and ID number with the identity provider and their mobile with an

@@ -1,32 +1,25 @@
-"""Enrolment's use cases: the union tree, campaigns, joining and a member's life in the union.
+"""Enrolment's use cases: the union tree, campaigns and a member's life in the union.
 
 Each use case opens its unit of work, decides with the domain rules in model.py, writes through
 repository.py and commits state, audit rows and events together. Admin use cases take the unit ids
 of the caller's token (``admin_units``) and resolve them to subtrees in the same transaction.
-Logins and staff accounts are in accounts.py.
+Joining is in joining.py, logins and staff accounts in accounts.py, disputes in disputes.py.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
-import redis
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 
-from schemas import mobile as mobile_rules
-from schemas import resident_id
-from services.common import ratelimit
 from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid, NotFound
-from services.common.idempotency import IdempotentRequest
 
-from . import card_token, identity, keys, model, pii, repository
-from .card_number import format_card_number
+from . import card_token, model, pii, repository
 from .funnel import UNIQUE_SCANS, Funnel
 from .model import Campaign, Member, Unit
 
@@ -161,10 +154,10 @@ def revoke_campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
 
 
 def _open_campaign(conn: Connection, code: str) -> tuple[Campaign, Unit]:
-    return _opened(repository.campaign_with_unit(conn, code))
+    return opened(repository.campaign_with_unit(conn, code))
 
 
-def _opened(found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
+def opened(found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
     if found is None:
         raise NotFound("campaign.not_found")
     found[0].check_open(now())
@@ -223,239 +216,7 @@ def conversion(joins: int, scans: int) -> float:
     return round(joins / scans, 4) if scans else 0.0
 
 
-# --- joining --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JoinForm:
-    campaign_code: str
-    name: str
-    mobile: str
-    sms_code: str
-    id_number: str
-    employer: str
-    occupation: str
-    consent: bool
-
-
-@dataclass(frozen=True)
-class Verification:
-    """How a join proves its person: the identity provider, and SMS codes to the mobile."""
-
-    provider: identity.Provider
-    code_ttl: int = 300
-    code_attempts: int = 5
-    sms_limit_per_hour: int = 5
-
-    def codes(self, client: redis.Redis, pii_keys: PiiKeys) -> identity.SmsCodes:
-        key = identity.code_key(pii_keys.pii_hash_key)
-        return identity.SmsCodes(client, key, ttl=self.code_ttl, max_attempts=self.code_attempts)
-
-
-@dataclass(frozen=True)
-class JoinRules:
-    """The settings a join depends on."""
-
-    pii_keys: PiiKeys
-    province: str  # the card number's province code
-    consent_version: str
-    limit_per_hour: int
-    verification: Verification
-
-
-def send_join_code(client: redis.Redis, *, openid: str, mobile: str, rules: JoinRules) -> int:
-    """Text a fresh join code to the mobile; answer how many seconds it stays valid."""
-    v = rules.verification
-    codes = v.codes(client, rules.pii_keys)
-    # Per WeChat user, so one user cannot buy many guesses, and per mobile, so no one can flood a phone.
-    with identity.fail_closed():
-        for kind, who in (("openid", openid), ("mobile", codes.mobile_tag(mobile))):
-            ratelimit.hit(
-                client, keys.join_sms_sends(kind, who), limit=v.sms_limit_per_hour, window_seconds=3600
-            )
-    code = codes.issue(openid, mobile)
-    v.provider.send_sms(mobile, identity.sms_text(code, v.code_ttl))
-    return v.code_ttl
-
-
-def join(
-    uow: UnitOfWork,
-    client: redis.Redis,
-    form: JoinForm,
-    *,
-    openid: str,
-    rules: JoinRules,
-    request: IdempotentRequest,
-) -> dict:
-    """Join through a campaign once the SMS code and the name with the ID number check out; a retry
-    with the same Idempotency-Key gets the first answer back."""
-    # One read for the stored answer and every refusal below: each statement costs CPU that the
-    # machine's other work shares. The write transaction checks again.
-    with uow.read_only():
-        if stored := request.answered(uow.connection):
-            return stored[1]
-        found = repository.campaign_with_unit(uow.connection, form.campaign_code)
-        already = _own_membership_conflict(uow.connection, openid)
-    campaign = found[0] if found else None
-    with identity.fail_closed():
-        ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
-    if campaign is not None:
-        Funnel(client).count(campaign.id, "started", local_day(now()))
-    # Refusals that need no proof of identity come first, so they do not spend the member's code.
-    _joinable(form, found)
-    if already is not None:
-        # The membership may be this very request's, made by a twin with the same key just now.
-        with uow.read_only():
-            if stored := request.answered(uow.connection):
-                return stored[1]
-        raise already
-    codes = rules.verification.codes(client, rules.pii_keys)
-    codes.check(openid, form.mobile, form.sms_code, request=_retry_tag(request))
-    rules.verification.provider.verify(form.name, form.id_number)
-    # Encrypting is CPU work: done before the transaction, it holds no lock (on SQLite the whole
-    # transaction holds the database's write lock).
-    member_id = str(uuid.uuid4())
-    personal = _personal_data(form, openid=openid, rules=rules, member_id=member_id)
-    try:
-        with uow:
-            member = _join(uow, form, openid=openid, rules=rules, member_id=member_id, personal=personal)
-            result = {"member_id": member.id, "card_no": member.card_no, "status": member.status}
-            request.remember(uow.connection, 201, result)
-            # Every join through this poster today updates this one row and holds it to COMMIT:
-            # the last statement, so the lock lasts one round trip and the commit.
-            repository.count_join(uow.connection, member.campaign_id, local_day(member.joined_at))
-            uow.commit()
-    except (exc.IntegrityError, Conflict) as error:
-        # A concurrent join of the same person (or a retry with the same key) won the race. A
-        # retry that checked for a stored answer just before its twin committed then meets the
-        # twin's member (Conflict) or unique index (IntegrityError): it gets the twin's answer.
-        with uow:
-            if stored := request.answered(uow.connection):
-                return stored[1]
-            if isinstance(error, Conflict):
-                raise
-            _check_own_membership(uow.connection, openid)
-            _check_id_number_free(uow, form, openid=openid, rules=rules, campaign_id=campaign.id)
-        raise Conflict("member.already_joined") from None
-    return result
-
-
-def _retry_tag(request: IdempotentRequest) -> str | None:
-    """What makes a request the same one retried: its Idempotency-Key and its body."""
-    if request.key is None:
-        return None
-    return json.dumps([request.scope, request.key, request.payload], sort_keys=True, default=str)
-
-
-def _joinable(form: JoinForm, found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
-    """The campaign and its unit (``found`` by the form's code) if this form may join through it."""
-    if not form.consent:
-        raise Invalid("consent.required", field="consent")
-    campaign, unit = _opened(found)
-    model.check_can_join_branch(unit)
-    return campaign, unit
-
-
-def _check_own_membership(conn: Connection, openid: str) -> None:
-    if (conflict := _own_membership_conflict(conn, openid)) is not None:
-        raise conflict
-
-
-def _own_membership_conflict(conn: Connection, openid: str, own=None) -> Conflict | None:
-    """The same WeChat user joining again is told their own branch: that reveals no one else's."""
-    if own is None and (own := repository.current_member(conn, openid=openid)) is None:
-        return None
-    unit = repository.unit(conn, own.unit_id)
-    return Conflict("member.already_joined", branch=unit.name, branch_id=unit.id)
-
-
-def _check_id_number_free(
-    uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules, campaign_id: str
-) -> None:
-    """Refuse a verified person whose ID number another WeChat user's current membership holds.
-
-    The refusal opens a dispute for the admins above that membership, committed here though the
-    join fails, and is one answer whoever holds the number and wherever: no branch, no status, no
-    dispute id, so the join is no oracle of anyone's membership.
-    """
-    id_hash = pii.blind_index(rules.pii_keys.pii_hash_key, resident_id.parse(form.id_number).number)
-    held = repository.current_member(uow.connection, id_hash=id_hash)
-    _refuse_if_held(uow, form, held, openid=openid, rules=rules, campaign_id=campaign_id)
-
-
-def _refuse_if_held(
-    uow: UnitOfWork, form: JoinForm, held, *, openid: str, rules: JoinRules, campaign_id: str
-) -> None:
-    """``held``: the current membership of the form's ID number, if there is one."""
-    if held is None:
-        return
-    conn = uow.connection
-    if repository.open_dispute_of(conn, held.id, openid) is None:
-        dispute = model.Dispute(str(uuid.uuid4()), held.id, model.OPEN, openid, now())
-        aad = dispute.id.encode()  # as for members: the ciphertext is bound to its row
-        claimant = {
-            "claimant_name": form.name,
-            "claimant_mobile_enc": pii.encrypt(rules.pii_keys.pii, form.mobile, associated_data=aad),
-            "claimant_mobile_masked": mobile_rules.mask(form.mobile),
-            "claimant_employer": form.employer,
-            "claimant_occupation": form.occupation,
-        }
-        repository.add_dispute(conn, dispute, claimant, campaign_id=campaign_id)
-    uow.commit()
-    raise Conflict("member.identity_disputed")
-
-
-def _personal_data(form: JoinForm, *, openid: str, rules: JoinRules, member_id: str) -> dict:
-    """The member row's personal columns: encrypted, masked and hashed."""
-    person = resident_id.parse(form.id_number)
-    # The member id is bound into each ciphertext, so a ciphertext copied onto another row fails.
-    aad = member_id.encode()
-    return {
-        "name": form.name,
-        "mobile_enc": pii.encrypt(rules.pii_keys.pii, form.mobile, associated_data=aad),
-        "mobile_masked": mobile_rules.mask(form.mobile),
-        "id_number_enc": pii.encrypt(rules.pii_keys.pii, person.number, associated_data=aad),
-        "id_number_masked": resident_id.mask(person.number),
-        "id_hash": pii.blind_index(rules.pii_keys.pii_hash_key, person.number),
-        "openid": openid,
-        "birth_date": person.birth_date,
-        "sex": person.sex,
-    }
-
-
-def _join(
-    uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules, member_id: str, personal: dict
-) -> Member:
-    """The member row and its event; the caller then stores the answer, counts the join, commits."""
-    conn = uow.connection
-    campaign, unit = _joinable(form, repository.campaign_with_unit(conn, form.campaign_code))
-    # The person's own membership and their ID number's, in one statement: own first, as above.
-    current = repository.current_members(conn, openid=openid, id_hash=personal["id_hash"])
-    own = next((row for row in current if row.openid == openid), None)
-    if own is not None:
-        raise _own_membership_conflict(conn, openid, own)
-    held = next((row for row in current if row.id_hash == personal["id_hash"]), None)
-    _refuse_if_held(uow, form, held, openid=openid, rules=rules, campaign_id=campaign.id)
-
-    # After every check, so a refused join spends no serial (on PostgreSQL a serial taken is gone
-    # even if the join rolls back). The member row, its event and the stored answer need it.
-    serial = repository.next_card_serial(conn, rules.province)
-    member = Member(
-        id=member_id,
-        unit_id=unit.id,
-        status=model.join_status(unit),
-        card_no=format_card_number(rules.province, serial),
-        campaign_id=campaign.id,
-        employer=form.employer,
-        occupation=form.occupation,
-        joined_at=now(),
-    )
-    repository.add_member(conn, member, personal, consent_version=rules.consent_version)
-    _emit(uow, model.joined_event(member, unit), member.id)
-    return member
-
-
-def _emit(uow: UnitOfWork, change: tuple[str, dict], subject: str) -> None:
+def record_change(uow: UnitOfWork, change: tuple[str, dict], subject: str) -> None:
     event_type, payload = change
     uow.emit(event_type, subject, payload)
 
@@ -530,7 +291,7 @@ def erase(uow: UnitOfWork, member_id: str | None, *, subject: str) -> None:
         repository.erase_member(conn, member, now())
         _audit(uow, actor=subject, action="erase", member_id=member_id, fields=["all_personal_data"])
         # Emitted even for someone who had already left: other services erase their copies too.
-        _emit(uow, change, member_id)
+        record_change(uow, change, member_id)
         uow.commit()
 
 
@@ -557,7 +318,7 @@ def change_status(uow: UnitOfWork, admin_units, member_id: str, action: str, *, 
             "leave": lambda: model.leave(member),
         }[action]()
         repository.save_member_state(conn, member, now())
-        _emit(uow, change, member.id)
+        record_change(uow, change, member.id)
         uow.commit()
     return member
 
@@ -571,7 +332,7 @@ def transfer(uow: UnitOfWork, admin_units, member_id: str, to_branch_id: str) ->
         # only when that branch is inside their subtree too.
         change = model.transfer(member, unit_in_scope(conn, to_branch_id, scopes))
         repository.save_member_state(conn, member, now())
-        _emit(uow, change, member.id)
+        record_change(uow, change, member.id)
         uow.commit()
     return member
 

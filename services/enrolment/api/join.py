@@ -10,7 +10,7 @@ from services.common.errors import Problem, problem
 from services.common.idempotency import HEADER, HEADER_DOC, IdempotentRequest
 from services.common.views import client_ip, context, unit_of_work
 
-from .. import identity, repository, service, tables
+from .. import identity, joining, repository, service, tables
 from .. import schemas as s
 from .context import enrolment, funnel
 
@@ -33,7 +33,7 @@ def _openid() -> str:
     return subject[3:]
 
 
-def _rules() -> service.JoinRules:
+def _rules() -> joining.JoinRules:
     e = enrolment()
     settings = e.settings
     provider = identity.Provider(
@@ -43,12 +43,12 @@ def _rules() -> service.JoinRules:
         secret=settings.identity_secret,
         timeout=settings.identity_timeout,
     )
-    return service.JoinRules(
+    return joining.JoinRules(
         pii_keys=e.pii_keys,
         province=settings.card_province,
         consent_version=settings.consent_version,
         limit_per_hour=settings.join_limit_per_hour,
-        verification=service.Verification(
+        verification=joining.Verification(
             provider,
             code_ttl=settings.sms_code_ttl,
             code_attempts=settings.sms_code_attempts,
@@ -80,7 +80,7 @@ class JoinSmsCode(MethodView):
     def post(self, body):
         """Text a join code to the mobile the worker will join with (rate-limited)"""
         openid = _openid()
-        return {"expires_in": service.send_join_code(context().redis, openid=openid, rules=_rules(), **body)}
+        return {"expires_in": joining.send_join_code(context().redis, openid=openid, rules=_rules(), **body)}
 
 
 @blp.route("/join")
@@ -99,10 +99,10 @@ class Join(MethodView):
             body,
             secret=enrolment().secrets.idempotency_key,
         )
-        result = service.join(
+        result = joining.join(
             unit_of_work(),
             context().redis,
-            service.JoinForm(**body),
+            joining.JoinForm(**body),
             openid=openid,
             rules=_rules(),
             request=once,

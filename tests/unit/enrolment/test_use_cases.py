@@ -26,7 +26,7 @@ from services.common.db import Database
 from services.common.domain import Conflict, Forbidden, Gone, Invalid, NotFound, RateLimited, Unavailable
 from services.common.idempotency import IdempotentRequest
 from services.common.kit import database
-from services.enrolment import accounts, disputes, pii, service, tables
+from services.enrolment import accounts, disputes, joining, pii, service, tables
 from services.enrolment.funnel import Funnel
 from services.enrolment.secrets import SigningKey
 from services.enrolment.settings import EnrolmentSettings
@@ -105,12 +105,12 @@ class StubProvider:
 
 
 PROVIDER = StubProvider()
-RULES = service.JoinRules(
+RULES = joining.JoinRules(
     pii_keys=service.PiiKeys(pii.KeyRing({"k1": b"k" * 32}, "k1"), b"h" * 32),
     province="52",
     consent_version="2026-01",
     limit_per_hour=3,
-    verification=service.Verification(PROVIDER, sms_limit_per_hour=100),
+    verification=joining.Verification(PROVIDER, sms_limit_per_hour=100),
 )
 
 
@@ -126,7 +126,7 @@ def resident_id(n: int) -> str:
     return first17 + compute_check_char(first17)
 
 
-def form(campaign, n: int = 1, **overrides) -> service.JoinForm:
+def form(campaign, n: int = 1, **overrides) -> joining.JoinForm:
     values = dict(
         campaign_code=campaign.code,
         name="张三",
@@ -138,13 +138,13 @@ def form(campaign, n: int = 1, **overrides) -> service.JoinForm:
         consent=True,
     )
     values.update(overrides)
-    return service.JoinForm(**values)
+    return joining.JoinForm(**values)
 
 
-def verified(redis, campaign, n: int = 1, *, openid: str = "o-1", **overrides) -> service.JoinForm:
+def verified(redis, campaign, n: int = 1, *, openid: str = "o-1", **overrides) -> joining.JoinForm:
     """A join form with the code the stub provider texted to its mobile for this openid."""
     mobile = overrides.get("mobile", "13800138000")
-    service.send_join_code(redis, openid=openid, mobile=mobile, rules=RULES)
+    joining.send_join_code(redis, openid=openid, mobile=mobile, rules=RULES)
     return form(campaign, n, sms_code=PROVIDER.code_sent_to(mobile), **overrides)
 
 
@@ -213,8 +213,8 @@ def test_reloading_the_join_page_cannot_inflate_the_scan_figures(db, tree, redis
 
 
 def test_a_join_records_the_member_and_its_event_with_the_requests_trace(db, tree, redis):
-    joining = verified(redis, tree["campaign"])
-    result = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=no_key())
+    application = verified(redis, tree["campaign"])
+    result = joining.join(uow(db), redis, application, openid="o-1", rules=RULES, request=no_key())
 
     assert result["status"] == "active"
     assert result["card_no"].startswith("GH52")  # the province code follows the prefix
@@ -227,27 +227,27 @@ def test_a_join_records_the_member_and_its_event_with_the_requests_trace(db, tre
 
 
 def test_the_same_wechat_user_joining_again_is_told_their_branch_and_nothing_is_written(db, tree, redis):
-    service.join(
+    joining.join(
         uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
     )
     before = (count(db, tables.members), len(outbox(db)), count(db, tables.disputes))
 
     with pytest.raises(Conflict) as error:  # refused before the code is checked: no code needed
-        service.join(uow(db), redis, form(tree["campaign"], 2), openid="o-1", rules=RULES, request=no_key())
+        joining.join(uow(db), redis, form(tree["campaign"], 2), openid="o-1", rules=RULES, request=no_key())
     assert error.value.code == "member.already_joined"
     assert error.value.params["branch"] == "贵阳市顺丰分会"
     assert (count(db, tables.members), len(outbox(db)), count(db, tables.disputes)) == before
 
 
 def test_another_wechat_user_on_a_held_id_number_opens_a_dispute_and_is_told_no_branch(db, tree, redis):
-    service.join(
+    joining.join(
         uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
     )
     before = (count(db, tables.members), len(outbox(db)))
 
     with pytest.raises(Conflict) as error:
         claim = verified(redis, tree["campaign"], openid="o-2", name="张三")
-        service.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
+        joining.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
     assert error.value.code == "member.identity_disputed" and error.value.params == {}
     assert (count(db, tables.members), len(outbox(db))) == before
     with db.engine.connect() as conn:
@@ -262,15 +262,15 @@ def test_a_mismatched_name_or_a_wrong_code_creates_nothing_and_the_provider_down
 ):
     with pytest.raises(Invalid) as mismatch:
         claim = verified(redis, tree["campaign"], name=StubProvider.MISMATCH)
-        service.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
+        joining.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
     assert (mismatch.value.code, mismatch.value.field) == ("identity.mismatch", "id_number")
     with pytest.raises(Invalid) as wrong:
-        service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=no_key())
+        joining.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=no_key())
     assert (wrong.value.code, wrong.value.field) == ("sms.code_invalid", "sms_code")
     provider_up.down = True
     with pytest.raises(Unavailable):
         claim = verified(redis, tree["campaign"])
-        service.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
+        joining.join(uow(db), redis, claim, openid="o-1", rules=RULES, request=no_key())
     assert count(db, tables.members) == 0 and outbox(db) == []
 
 
@@ -282,17 +282,17 @@ def test_redis_down_at_the_code_check_fails_closed(db, tree):
     server.connected = False
 
     with pytest.raises(Unavailable):
-        service.join(uow(db), client, claim, openid="o-1", rules=rules, request=no_key())
+        joining.join(uow(db), client, claim, openid="o-1", rules=rules, request=no_key())
     assert count(db, tables.members) == 0 and outbox(db) == []
 
 
 def test_resolving_a_dispute_moves_the_membership_and_records_reassigned(db, tree, redis):
-    held = service.join(
+    held = joining.join(
         uow(db), redis, verified(redis, tree["campaign"]), openid="o-1", rules=RULES, request=no_key()
     )
     with pytest.raises(Conflict):
         claim = verified(redis, tree["campaign"], openid="o-2", name="李四", mobile="13900139000")
-        service.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
+        joining.join(uow(db), redis, claim, openid="o-2", rules=RULES, request=no_key("o-2"))
     with db.engine.connect() as conn:
         (listed,) = disputes.disputes(conn, [tree["root"].id])
         assert disputes.disputes(conn, [tree["strict"].id]) == []  # another branch's admin sees nothing
@@ -326,9 +326,9 @@ def test_resolving_a_dispute_moves_the_membership_and_records_reassigned(db, tre
 def test_a_retry_with_the_same_key_gets_the_first_answer_and_a_changed_body_is_refused(db, tree, redis):
     body = {"campaign_code": tree["campaign"].code}
     first = IdempotentRequest.of(tables.idempotency_keys, "join:o-1", "key-1", body, secret=FINGERPRINT_KEY)
-    joining = verified(redis, tree["campaign"])
-    answer = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=first)
-    again = service.join(uow(db), redis, joining, openid="o-1", rules=RULES, request=first)
+    application = verified(redis, tree["campaign"])
+    answer = joining.join(uow(db), redis, application, openid="o-1", rules=RULES, request=first)
+    again = joining.join(uow(db), redis, application, openid="o-1", rules=RULES, request=first)
 
     assert again == answer
     assert count(db, tables.members) == 1
@@ -336,13 +336,13 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_a_changed_body_is_r
         tables.idempotency_keys, "join:o-1", "key-1", {**body, "name": "李四"}, secret=FINGERPRINT_KEY
     )
     with pytest.raises(Conflict) as error:
-        service.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=changed)
+        joining.join(uow(db), redis, form(tree["campaign"]), openid="o-1", rules=RULES, request=changed)
     assert error.value.code == "idempotency_key_reused"
 
 
 def test_joining_needs_consent_and_a_branch_that_approves_leaves_the_member_pending(db, tree, redis):
     with pytest.raises(Invalid) as error:
-        service.join(
+        joining.join(
             uow(db), redis, form(tree["campaign"], consent=False), openid="o-1", rules=RULES, request=no_key()
         )
     assert (error.value.code, error.value.field) == ("consent.required", "consent")
@@ -351,20 +351,20 @@ def test_joining_needs_consent_and_a_branch_that_approves_leaves_the_member_pend
         uow(db), [tree["root"].id], actor="t", branch_id=tree["strict"].id, name="审批", site=None,
         expires_at=None,
     )  # fmt: skip
-    joining = verified(redis, strict, 2, openid="o-2")
-    result = service.join(uow(db), redis, joining, openid="o-2", rules=RULES, request=no_key("o-2"))
+    application = verified(redis, strict, 2, openid="o-2")
+    result = joining.join(uow(db), redis, application, openid="o-2", rules=RULES, request=no_key("o-2"))
     assert result["status"] == "pending"
 
 
 def test_joins_past_the_hourly_limit_are_refused_before_anything_is_written(db, tree, redis):
     for n in range(RULES.limit_per_hour):  # refused joins count as attempts too
         with pytest.raises(Invalid):
-            service.join(
+            joining.join(
                 uow(db), redis, form(tree["campaign"], n, consent=False), openid="o-1", rules=RULES,
                 request=no_key(),
             )  # fmt: skip
     with pytest.raises(RateLimited):
-        service.join(uow(db), redis, form(tree["campaign"], 9), openid="o-1", rules=RULES, request=no_key())
+        joining.join(uow(db), redis, form(tree["campaign"], 9), openid="o-1", rules=RULES, request=no_key())
     assert count(db, tables.members) == 0
     assert outbox(db) == []
 
@@ -374,8 +374,8 @@ def test_joins_past_the_hourly_limit_are_refused_before_anything_is_written(db, 
 
 def joined(db, tree, redis, n: int = 1) -> str:
     openid = f"o-{n}"
-    joining = verified(redis, tree["campaign"], n, openid=openid)
-    result = service.join(uow(db), redis, joining, openid=openid, rules=RULES, request=no_key(openid))
+    application = verified(redis, tree["campaign"], n, openid=openid)
+    result = joining.join(uow(db), redis, application, openid=openid, rules=RULES, request=no_key(openid))
     return result["member_id"]
 
 
