@@ -10,6 +10,7 @@ the shared ones for every tier).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json as jsonlib
 import os
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -63,6 +65,16 @@ def infra_missing(reason: str, *, hint: str = START_INFRA) -> NoReturn:
     if os.environ.get("UNIONHUB_REQUIRE_INFRA", "") not in ("", "0"):
         pytest.fail(f"UNIONHUB_REQUIRE_INFRA is set and {reason}", pytrace=False)
     pytest.skip(f"{reason}; {hint} (UNIONHUB_REQUIRE_INFRA=1 fails instead)")
+
+
+def registry_facts():
+    """deploy/local/registry_facts.py, the local scripts' one reader of services/registry.py (it is
+    a script, not a package module, so it is loaded from its path)."""
+    path = Path(__file__).resolve().parents[1] / "deploy" / "local" / "registry_facts.py"
+    spec = importlib.util.spec_from_file_location("registry_facts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- servers and stores the tests own -------------------------------------------------------------

@@ -9,7 +9,6 @@ The gateway's body caps and its allow list for operations endpoints are held to 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from services.registry import ALL, FAKES, SERVICES
+from tests.support import registry_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -33,16 +33,7 @@ BODY_CAP = re.compile(r"client_max_body_size (\w+);")
 ALLOW = re.compile(r"allow (\S+);")
 
 
-def load_facts():
-    spec = importlib.util.spec_from_file_location(
-        "registry_facts", ROOT / "deploy" / "local" / "registry_facts.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-facts = load_facts()
+facts = registry_facts()
 
 
 def location_bodies(path: Path) -> dict[str, str]:

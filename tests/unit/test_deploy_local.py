@@ -9,7 +9,6 @@ the services would still read; operations endpoints for this machine only; the l
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from services.registry import ALL, FAKES, SERVICES
+from tests.support import registry_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "deploy" / "local"
@@ -34,14 +34,7 @@ BODY_CAP = re.compile(r"client_max_body_size (\w+);")
 ALLOW = re.compile(r"allow (\S+);")
 
 
-def load_facts():
-    spec = importlib.util.spec_from_file_location("registry_facts", FACTS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-facts = load_facts()
+facts = registry_facts()
 
 
 def render_gateway(tmp_path: Path, **env: str) -> str:

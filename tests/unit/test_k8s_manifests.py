@@ -13,7 +13,6 @@ The Ingress's body caps are held to the local and compose gateways' (deploy/loca
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from functools import cache
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from services.registry import ALL, SERVICES
+from tests.support import registry_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -33,16 +33,7 @@ WORKER_METRICS_PORT = 9102
 PLACEHOLDER = "SERVICE"
 
 
-def load_facts():
-    spec = importlib.util.spec_from_file_location(
-        "registry_facts", ROOT / "deploy" / "local" / "registry_facts.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-facts = load_facts()
+facts = registry_facts()
 ANNOTATION = "nginx.ingress.kubernetes.io/"
 
 
