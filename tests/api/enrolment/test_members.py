@@ -265,6 +265,25 @@ def test_after_erasure_the_same_person_may_join_again(api, tree):
     assert response.status_code == 201 and again.member_id != worker.member_id
 
 
+def test_after_erasure_replaying_the_joins_idempotency_key_does_not_bring_the_member_back(api, tree):
+    worker = api.wechat()
+    body = api.join_body(tree.campaign_a1["code"], worker)
+    headers = {**worker.headers, "Idempotency-Key": "join-before-erasure"}
+    joined = api.client.post("/api/v1/join", json=body, headers=headers)
+    assert joined.status_code == 201
+    member_token = {"Authorization": f"Bearer {joined.get_json()['access_token']}"}
+    assert api.client.post("/api/v1/members/me/erasure", headers=member_token).status_code == 204
+    assert api.count(et.idempotency_keys) == 0  # the stored answer named the member: it went too
+
+    replay = api.client.post("/api/v1/join", json=body, headers=headers)
+
+    # A new request now, never the stored answer: whatever it decides, it does not hand back the
+    # erased membership (within the SMS code's lifetime the same request may join afresh).
+    assert replay.status_code in (201, 422), replay.get_json()
+    assert joined.get_json()["member_id"] not in replay.get_data(as_text=True)
+    assert joined.get_json()["card_no"] not in replay.get_data(as_text=True)
+
+
 def test_erasure_before_joining_is_404(api, tree):
     worker = api.wechat()
     assert api.client.post("/api/v1/members/me/erasure", headers=worker.headers).status_code == 404
