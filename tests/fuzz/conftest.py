@@ -138,6 +138,7 @@ class Budget:
         now = time.monotonic()
         if self.deadline is None:
             self.deadline = now + self.seconds
+            _TALLY.started = now  # the summary's time is the fuzzing's, not the whole session's
         self.items = max(self.items - 1, 0)
         return max(self.deadline - self.items * MIN_SHARE, now + MIN_SHARE)
 
