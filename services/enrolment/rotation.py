@@ -2,7 +2,7 @@
 
 from services.common import kit
 
-from . import secrets, service
+from . import membership, secrets, service
 
 
 def main() -> int:
@@ -13,7 +13,7 @@ def main() -> int:
     total = 0
     while True:
         # Small transactions: a large union's table is not locked for the whole run.
-        changed = service.reencrypt_personal_data(database.unit_of_work(), pii_keys)
+        changed = membership.reencrypt_personal_data(database.unit_of_work(), pii_keys)
         total += changed
         if changed == 0:
             return total

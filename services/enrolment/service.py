@@ -1,9 +1,10 @@
-"""Enrolment's use cases: the union tree, campaigns and a member's life in the union.
+"""Enrolment's use cases for the union tree and its QR campaigns, and the scope checks all share.
 
 Each use case opens its unit of work, decides with the domain rules in model.py, writes through
-repository.py and commits state, audit rows and events together. Admin use cases take the unit ids
+the repository and commits state, audit rows and events together. Admin use cases take the unit ids
 of the caller's token (``admin_units``) and resolve them to subtrees in the same transaction.
-Joining is in joining.py, logins and staff accounts in accounts.py, disputes in disputes.py.
+A member's own card and data and admins' changes to a membership are in membership.py, joining
+in joining.py, logins and staff accounts in accounts.py, disputes in disputes.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid, NotFound
 
-from . import card_token, model, pii, repository
+from . import model, pii, repository
 from .funnel import UNIQUE_SCANS, Funnel
 from .model import Campaign, Member, Unit
 
@@ -219,175 +220,3 @@ def conversion(joins: int, scans: int) -> float:
 def record_change(uow: UnitOfWork, change: tuple[str, dict], subject: str) -> None:
     event_type, payload = change
     uow.emit(event_type, subject, payload)
-
-
-# --- a member's own card and data ----------------------------------------------------------------
-
-
-def _own_row(conn: Connection, member_id: str | None, subject: str):
-    """The membership a member token names, while the caller still holds it.
-
-    A token names its member id for 15 minutes; a resolved dispute can move the membership to
-    another person meanwhile, and the earlier holder's token must stop reaching it at once.
-    """
-    if not member_id:
-        raise NotFound("member.not_joined")
-    row = repository.member_row(conn, member_id)
-    if row is None or row.erased_at is not None or f"wx:{row.openid}" != subject:
-        raise NotFound("member.not_found")
-    return row
-
-
-def my_member(uow: UnitOfWork, member_id: str | None, *, subject: str):
-    """The member's own row and branch name; one who never joined or was erased is not found."""
-    with uow.read_only():
-        row = _own_row(uow.connection, member_id, subject)
-        return row, repository.unit(uow.connection, row.unit_id).name
-
-
-def card_code(
-    uow: UnitOfWork, member_id: str | None, *, subject: str, secret: bytes, ttl: int, at: int
-) -> tuple[str, int]:
-    """A fresh rotating code for the member's card, for an active member only."""
-    with uow.read_only():
-        row = _own_row(uow.connection, member_id, subject)
-    if row.status != model.ACTIVE:
-        raise Conflict("member.not_active")
-    return card_token.issue(row.id, secret=secret, now=at, ttl=ttl)
-
-
-def redeem_card(
-    uow: UnitOfWork, token: str, *, secret: bytes, at: int, used: card_token.UsedTokens
-) -> Member:
-    """A till scanned a card code: accepted once, and only for an active member."""
-    try:
-        claims = card_token.redeem(token, secret=secret, now=at, used=used)
-    except card_token.CardTokenError as error:
-        raise Invalid(error.code, field="token") from None
-    with uow.read_only():
-        member = repository.member(uow.connection, claims.member_id)
-    if member is None or member.status != model.ACTIVE:
-        raise Conflict("member.not_active")
-    return member
-
-
-def erase(uow: UnitOfWork, member_id: str | None, *, subject: str) -> None:
-    """Honour a deletion request: personal data is wiped, the card number and history stay anonymous."""
-    if not member_id:
-        raise NotFound("member.not_joined")
-    with uow:
-        conn = uow.connection
-        member = repository.member(conn, member_id, for_update=True)
-        if member is None:
-            raise NotFound("member.not_found")
-        row = repository.member_row(conn, member_id)
-        if row.erased_at is not None:
-            raise Conflict("member.erased")
-        row = _own_row(conn, member_id, subject)
-        change = model.leave(member, erased=True)
-        # The stored answer to their join names the member: a replay must not bring it back.
-        if row.openid:
-            repository.forget_join_answers(conn, row.openid)
-        repository.erase_member(conn, member, now())
-        _audit(uow, actor=subject, action="erase", member_id=member_id, fields=["all_personal_data"])
-        # Emitted even for someone who had already left: other services erase their copies too.
-        record_change(uow, change, member_id)
-        uow.commit()
-
-
-# --- members, for admins ------------------------------------------------------------------------
-
-
-def member(uow: UnitOfWork, admin_units, member_id: str):
-    """One member's row and branch name, in the admin's subtree."""
-    with uow.read_only():
-        conn = uow.connection
-        found = member_in_scope(conn, member_id, scope_paths(conn, admin_units))
-        return repository.member_row(conn, found.id), repository.unit(conn, found.unit_id).name
-
-
-def change_status(uow: UnitOfWork, admin_units, member_id: str, action: str, *, reason=None) -> Member:
-    with uow:
-        conn = uow.connection
-        member = member_in_scope(conn, member_id, scope_paths(conn, admin_units), for_update=True)
-        change = {
-            "approve": lambda: model.approve(member),
-            "reject": lambda: model.reject(member, reason),
-            "suspend": lambda: model.suspend(member, reason),
-            "reinstate": lambda: model.reinstate(member),
-            "leave": lambda: model.leave(member),
-        }[action]()
-        repository.save_member_state(conn, member, now())
-        record_change(uow, change, member.id)
-        uow.commit()
-    return member
-
-
-def transfer(uow: UnitOfWork, admin_units, member_id: str, to_branch_id: str) -> Member:
-    with uow:
-        conn = uow.connection
-        scopes = scope_paths(conn, admin_units)
-        member = member_in_scope(conn, member_id, scopes, for_update=True)
-        # The admin must manage both ends: sending a member into a branch they don't run is allowed
-        # only when that branch is inside their subtree too.
-        change = model.transfer(member, unit_in_scope(conn, to_branch_id, scopes))
-        repository.save_member_state(conn, member, now())
-        record_change(uow, change, member.id)
-        uow.commit()
-    return member
-
-
-def personal_data(uow: UnitOfWork, admin_units, member_id: str, *, pii_keys: PiiKeys, actor: str) -> dict:
-    """A member's unmasked name, mobile and ID number; the read is audited in the same transaction."""
-    with uow:
-        conn = uow.connection
-        member_in_scope(conn, member_id, scope_paths(conn, admin_units))
-        row = repository.member_row(conn, member_id)
-        if row.erased_at is not None:
-            raise Conflict("member.erased")
-        aad = member_id.encode()
-        data = {
-            "member_id": member_id,
-            "name": row.name,
-            "mobile": pii.decrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
-            "id_number": pii.decrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
-        }
-        fields = ["name", "mobile", "id_number"]
-        _audit(uow, actor=actor, action="read_personal_data", member_id=member_id, fields=fields)
-        uow.commit()
-    return data
-
-
-def _audit(uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, fields: list[str]) -> None:
-    repository.add_audit(
-        uow.connection,
-        at=now(),
-        actor=actor,
-        action=action,
-        member_id=member_id,
-        fields=fields,
-        request_id=uow.request_id,
-    )
-
-
-# --- key rotation ---------------------------------------------------------------------------------
-
-
-def reencrypt_personal_data(uow: UnitOfWork, pii_keys: PiiKeys, *, batch: int = 500) -> int:
-    """Re-encrypt up to ``batch`` members' data still under an old key; return how many changed.
-
-    Rotation: put the new key first in UNIONHUB_PII_KEYS (old keys after it, so both decrypt), run
-    this until it returns 0, then drop the old key.
-    """
-    with uow:
-        rows = repository.members_under_old_key(uow.connection, pii_keys.pii.current_kid, batch)
-        for row in rows:
-            aad = row.id.encode()
-            repository.set_member_ciphertexts(
-                uow.connection,
-                row.id,
-                mobile_enc=pii.reencrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
-                id_number_enc=pii.reencrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
-            )
-        uow.commit()
-    return len(rows)

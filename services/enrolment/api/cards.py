@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from services.common.auth import TILL, require
 from services.common.views import context, unit_of_work
 
-from .. import card_token, keys, service
+from .. import card_token, keys, membership
 from .. import schemas as s
 from .context import enrolment
 
@@ -22,7 +22,7 @@ class CardRedeem(MethodView):
     @blp.response(200, s.CardRedeemOut)
     def post(self, body):
         """Accept a scanned member card code once; refuse members who are not active"""
-        member = service.redeem_card(
+        member = membership.redeem_card(
             unit_of_work(),
             body["token"],
             secret=enrolment().secrets.card_token_secret,

@@ -14,7 +14,7 @@ from services.common.auth import ADMIN, MEMBER, principal, require
 from services.common.clock import utc
 from services.common.views import no_store, unit_of_work
 
-from .. import exports, queries, service
+from .. import exports, membership, queries
 from .. import schemas as s
 from .context import admin_units, enrolment
 
@@ -50,7 +50,7 @@ class Me(MethodView):
     def get(self):
         """The member's own profile, mobile and ID number masked"""
         return member_out(
-            *service.my_member(unit_of_work(), principal().member_id, subject=principal().subject)
+            *membership.my_member(unit_of_work(), principal().member_id, subject=principal().subject)
         )
 
 
@@ -61,7 +61,7 @@ class MyCardToken(MethodView):
     def get(self):
         """The member card's rotating code: valid about a minute, accepted once"""
         e = enrolment()
-        token, ttl = service.card_code(
+        token, ttl = membership.card_code(
             unit_of_work(),
             principal().member_id,
             subject=principal().subject,
@@ -78,7 +78,7 @@ class MyErasure(MethodView):
     @blp.response(204)
     def post(self):
         """Delete my personal data and leave the union (PIPL deletion request)"""
-        service.erase(unit_of_work(), principal().member_id, subject=principal().subject)
+        membership.erase(unit_of_work(), principal().member_id, subject=principal().subject)
 
 
 # --- for admins -----------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ class MemberDetail(MethodView):
     @blp.response(200, s.MemberOut)
     def get(self, member_id):
         """One member, masked"""
-        return member_out(*service.member(unit_of_work(), admin_units(), member_id))
+        return member_out(*membership.member(unit_of_work(), admin_units(), member_id))
 
 
 @blp.route("/members/<member_id>/personal-data")
@@ -182,7 +182,7 @@ class MemberPersonalData(MethodView):
     @blp.response(200, s.PersonalDataOut)
     def get(self, member_id):
         """A member's unmasked name, mobile and ID number; every read is audited"""
-        data = service.personal_data(
+        data = membership.personal_data(
             unit_of_work(), admin_units(), member_id, pii_keys=enrolment().pii_keys, actor=principal().subject
         )
         return no_store(s.PersonalDataOut().dump(data))
@@ -195,7 +195,7 @@ def _status_view(action: str, summary: str, with_reason: bool):
         @blp.response(200, s.StatusOut)
         def post(self, body, member_id):
             reason = body.get("reason") if with_reason else None
-            return service.change_status(unit_of_work(), admin_units(), member_id, action, reason=reason)
+            return membership.change_status(unit_of_work(), admin_units(), member_id, action, reason=reason)
 
     StatusChange.post.__doc__ = summary
     StatusChange.__name__ = f"Member{action.title()}"
@@ -221,4 +221,4 @@ class MemberTransfer(MethodView):
     @blp.response(200, s.StatusOut)
     def post(self, body, member_id):
         """Transfer a member to another branch in the admin's subtree"""
-        return service.transfer(unit_of_work(), admin_units(), member_id, body["branch_id"])
+        return membership.transfer(unit_of_work(), admin_units(), member_id, body["branch_id"])

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from services.common.db import Database
-from services.enrolment import pii, service, tables
+from services.enrolment import membership, pii, service, tables
 from services.enrolment.pii import KeyRing
 
 OLD = KeyRing.generate_key()
@@ -40,7 +40,7 @@ def test_reencryption_moves_every_member_to_the_current_key_in_batches(tmp_path)
     keys = service.PiiKeys(rotated, b"h" * 32)
     changed = []
     while True:
-        changed.append(service.reencrypt_personal_data(database.unit_of_work(), keys, batch=2))
+        changed.append(membership.reencrypt_personal_data(database.unit_of_work(), keys, batch=2))
         if changed[-1] == 0:
             break
 

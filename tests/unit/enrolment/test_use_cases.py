@@ -26,7 +26,7 @@ from services.common.db import Database
 from services.common.domain import Conflict, Forbidden, Gone, Invalid, NotFound, RateLimited, Unavailable
 from services.common.idempotency import IdempotentRequest
 from services.common.kit import database
-from services.enrolment import accounts, disputes, joining, pii, service, tables
+from services.enrolment import accounts, disputes, joining, membership, pii, service, tables
 from services.enrolment.funnel import Funnel
 from services.enrolment.secrets import SigningKey
 from services.enrolment.settings import EnrolmentSettings
@@ -384,16 +384,17 @@ def test_status_changes_follow_the_rules_and_each_records_its_event(db, tree, re
     admins = [tree["city"].id]
 
     assert (
-        service.change_status(uow(db), admins, member_id, "suspend", reason="欠缴会费").status == "suspended"
+        membership.change_status(uow(db), admins, member_id, "suspend", reason="欠缴会费").status
+        == "suspended"
     )
     with pytest.raises(Conflict) as error:
-        service.change_status(uow(db), admins, member_id, "approve")
+        membership.change_status(uow(db), admins, member_id, "approve")
     assert error.value.code == "member.not_pending"
-    assert service.change_status(uow(db), admins, member_id, "reinstate").status == "active"
-    moved = service.transfer(uow(db), admins, member_id, tree["strict"].id)
+    assert membership.change_status(uow(db), admins, member_id, "reinstate").status == "active"
+    moved = membership.transfer(uow(db), admins, member_id, tree["strict"].id)
     assert moved.unit_id == tree["strict"].id
     with pytest.raises(NotFound):  # an admin of another subtree does not see the member at all
-        service.change_status(uow(db), [tree["branch"].id], member_id, "leave")
+        membership.change_status(uow(db), [tree["branch"].id], member_id, "leave")
 
     assert [r.type for r in outbox(db)] == [
         member_events.JOINED,
@@ -406,11 +407,11 @@ def test_status_changes_follow_the_rules_and_each_records_its_event(db, tree, re
 def test_reading_personal_data_and_erasing_it_are_audited_with_the_request_id(db, tree, redis):
     member_id = joined(db, tree, redis)
 
-    data = service.personal_data(
+    data = membership.personal_data(
         uow(db), [tree["root"].id], member_id, pii_keys=RULES.pii_keys, actor="staff:1"
     )
     assert (data["mobile"], data["id_number"]) == ("13800138000", resident_id(1))
-    service.erase(uow(db), member_id, subject="wx:o-1")
+    membership.erase(uow(db), member_id, subject="wx:o-1")
 
     with db.engine.connect() as conn:
         audit = conn.execute(select(tables.audit_log).order_by(tables.audit_log.c.id)).all()
@@ -419,12 +420,14 @@ def test_reading_personal_data_and_erasing_it_are_audited_with_the_request_id(db
     assert (row.status, row.name, row.id_hash, row.openid) == ("left", None, None, None)
     assert outbox(db)[-1].type == member_events.LEFT
     with pytest.raises(Conflict):
-        service.personal_data(uow(db), [tree["root"].id], member_id, pii_keys=RULES.pii_keys, actor="staff:1")
+        membership.personal_data(
+            uow(db), [tree["root"].id], member_id, pii_keys=RULES.pii_keys, actor="staff:1"
+        )
 
 
 def test_member_events_reach_a_consumer_through_the_in_memory_bus(db, tree, redis, tmp_path):
     member_id = joined(db, tree, redis)
-    service.change_status(uow(db), [tree["root"].id], member_id, "suspend", reason=None)
+    membership.change_status(uow(db), [tree["root"].id], member_id, "suspend", reason=None)
     courses = Database(f"sqlite:///{tmp_path}/courses.db", MetaData(), source="/unionhub/courses")
     courses.create_all()  # a consumer with nothing but its inbox, enough to see what arrives
     seen = []

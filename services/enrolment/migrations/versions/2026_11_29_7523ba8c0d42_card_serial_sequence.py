@@ -29,7 +29,7 @@ down_revision = "e2ad4158e54f"
 branch_labels = None
 depends_on = None
 
-SEQUENCE = "card_serial_seq"  # repository.py names it too
+SEQUENCE = "card_serial_seq"  # repository/counters.py names it too
 
 
 def _postgresql() -> bool:

@@ -1,0 +1,150 @@
+"""Members: their rows, personal data bound to them, their erasure, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from services.common import idempotency
+
+from .. import tables
+from ..model import CURRENT_STATUSES, Member
+from .rows import member_from_row
+
+
+def member(conn: Connection, member_id: str, *, for_update: bool = False) -> Member | None:
+    query = select(tables.members).where(tables.members.c.id == member_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
+    return member_from_row(row) if row else None
+
+
+def member_row(conn: Connection, member_id: str):
+    return conn.execute(select(tables.members).where(tables.members.c.id == member_id)).first()
+
+
+def _current_member_by(*keys: str):
+    m = tables.members.c
+    match = or_(*(m[key] == bindparam(key) for key in keys))
+    return select(tables.members).where(and_(match, m.status.in_(CURRENT_STATUSES)))
+
+
+# Every join asks these; built once, as above.
+_CURRENT_MEMBER = {
+    ("id_hash",): _current_member_by("id_hash"),
+    ("openid",): _current_member_by("openid"),
+    ("id_hash", "openid"): _current_member_by("id_hash", "openid"),
+}
+
+
+def current_member(conn: Connection, *, id_hash: str | None = None, openid: str | None = None):
+    """The current (pending, active or suspended) membership of a person, found by ID hash or openid."""
+    params = {k: v for k, v in (("id_hash", id_hash), ("openid", openid)) if v}
+    if not params:
+        return None
+    return conn.execute(_CURRENT_MEMBER[tuple(params)], params).first()
+
+
+def current_members(conn: Connection, *, id_hash: str, openid: str) -> list:
+    """Every current membership held by this ID hash or this openid: none, one or two."""
+    return conn.execute(_CURRENT_MEMBER[("id_hash", "openid")], {"id_hash": id_hash, "openid": openid}).all()
+
+
+_INSERT_MEMBER = tables.members.insert()
+
+
+def add_member(conn: Connection, member: Member, personal: dict, *, consent_version: str) -> None:
+    """A new member; ``personal`` holds the encrypted, masked and hashed personal data."""
+    conn.execute(
+        _INSERT_MEMBER,
+        dict(
+            id=member.id,
+            unit_id=member.unit_id,
+            campaign_id=member.campaign_id,
+            card_no=member.card_no,
+            status=member.status,
+            employer=member.employer,
+            occupation=member.occupation,
+            consent_version=consent_version,
+            consented_at=member.joined_at,
+            joined_at=member.joined_at,
+            updated_at=member.joined_at,
+            **personal,
+        ),
+    )
+
+
+def bind_member(conn: Connection, member_id: str, personal: dict, at: datetime) -> None:
+    """Bind the membership to another person: ``personal`` holds their openid, name and mobile."""
+    conn.execute(
+        update(tables.members).where(tables.members.c.id == member_id).values(updated_at=at, **personal)
+    )
+
+
+def save_member_state(conn: Connection, member: Member, at: datetime) -> None:
+    conn.execute(
+        update(tables.members)
+        .where(tables.members.c.id == member.id)
+        .values(status=member.status, unit_id=member.unit_id, updated_at=at)
+    )
+
+
+def erase_member(conn: Connection, member: Member, at: datetime) -> None:
+    """Wipe personal data; the card number and the history stay, anonymous."""
+    conn.execute(
+        update(tables.members)
+        .where(tables.members.c.id == member.id)
+        .values(
+            status=member.status,
+            name=None,
+            mobile_enc=None,
+            mobile_masked=None,
+            id_number_enc=None,
+            id_number_masked=None,
+            id_hash=None,
+            openid=None,
+            birth_date=None,
+            sex=None,
+            employer="",
+            occupation="",
+            erased_at=at,
+            updated_at=at,
+        )
+    )
+
+
+def forget_join_answers(conn: Connection, openid: str) -> None:
+    """Delete the stored Idempotency-Key answers of a person's joins (their erasure)."""
+    idempotency.forget(conn, tables.idempotency_keys, join_scope(openid))
+
+
+def join_scope(openid: str) -> str:
+    """Whose joins an Idempotency-Key belongs to."""
+    return f"join:{openid}"
+
+
+def members_under_old_key(conn: Connection, current_kid: str, limit: int):
+    m = tables.members.c
+    return conn.execute(
+        select(m.id, m.mobile_enc, m.id_number_enc)
+        .where(m.id_number_enc.is_not(None))
+        .where(~m.id_number_enc.startswith(f"{current_kid}:"))
+        .limit(limit)
+    ).all()
+
+
+def set_member_ciphertexts(conn: Connection, member_id: str, *, mobile_enc: str, id_number_enc: str) -> None:
+    m = tables.members
+    conn.execute(
+        update(m).where(m.c.id == member_id).values(mobile_enc=mobile_enc, id_number_enc=id_number_enc)
+    )
+
+
+def add_audit(
+    conn: Connection, *, at: datetime, actor: str, action: str, member_id, fields, request_id
+) -> None:
+    conn.execute(
+        tables.audit_log.insert().values(
+            at=at, actor=actor, action=action, member_id=member_id, fields=fields, request_id=request_id
+        )
+    )
