@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -41,7 +41,6 @@ class Started:
 
     extension: Any = None  # hung on app.extensions[<service name>] for its views
     verifier: TokenVerifier | None = None  # default: verify tokens against enrolment's JWKS
-    extras: dict = field(default_factory=dict)
 
 
 def service(name: str) -> Service:

@@ -71,11 +71,10 @@ def send_join_code(client: redis.Redis, *, openid: str, mobile: str, rules: Join
     v = rules.verification
     codes = v.codes(client, rules.pii_keys)
     # Per WeChat user, so one user cannot buy many guesses, and per mobile, so no one can flood a phone.
-    with identity.fail_closed():
-        for kind, who in (("openid", openid), ("mobile", codes.mobile_tag(mobile))):
-            ratelimit.hit(
-                client, keys.join_sms_sends(kind, who), limit=v.sms_limit_per_hour, window_seconds=3600
-            )
+    # Redis down lets these limits through (they protect capacity), but then no code can be
+    # stored either: issue() refuses, so nothing is sent.
+    for kind, who in (("openid", openid), ("mobile", codes.mobile_tag(mobile))):
+        ratelimit.hit(client, keys.join_sms_sends(kind, who), limit=v.sms_limit_per_hour, window_seconds=3600)
     code = codes.issue(openid, mobile)
     v.provider.send_sms(mobile, identity.sms_text(code, v.code_ttl))
     return v.code_ttl
@@ -100,8 +99,7 @@ def join(
         found = repository.campaign_with_unit(uow.connection, form.campaign_code)
         already = _own_membership_conflict(uow.connection, openid)
     campaign = found[0] if found else None
-    with identity.fail_closed():
-        ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
+    ratelimit.hit(client, keys.join_attempts(openid), limit=rules.limit_per_hour, window_seconds=3600)
     if campaign is not None:
         Funnel(client).count(campaign.id, "started", local_day(now()))
     # Refusals that need no proof of identity come first, so they do not spend the member's code.
