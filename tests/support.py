@@ -366,3 +366,144 @@ class Api:
     def wechat_relogin(self, user: WechatUser) -> str | None:
         """Log the same WeChat user in again; the member_id the login answers."""
         return self.post(self.wechat_login_path, {"code": user.code})["member_id"]
+
+
+# --- services other than enrolment: tokens and member events ------------------------------------------
+
+
+@dataclass
+class TokenMint:
+    """Issues access tokens as enrolment does and serves their JWKS over real HTTP, so a service built
+    in-process verifies them the way it does in production (services/common/auth.py JwksKeys)."""
+
+    issuer: Any  # services.enrolment.tokens.Issuer
+    jwks_url: str
+
+    @property
+    def settings(self) -> dict:
+        """What a service's settings need to trust these tokens (pass to ``service_settings``)."""
+        return {"jwks_url": self.jwks_url, "jwt_issuer": self.issuer.issuer}
+
+    @property
+    def verifier(self):
+        from services.common.auth import TokenVerifier
+
+        return TokenVerifier(self.issuer, self.issuer.issuer)
+
+    def headers(self, subject: str, roles, **scopes) -> dict:
+        return bearer(self.issuer.issue(subject, list(roles), **scopes)[0])
+
+    def member(self, member_id: str) -> dict:
+        return self.headers(f"wx:{member_id}", ["member"], member_id=member_id)
+
+    def admin(self, *units: str, staff_id: str = "admin") -> dict:
+        return self.headers(f"staff:{staff_id}", ["admin"], units=list(units))
+
+    def staff(self, staff_id: str, *roles: str) -> dict:
+        return self.headers(f"staff:{staff_id}", roles)
+
+
+def token_mint(scope: str = "session"):
+    """A fixture yielding a ``TokenMint``."""
+
+    @pytest.fixture(scope=scope)
+    def fixture() -> Iterator[TokenMint]:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from flask import Flask
+
+        from services.enrolment.secrets import SigningKey
+        from services.enrolment.tokens import Issuer
+
+        issuer = Issuer([SigningKey("test-key", Ed25519PrivateKey.generate())], "unionhub-test", 900)
+        app = Flask("jwks")
+        app.get("/.well-known/jwks.json")(issuer.jwks)
+        with http_server(app, "jwks") as base_url:
+            yield TokenMint(issuer, f"{base_url}/.well-known/jwks.json")
+
+    return fixture
+
+
+def member_event(event_type: str, member_id: str, **data) -> Any:
+    """A member event as enrolment publishes it (payload in its JSON form), for a service's handlers.
+
+    ``joined`` defaults to an active member of branch "b-1" under the federation "root".
+    """
+    from datetime import UTC, datetime
+
+    from events.envelope import Event
+    from schemas.events import members as m
+
+    payload = {"member_id": member_id, "occurred_at": datetime.now(UTC).isoformat()}
+    if event_type in (m.JOINED, m.REASSIGNED):
+        payload.update(branch_id="b-1", branch_path=["root", "b-1"], status="active")
+        if event_type == m.JOINED:
+            payload["card_no"] = f"52{abs(hash(member_id)) % 10**14:014d}"
+    if event_type == m.LEFT:
+        payload["reason"] = "left"
+    payload.update(data)
+    return Event(type=event_type, source="/unionhub/enrolment", subject=member_id, data=payload)
+
+
+def deliver(app, *events) -> list:
+    """Apply events to service ``app``'s database with its own handlers, exactly as its consumer
+    does (inbox, schemas, one transaction per event); answers each event's outcome."""
+    from events.dispatch import Dispatcher
+    from services.common import kit
+
+    ctx = app.extensions["unionhub"]
+    name = ctx.settings.service
+    dispatcher = Dispatcher(
+        name, kit.service(name).part("handlers"), ctx.db.catalogue, ctx.db.unit_of_work, ctx.db.inbox
+    )
+    return [dispatcher.deliver(event)[0] for event in events]
+
+
+@dataclass
+class EnrolmentStandIn:
+    """What other services ask enrolment over HTTP, answered from dicts a test fills: where a branch
+    sits in the tree (checked against the admin token's units, as enrolment does) and a member's
+    sex and birth year."""
+
+    url: str
+    tree: dict[str, list[str]]  # branch id -> ancestry, federation first
+    profiles: dict[str, dict]  # member id -> {"sex": ..., "birth_year": ...}
+
+
+def enrolment_stand_in(mint_fixture: str = "token_mint", scope: str = "session"):
+    """A fixture yielding an ``EnrolmentStandIn`` over real HTTP; it trusts the tokens of the
+    ``TokenMint`` fixture named ``mint_fixture``. The tree starts as root > b-1, root > b-2."""
+
+    @pytest.fixture(scope=scope)
+    def fixture(request) -> Iterator[EnrolmentStandIn]:
+        from flask import Flask, abort
+        from flask import request as flask_request
+
+        mint: TokenMint = request.getfixturevalue(mint_fixture)
+        tree = {"root": ["root"], "b-1": ["root", "b-1"], "b-2": ["root", "b-2"]}
+        profiles: dict[str, dict] = {}
+
+        def claims() -> dict:
+            token = flask_request.headers.get("Authorization", "").removeprefix("Bearer ")
+            try:
+                return mint.verifier.verify(token).claims
+            except Exception:  # noqa: BLE001 - any bad token is a 401, as enrolment answers
+                abort(401)
+
+        app = Flask("enrolment-stand-in")
+
+        @app.get("/api/v1/branches/<branch_id>")
+        def branch(branch_id):
+            path = tree.get(branch_id)
+            if path is None or not set(claims().get("units", ())) & set(path):
+                abort(404)
+            return {"id": branch_id, "path": path}
+
+        @app.get("/api/v1/members/me")
+        def me():
+            member_id = claims().get("member_id")
+            return profiles.get(member_id, {"sex": None, "birth_year": None}) if member_id else abort(403)
+
+        with http_server(app, "enrolment-stand-in") as base_url:
+            yield EnrolmentStandIn(base_url, tree, profiles)
+
+    return fixture

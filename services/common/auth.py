@@ -29,6 +29,7 @@ MEMBER = "member"
 ADMIN = "admin"
 TILL = "till"
 COORDINATOR = "coordinator"
+VENUE = "venue"  # staff who check people in at course venues
 
 
 @dataclass(frozen=True)

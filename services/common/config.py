@@ -34,6 +34,8 @@ class Settings:
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     jwks_cache_seconds: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
+    # Enrolment's own address, for the few questions only it answers (where a branch sits in the tree).
+    enrolment_url: str = "http://127.0.0.1:8101"
     log_level: str = "INFO"
     worker_metrics_port: int = 0  # 0: the event worker serves no /metrics
     worker_metrics_addr: str = "127.0.0.1"  # 0.0.0.0 where Prometheus scrapes from outside (k8s)
@@ -43,6 +45,8 @@ class Settings:
     # base64; the HMAC key of Idempotency-Key fingerprints. Empty: the service derives one from its
     # own secret material (enrolment: from its PII hash key).
     idempotency_key_secret: str = ""
+    # Production sets this false: each replica generating its own keys would reject the others' codes.
+    generate_local_secrets: bool = True
 
     @classmethod
     def from_env(cls, service: str, env: dict[str, str] | None = None, **overrides):

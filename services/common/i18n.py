@@ -38,6 +38,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The same request is still being processed.",
         "zh-CN": "相同的请求正在处理中，请稍候",
     },
+    # A member acting in another service, as that service's projection of member events knows them
+    "member.unknown": {
+        "en": "Your membership is not known here yet. If you just joined, try again in a moment.",
+        "zh-CN": "暂未查到您的会员信息，如刚刚入会请稍后再试",
+    },
+    "member.pending": {"en": "Your membership is awaiting approval.", "zh-CN": "您的入会申请正在审核中"},
+    "member.suspended": {"en": "Your membership is suspended.", "zh-CN": "您的会员资格已被暂停"},
+    "member.left": {"en": "You are no longer a member.", "zh-CN": "您已不是工会会员"},
+    "member.rejected": {"en": "Your membership application was not approved.", "zh-CN": "您的入会申请未通过"},
+    "member.inactive": {"en": "Your membership is not active.", "zh-CN": "您的会员资格当前无效"},
+    "branch.not_found": {"en": "Branch not found.", "zh-CN": "未找到该基层工会"},
+    "enrolment.unavailable": {
+        "en": "The membership service does not answer. Please try again shortly.",
+        "zh-CN": "会员服务暂不可用，请稍后再试",
+    },
     # Field-level, for marshmallow's own errors
     "required": {"en": "This field is required.", "zh-CN": "此项为必填项"},
     "null": {"en": "This field may not be empty.", "zh-CN": "此项不能为空"},

@@ -1,20 +1,14 @@
 """HTTP request and response schemas of enrolment; the OpenAPI document is generated from them."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from schemas.fields import CNMobile, ResidentIdNumber
+from schemas.requests import Strict
 
 from .accounts import STAFF_ROLES
 from .model import OUTCOMES, UNIT_KINDS
 
 _name = validate.Length(min=1, max=60)
-
-
-class Strict(Schema):
-    class Meta:
-        # The mini-app may send fields it no longer needs; ignoring them keeps old clients working.
-        unknown = EXCLUDE
-        ordered = True
 
 
 class StaffLoginIn(Strict):
@@ -49,6 +43,8 @@ class UnitOut(Schema):
     kind = fields.String()
     parent_id = fields.String(allow_none=True)
     requires_approval = fields.Boolean()
+    # Ancestors from the federation down to this unit; other services scope admins with it.
+    path = fields.List(fields.String())
 
 
 class CampaignIn(Strict):

@@ -116,11 +116,13 @@ def fuzz_bed(directory) -> Iterator[Bed]:
             module = importlib.import_module(f"services.fakes.{fake}")
             fakes[fake] = stack.enter_context(http_server(module.create_app(), f"fuzz-fake-{fake}"))
         names = [IDENTITY_SERVICE, *(n for n in SERVICES if n != IDENTITY_SERVICE)]
-        jwks_url = None
+        enrolment_url = None
         for name in names:
             overrides = {**_fake_overrides(name, fakes), **FUZZ_SETTINGS.get(name, {})}
-            if jwks_url:
-                overrides["jwks_url"] = jwks_url
+            if enrolment_url:
+                # Tokens, card keys and the branch tree come from the enrolment built here.
+                overrides["jwks_url"] = f"{enrolment_url}/.well-known/jwks.json"
+                overrides["enrolment_url"] = enrolment_url
             known = _settings_fields(name)
             overrides = {k: v for k, v in overrides.items() if k in known}
             app = build_app(name, service_settings(name, directory, redis_url=REDIS_URL, **overrides))
@@ -129,8 +131,7 @@ def fuzz_bed(directory) -> Iterator[Bed]:
             if name == IDENTITY_SERVICE:
                 seed_identities(bed, app)
                 if len(SERVICES) > 1:
-                    base = stack.enter_context(http_server(app, "fuzz-jwks"))
-                    jwks_url = f"{base}/.well-known/jwks.json"
+                    enrolment_url = stack.enter_context(http_server(app, "fuzz-enrolment"))
         for name in names:
             bed.schemas[name] = schemathesis.openapi.from_wsgi("/openapi.json", bed.apps[name])
         yield bed

@@ -16,7 +16,7 @@ Not a test (pytest only collects test_*.py). It measures:
    Each join first has its SMS code texted (POST /api/v1/join/sms-code) and reads it from the
    local identity fake's outbox (``--identity-fake``); that step is not in the join's latency, the
    code check and the provider's 二要素 call in the join are.
-3. QR PNG rendering: median of ``--qr`` renders in-process (services.enrolment.qr) and through
+3. QR PNG rendering: median of ``--qr`` renders in-process (services.common.qr) and through
    the API (GET /api/v1/campaigns/{id}/qr.png via the gateway).
 
 Everything is bounded: at most ``--joins`` joins and ``--max-seconds`` per phase.
@@ -47,7 +47,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from schemas.resident_id import compute_check_char  # noqa: E402
-from services.enrolment import qr  # noqa: E402
+from services.common import qr  # noqa: E402
 
 LOGINS_PER_ADDRESS = 50  # under the service's 60 WeChat logins a minute per address
 

@@ -21,6 +21,7 @@ def unit_out(unit: Unit) -> dict:
         "kind": unit.kind,
         "parent_id": unit.parent_id,
         "requires_approval": unit.requires_approval,
+        "path": unit.ancestry,
     }
 
 

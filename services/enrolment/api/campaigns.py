@@ -4,10 +4,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common import qr
 from services.common.auth import ADMIN, principal, require
 from services.common.views import unit_of_work
 
-from .. import qr, queries, service
+from .. import queries, service
 from .. import schemas as s
 from ..model import Campaign
 from .context import admin_units, funnel, join_url

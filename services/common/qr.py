@@ -1,4 +1,4 @@
-"""QR codes for branch join posters and member cards.
+"""QR codes for join posters, member cards, course tickets and station check-in posters.
 
 Error correction is "M" (about 15% of the symbol recoverable): enough for a scuffed or partly
 covered poster while keeping modules large enough for cheap phone cameras. segno would otherwise

@@ -1,0 +1,190 @@
+"""What a service knows of members: a projection of the members topic, kept by its event worker.
+
+Courses, merchants and stations never ask enrolment whether a member may act; they look here. The
+projection holds what member events carry (id, status, branch and its ancestry, card number) and
+never personal data. Each event arrives once (the inbox) and in order per member (the topic is keyed
+by member id), so a handler can set the row to what the event says.
+
+A service that must react when a member stops being active (cancel bookings, take them off a rota)
+passes ``on_inactive``; it runs in the same transaction as the projection's change, so the reaction
+and the record of the event commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Column, Connection, DateTime, MetaData, String, Table, bindparam, select, update
+
+from events.envelope import Event
+from schemas.events import members as member_events
+
+from .domain import Forbidden
+from .sql import insert_on_conflict
+
+ACTIVE = "active"
+
+
+def add_members_table(metadata: MetaData) -> Table:
+    return Table(
+        "members",
+        metadata,
+        Column("member_id", String(64), primary_key=True),
+        Column("status", String(16), nullable=False),
+        Column("branch_id", String(64), nullable=True),
+        Column("branch_path", JSON, nullable=True),  # ancestor unit ids, federation first
+        Column("card_no", String(32), nullable=True),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    status: str
+    branch_id: str | None
+    branch_path: tuple[str, ...]
+    card_no: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+
+# (uow, member id, reason: "suspended" | "left" | "erased" | "rejected")
+OnInactive = Callable[[object, str, str], None]
+
+
+def find(conn: Connection, table: Table, member_id: str) -> Member | None:
+    row = conn.execute(select(table).where(table.c.member_id == member_id)).mappings().first()
+    if row is None:
+        return None
+    return Member(
+        row["member_id"], row["status"], row["branch_id"], tuple(row["branch_path"] or ()), row["card_no"]
+    )
+
+
+def require_active(conn: Connection, table: Table, member_id: str | None) -> Member:
+    """The caller's membership, or a 403 that says why it may not act (unknown, suspended, left)."""
+    member = find(conn, table, member_id) if member_id else None
+    if member is None:
+        # Joined a moment ago and the event has not arrived yet, or never joined.
+        raise Forbidden("member.unknown")
+    if not member.active:
+        raise Forbidden(f"member.{member.status}" if member.status in _INACTIVE else "member.inactive")
+    return member
+
+
+_INACTIVE = ("pending", "suspended", "left", "rejected")
+
+
+class MemberProjection:
+    """The handlers that keep one service's ``members`` table, with their statements built once."""
+
+    def __init__(self, table: Table, on_inactive: OnInactive | None = None):
+        self.table = table
+        self.on_inactive = on_inactive
+        self._upserts = {}  # dialect name -> INSERT ... ON CONFLICT DO UPDATE, built on first use
+        c = table.c
+        self._set_status = (
+            update(table)
+            .where(c.member_id == bindparam("m"))
+            .values(status=bindparam("s"), updated_at=bindparam("at"))
+        )
+        self._move = (
+            update(table)
+            .where(c.member_id == bindparam("m"))
+            .values(branch_id=bindparam("b"), branch_path=bindparam("p"), updated_at=bindparam("at"))
+        )
+
+    @property
+    def handlers(self) -> dict[str, Callable[[Event, object], None]]:
+        return {
+            member_events.JOINED_V1: self.joined,
+            member_events.JOINED: self.joined,
+            member_events.REASSIGNED: self.joined,
+            member_events.APPROVED: self.status("active"),
+            member_events.REINSTATED: self.status("active"),
+            member_events.REJECTED: self.status("rejected"),
+            member_events.SUSPENDED: self.status("suspended"),
+            member_events.LEFT: self.left,
+            member_events.TRANSFERRED: self.transferred,
+        }
+
+    def _upsert(self, conn: Connection):
+        dialect = conn.dialect.name
+        if dialect not in self._upserts:
+            insert = insert_on_conflict(conn, self.table)
+            self._upserts[dialect] = insert.on_conflict_do_update(
+                index_elements=[self.table.c.member_id],
+                set_={
+                    name: insert.excluded[name]
+                    for name in ("status", "branch_id", "branch_path", "card_no", "updated_at")
+                },
+            )
+        return self._upserts[dialect]
+
+    def joined(self, event: Event, uow) -> None:
+        data = event.data
+        card_no = data.get("card_no")
+        if card_no is None:  # reassigned: same card, which the event does not repeat
+            existing = find(uow.connection, self.table, data["member_id"])
+            card_no = existing.card_no if existing else None
+        uow.connection.execute(
+            self._upsert(uow.connection),
+            {
+                "member_id": data["member_id"],
+                "status": data["status"],
+                "branch_id": data["branch_id"],
+                "branch_path": list(data["branch_path"]),
+                "card_no": card_no,
+                "updated_at": data["occurred_at"],
+            },
+        )
+        if data["status"] != ACTIVE and self.on_inactive:
+            self.on_inactive(uow, data["member_id"], data["status"])
+
+    def status(self, status: str) -> Callable[[Event, object], None]:
+        def handle(event: Event, uow) -> None:
+            self._change(uow, event, status, reason=status)
+
+        handle.__name__ = f"member_{status}"
+        return handle
+
+    def left(self, event: Event, uow) -> None:
+        self._change(uow, event, "left", reason=event.data["reason"])
+
+    def transferred(self, event: Event, uow) -> None:
+        data = event.data
+        uow.connection.execute(
+            self._move,
+            {
+                "m": data["member_id"],
+                "b": data["to_branch_id"],
+                "p": list(data["branch_path"]),
+                "at": data["occurred_at"],
+            },
+        )
+
+    def _change(self, uow, event: Event, status: str, *, reason: str) -> None:
+        data = event.data
+        changed = uow.connection.execute(
+            self._set_status, {"m": data["member_id"], "s": status, "at": data["occurred_at"]}
+        ).rowcount
+        if not changed:
+            # A member this service never saw join (joined before the service existed, or the join
+            # fell off the topic's retention): remember the state, so they are refused, not unknown.
+            uow.connection.execute(
+                self._upsert(uow.connection),
+                {
+                    "member_id": data["member_id"],
+                    "status": status,
+                    "branch_id": None,
+                    "branch_path": None,
+                    "card_no": None,
+                    "updated_at": data["occurred_at"],
+                },
+            )
+        if status != ACTIVE and self.on_inactive:
+            self.on_inactive(uow, data["member_id"], reason)

@@ -1,0 +1,100 @@
+"""The projection of member events that courses, merchants and stations keep, on SQLite with the
+in-memory dispatcher: each event sets what it says, once, and inactive members are reported."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import MetaData
+
+from events.catalogue import CATALOGUE
+from events.dispatch import Dispatcher, Outcome
+from schemas.events import members as m
+from services.common.db import Database
+from services.common.domain import Forbidden
+from services.common.members import MemberProjection, add_members_table, find, require_active
+from tests.support import member_event
+
+
+@pytest.fixture
+def rig(tmp_path):
+    metadata = MetaData()
+    table = add_members_table(metadata)
+    db = Database(f"sqlite:///{tmp_path}/p.db", metadata)
+    db.create_all()
+    gone: list[tuple[str, str]] = []
+    projection = MemberProjection(
+        table, on_inactive=lambda uow, member_id, reason: gone.append((member_id, reason))
+    )
+    dispatcher = Dispatcher("test", projection.handlers, CATALOGUE, db.unit_of_work, db.inbox)
+    yield db, table, dispatcher, gone
+    db.engine.dispose()
+
+
+def _member(db, table, member_id):
+    with db.engine.connect() as conn:
+        return find(conn, table, member_id)
+
+
+def test_a_joined_member_is_active_with_branch_and_card(rig):
+    db, table, dispatcher, _ = rig
+    dispatcher.deliver(member_event(m.JOINED, "m1"))
+
+    member = _member(db, table, "m1")
+    assert (member.status, member.branch_path, member.active) == ("active", ("root", "b-1"), True)
+    assert member.card_no
+
+
+@pytest.mark.parametrize(
+    ("event_type", "extra", "status", "reason"),
+    [
+        (m.SUSPENDED, {}, "suspended", "suspended"),
+        (m.LEFT, {"reason": "left"}, "left", "left"),
+        (m.LEFT, {"reason": "erased"}, "left", "erased"),
+        (m.REJECTED, {"branch_id": "b-1"}, "rejected", "rejected"),
+    ],
+)
+def test_a_member_who_stops_being_active_is_refused_and_reported(rig, event_type, extra, status, reason):
+    db, table, dispatcher, gone = rig
+    dispatcher.deliver(member_event(m.JOINED, "m1"))
+
+    dispatcher.deliver(member_event(event_type, "m1", **extra))
+
+    assert _member(db, table, "m1").status == status
+    assert gone == [("m1", reason)]
+    with db.engine.connect() as conn, pytest.raises(Forbidden) as refused:
+        require_active(conn, table, "m1")
+    assert refused.value.code == f"member.{status}"
+
+
+def test_reinstatement_and_transfer_are_followed(rig):
+    db, table, dispatcher, _ = rig
+    dispatcher.deliver(member_event(m.JOINED, "m1"))
+    dispatcher.deliver(member_event(m.SUSPENDED, "m1"))
+    dispatcher.deliver(member_event(m.REINSTATED, "m1"))
+    dispatcher.deliver(
+        member_event(
+            m.TRANSFERRED, "m1", from_branch_id="b-1", to_branch_id="b-2", branch_path=["root", "b-2"]
+        )
+    )
+
+    member = _member(db, table, "m1")
+    assert (member.status, member.branch_id, member.branch_path) == ("active", "b-2", ("root", "b-2"))
+
+
+def test_a_suspension_of_a_member_never_seen_joining_is_remembered(rig):
+    db, table, dispatcher, _ = rig
+
+    dispatcher.deliver(member_event(m.SUSPENDED, "old-member"))
+
+    assert _member(db, table, "old-member").status == "suspended"
+
+
+def test_a_redelivered_event_is_a_duplicate_and_an_unknown_member_is_refused(rig):
+    db, table, dispatcher, gone = rig
+    event = member_event(m.SUSPENDED, "m1")
+
+    assert dispatcher.deliver(event)[0] is Outcome.APPLIED
+    assert dispatcher.deliver(event)[0] is Outcome.DUPLICATE
+    assert len(gone) == 1
+    with db.engine.connect() as conn, pytest.raises(Forbidden, match="member.unknown"):
+        require_active(conn, table, "nobody")
