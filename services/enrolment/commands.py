@@ -21,7 +21,9 @@ def _new_keys(args) -> int:
     except FileExistsError as error:
         print(f"{error.filename} exists: keys in use are never replaced", file=sys.stderr)
         return 1
-    print(f"wrote {jwt_file} and {env_file}; e.g. docker compose --env-file {env_file} up -d --build")
+    variables = ", ".join(line.partition("=")[0] for line in env_file.read_text().splitlines())
+    print(f"wrote {jwt_file} (the JWT signing keys, for UNIONHUB_JWT_KEYS_FILE) and {env_file} ({variables})")
+    print(f"e.g. docker compose --env-file {env_file} up -d --build")
     return 0
 
 

@@ -17,10 +17,6 @@ def campaign_funnel(campaign_id: str, day: date) -> str:
     return f"{PREFIX}:campaign:{campaign_id}:funnel:{day.isoformat()}"
 
 
-def used_card_token(nonce: str) -> str:
-    return f"{PREFIX}:card_token:used:{nonce}"
-
-
 def join_sms_code(subject: str) -> str:
     """The current join SMS code of one WeChat user and mobile; ``subject`` is a keyed hash of both."""
     return f"{PREFIX}:join_sms:code:{subject}"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from services.common import card_codes
 from services.common.clock import now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid, NotFound
 
-from . import card_token, model, pii, repository
+from . import model, pii, repository
+from .card_token import CardIssuer
 from .model import Member
 from .service import PiiKeys, member_in_scope, record_change, scope_paths, unit_in_scope
 
@@ -41,23 +43,26 @@ def my_member(uow: UnitOfWork, member_id: str | None, *, subject: str):
 
 
 def card_code(
-    uow: UnitOfWork, member_id: str | None, *, subject: str, secret: bytes, ttl: int, at: int
+    uow: UnitOfWork, member_id: str | None, *, subject: str, cards: CardIssuer, ttl: int, at: int
 ) -> tuple[str, int]:
     """A fresh rotating code for the member's card, for an active member only."""
     with uow.read_only():
         row = _own_row(uow.connection, member_id, subject)
     if row.status != model.ACTIVE:
         raise Conflict("member.not_active")
-    return card_token.issue(row.id, secret=secret, now=at, ttl=ttl)
+    return cards.issue(row.id, now=at, ttl=ttl)
 
 
 def redeem_card(
-    uow: UnitOfWork, token: str, *, secret: bytes, at: int, used: card_token.UsedTokens
+    uow: UnitOfWork, token: str, *, keys: card_codes.PublicKeys, at: int, used: card_codes.UsedTokens
 ) -> Member:
     """A till scanned a card code: accepted once, and only for an active member."""
     try:
-        claims = card_token.redeem(token, secret=secret, now=at, used=used)
-    except card_token.CardTokenError as error:
+        claims = card_codes.redeem(token, keys, now=at, used=used)
+    except card_codes.CardTokenError as error:
+        # A genuine code scanned again is a conflict with its first use, not bad input.
+        if error.code == "card_token.used":
+            raise Conflict(error.code) from None
         raise Invalid(error.code, field="token") from None
     with uow.read_only():
         member = repository.member(uow.connection, claims.member_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ REQUIRED = {
     "jwt_keys_file": "UNIONHUB_JWT_KEYS_FILE",
     "pii_keys": "UNIONHUB_PII_KEYS",
     "pii_hash_key": "UNIONHUB_PII_HASH_KEY",
-    "card_token_secret": "UNIONHUB_CARD_TOKEN_SECRET",
+    "card_keys": "UNIONHUB_CARD_KEYS",
 }
 
 
@@ -42,7 +43,9 @@ class Secrets:
     signing_keys: list[SigningKey]  # first signs; all are published in the JWKS
     pii: KeyRing
     pii_hash_key: bytes
-    card_token_secret: bytes
+    # First signs the member card codes; all are published at /.well-known/card-keys.json. Never a
+    # JWT key: a card code must not verify as an access token, nor the other way round.
+    card_keys: list[Ed25519PrivateKey]
     idempotency_key: bytes  # Idempotency-Key fingerprints (services/common/idempotency.py)
 
 
@@ -50,13 +53,16 @@ class MissingKeys(RuntimeError):
     pass
 
 
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def _new_signing_key() -> dict:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kid": hashlib.sha256(raw).hexdigest()[:16], "pem": pem.decode()}
+    return {"kid": hashlib.sha256(_raw_public(key)).hexdigest()[:16], "pem": pem.decode()}
 
 
 def _local_file(service: str) -> Path:
@@ -69,8 +75,18 @@ def new_key_material() -> dict:
         "jwt_keys": [_new_signing_key()],
         "pii_keys": f"k1:{KeyRing.generate_key()}",
         "pii_hash_key": base64.b64encode(os.urandom(32)).decode(),
-        "card_token_secret": base64.b64encode(os.urandom(32)).decode(),
+        "card_keys": base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode(),
     }
+
+
+# The other services' own secrets, which compose passes to each as UNIONHUB_<SETTING>: courses and
+# stations sign their printed codes (tickets, station posters); merchants keys its Idempotency-Key
+# fingerprints. `keys new` writes them too, so one env file starts the whole stack.
+SERVICE_SECRETS = (
+    ("courses", "code_secret"),
+    ("stations", "code_secret"),
+    ("merchants", "idempotency_key_secret"),
+)
 
 
 def write_key_files(directory: Path) -> tuple[Path, Path]:
@@ -84,7 +100,11 @@ def write_key_files(directory: Path) -> tuple[Path, Path]:
     lines = [
         f"UNIONHUB_PII_KEYS={values['pii_keys']}",
         f"UNIONHUB_PII_HASH_KEY={values['pii_hash_key']}",
-        f"UNIONHUB_CARD_TOKEN_SECRET={values['card_token_secret']}",
+        f"UNIONHUB_CARD_KEYS={values['card_keys']}",
+        *(
+            f"UNIONHUB_{service.upper()}_{setting.upper()}={base64.b64encode(os.urandom(32)).decode()}"
+            for service, setting in SERVICE_SECRETS
+        ),
         # Single-quoted: an env file takes it literally, one line with the PEMs' newlines escaped.
         f"UNIONHUB_JWT_KEYS='{json.dumps(values['jwt_keys'])}'",
     ]
@@ -94,30 +114,41 @@ def write_key_files(directory: Path) -> tuple[Path, Path]:
     return jwt_file, env_file
 
 
-def _generate_local(path: Path) -> dict:
+def _local_keys(path: Path) -> dict:
+    """The local quick start's keys, generating whatever the file lacks: all of them on the first
+    start, and later a kind of key a newer release added, so an existing local set keeps working."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    values = new_key_material()
     # When processes start together (gunicorn's workers) exactly one set of keys must win, and no one
-    # may read a half-written file: write a private temporary file whole, then link it into place;
-    # link() fails when the file exists, and the loser reads the winner's complete file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-")  # mode 0600
-    try:
+    # may read a half-written file: one lock around read-add-write, and a whole file renamed into
+    # place.
+    with open(path.parent / ".secrets.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        values = json.loads(path.read_text()) if path.exists() else {}
+        added = {name: value for name, value in new_key_material().items() if name not in values}
+        if not added:
+            return values
+        values.update(added)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-")  # mode 0600
         with os.fdopen(fd, "w") as f:
             json.dump(values, f)
-        os.link(tmp, path)
-    except FileExistsError:
-        return json.loads(path.read_text())
-    finally:
-        os.unlink(tmp)
+        os.replace(tmp, path)
     # Keys nobody chose must not go unnoticed: a deployment that forgot to set them would otherwise
     # run, each replica with keys of its own.
     log.warning(
-        "generated new local enrolment keys into %s: for a local quick start only; elsewhere set "
+        "generated new local enrolment keys (%s) into %s: for a local quick start only; elsewhere set "
         "UNIONHUB_GENERATE_LOCAL_SECRETS=false and %s",
+        ", ".join(added),
         path,
         ", ".join(REQUIRED.values()),
     )
     return values
+
+
+def _card_keys(ring: str) -> list[Ed25519PrivateKey]:
+    try:
+        return [Ed25519PrivateKey.from_private_bytes(base64.b64decode(k)) for k in ring.split(",")]
+    except ValueError:
+        raise ValueError("UNIONHUB_CARD_KEYS: comma-separated Ed25519 keys, 32 bytes each, base64") from None
 
 
 def load(settings: EnrolmentSettings) -> Secrets:
@@ -134,8 +165,7 @@ def load(settings: EnrolmentSettings) -> Secrets:
                 "UNIONHUB_GENERATE_LOCAL_SECRETS=false forbids generating local keys (set them from "
                 "the secret store; deploy/k8s/secrets.example.yaml says how to make each)"
             )
-        path = _local_file(settings.service)
-        local = json.loads(path.read_text()) if path.exists() else _generate_local(path)
+        local = _local_keys(_local_file(settings.service))
     if settings.jwt_keys:
         jwt_keys = json.loads(settings.jwt_keys)
     elif settings.jwt_keys_file:
@@ -143,14 +173,18 @@ def load(settings: EnrolmentSettings) -> Secrets:
     else:
         jwt_keys = local["jwt_keys"]
     pii_hash_key = base64.b64decode(settings.pii_hash_key or local["pii_hash_key"])
+    signing_keys = [
+        SigningKey(k["kid"], serialization.load_pem_private_key(k["pem"].encode(), password=None))
+        for k in jwt_keys
+    ]
+    card_keys = _card_keys(settings.card_keys or local["card_keys"])
+    if {_raw_public(k.private_key) for k in signing_keys} & {_raw_public(k) for k in card_keys}:
+        raise ValueError("UNIONHUB_CARD_KEYS holds a JWT signing key: card codes need keys of their own")
     return Secrets(
-        signing_keys=[
-            SigningKey(k["kid"], serialization.load_pem_private_key(k["pem"].encode(), password=None))
-            for k in jwt_keys
-        ],
+        signing_keys=signing_keys,
         pii=KeyRing.from_string(settings.pii_keys or local["pii_keys"]),
         pii_hash_key=pii_hash_key,
-        card_token_secret=base64.b64decode(settings.card_token_secret or local["card_token_secret"]),
+        card_keys=card_keys,
         # Its own secret when the deployment gives one; otherwise a subkey of the blind-index key,
         # which every deployment already keeps safe and never rotates, so nothing new to provision.
         idempotency_key=(

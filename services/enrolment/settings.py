@@ -16,10 +16,10 @@ class EnrolmentSettings(Settings):
     jwt_keys: str = ""  # the same JSON list inline, where a file cannot be mounted readably (compose)
     pii_keys: str = ""  # "k2:base64,k1:base64": AES-256-GCM keys, first is current (rotation)
     pii_hash_key: str = ""  # base64, for keyed hashes of ID numbers
-    card_token_secret: str = ""  # base64, signs the rotating card codes
+    # "base64,base64": Ed25519 private keys (32 bytes each) for the rotating card codes; the first
+    # signs, all are published for the tills. Their own keys: never the JWT signing keys.
+    card_keys: str = ""
     admin_password: str = ""  # the bootstrap federation admin's password (username "admin")
-    # Production sets this false: each replica generating its own keys would reject the others' tokens.
-    generate_local_secrets: bool = True
 
     access_token_ttl: int = 900  # seconds; access tokens are short-lived
     card_token_ttl: int = 60

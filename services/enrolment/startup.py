@@ -10,6 +10,7 @@ from services.common.kit import Started
 from services.common.sql import xact_lock
 
 from . import accounts, secrets, service
+from .card_token import CardIssuer
 from .service import PiiKeys
 from .settings import EnrolmentSettings
 from .tokens import Issuer
@@ -23,6 +24,7 @@ class Enrolment:
     secrets: secrets.Secrets
     issuer: Issuer
     pii_keys: PiiKeys
+    cards: CardIssuer
 
 
 def start(settings: EnrolmentSettings, db: Database) -> Started:
@@ -37,7 +39,9 @@ def start(settings: EnrolmentSettings, db: Database) -> Started:
             accounts.ensure_bootstrap_admin(uow.connection, settings.admin_password, root)
             uow.commit()
     return Started(
-        extension=Enrolment(settings, loaded, issuer, PiiKeys(loaded.pii, loaded.pii_hash_key)),
+        extension=Enrolment(
+            settings, loaded, issuer, PiiKeys(loaded.pii, loaded.pii_hash_key), CardIssuer(loaded.card_keys)
+        ),
         # Enrolment issues the tokens: it verifies them with its own keys, not over HTTP.
         verifier=TokenVerifier(issuer, settings.jwt_issuer),
     )

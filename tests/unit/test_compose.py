@@ -196,7 +196,7 @@ def test_no_container_generates_keys_and_enrolment_refuses_to_start_without_each
     for variable in (
         "UNIONHUB_PII_KEYS",
         "UNIONHUB_PII_HASH_KEY",
-        "UNIONHUB_CARD_TOKEN_SECRET",
+        "UNIONHUB_CARD_KEYS",
         "UNIONHUB_JWT_KEYS",
     ):
         # ${VAR:?message}: compose itself stops, saying what to run, when the variable is missing.

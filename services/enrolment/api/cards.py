@@ -1,14 +1,19 @@
-"""The till's side of the member card: a scanned code is accepted once, for an active member."""
+"""The till's side of the member card: a scanned code is accepted once, for an active member.
+
+Enrolment checks codes as any till does, with the published public keys (its own, so no fetch) and
+the used-nonce key every service that redeems card codes shares (services/common/card_codes.py).
+"""
 
 import time
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common import card_codes
 from services.common.auth import TILL, require
 from services.common.views import context, unit_of_work
 
-from .. import card_token, keys, membership
+from .. import membership
 from .. import schemas as s
 from .context import enrolment
 
@@ -25,9 +30,9 @@ class CardRedeem(MethodView):
         member = membership.redeem_card(
             unit_of_work(),
             body["token"],
-            secret=enrolment().secrets.card_token_secret,
+            keys=enrolment().cards.public_keys,
             at=int(time.time()),
-            used=card_token.RedisUsedTokens(context().redis, keys.used_card_token),
+            used=card_codes.RedisUsedTokens(context().redis),
         )
         return {
             "member_id": member.id,

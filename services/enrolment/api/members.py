@@ -65,7 +65,7 @@ class MyCardToken(MethodView):
             unit_of_work(),
             principal().member_id,
             subject=principal().subject,
-            secret=e.secrets.card_token_secret,
+            cards=e.cards,
             ttl=e.settings.card_token_ttl,
             at=int(time.time()),
         )

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 
+import jwt
 import pytest
 
 from schemas.events import members as member_events
+from services.common import card_codes
 from services.enrolment import tables as et
 from tests.api.enrolment.conftest import outbox_types
 from tests.support import PROBLEM
@@ -315,24 +318,87 @@ def test_a_card_token_is_accepted_once_by_a_till(api, tree, till):
         "status": "active",
         "branch_id": tree.a1["id"],
     }
-    assert again.status_code == 422
-    assert again.get_json()["errors"][0]["code"] == "card_token.used"
+    assert again.status_code == 409
+    assert again.mimetype == PROBLEM and again.get_json()["code"] == "card_token.used"
 
 
-def test_an_expired_or_forged_card_token_is_refused(api, tree, till):
+def _redeem_code(api, till, token: str) -> str | None:
+    """The problem code of redeeming ``token``, or None when the till accepted it."""
+    response = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
+    if response.status_code == 200:
+        return None
+    assert response.status_code == 422, response.get_json()
+    (error,) = response.get_json()["errors"]
+    assert error["field"] == "token"
+    return error["code"]
+
+
+def test_an_expired_forged_truncated_or_foreign_card_code_is_refused(api, tree, till):
     worker = api.member(tree.campaign_a1["code"])
     token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
-    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    response = api.client.post("/api/v1/card-tokens/redeem", json={"token": forged}, headers=till)
-    assert response.status_code == 422
-    assert response.get_json()["errors"][0]["code"] in ("card_token.signature", "card_token.malformed")
+    forged = token[:-1] + ("A" if not token.endswith("A") else "B")
+    enrolment = api.app.extensions["enrolment"]
+    stale, _ = enrolment.cards.issue(worker.member_id, now=1_700_000_000)
+    signer = enrolment.secrets.signing_keys[0]
+    # Signed with enrolment's JWT key, and short enough to pass the body's length limit.
+    a_jwt = jwt.encode(
+        {"sub": worker.member_id}, signer.private_key, algorithm="EdDSA", headers={"kid": signer.kid}
+    )
 
-    from services.enrolment import card_token
+    assert _redeem_code(api, till, forged) == "card_token.signature"
+    assert _redeem_code(api, till, stale) == "card_token.expired"
+    assert _redeem_code(api, till, token[:-4]) == "card_token.malformed"
+    assert _redeem_code(api, till, a_jwt) == "card_token.malformed"
+    assert _redeem_code(api, till, token) is None  # none of the above used the real one up
 
-    secret = api.app.extensions["enrolment"].secrets.card_token_secret
-    stale, _ = card_token.issue(worker.member_id, secret=secret, now=1_700_000_000, ttl=60)
-    response = api.client.post("/api/v1/card-tokens/redeem", json={"token": stale}, headers=till)
-    assert response.get_json()["errors"][0]["code"] == "card_token.expired"
+
+def test_a_card_code_is_not_an_access_token(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+
+    response = api.client.get("/api/v1/members/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+
+
+def test_the_card_keys_are_published_apart_from_the_token_keys_and_verify_the_cards_codes(api, tree):
+    worker = api.member(tree.campaign_a1["code"])
+    token = api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+
+    published = api.client.get(card_codes.KEYS_PATH)
+    jwks = api.client.get("/.well-known/jwks.json").get_json()
+
+    assert published.status_code == 200 and published.mimetype == "application/json"
+    assert "max-age=" in published.headers["Cache-Control"]
+    keys = published.get_json()["keys"]
+    assert {(k["kty"], k["crv"], k["alg"], k["use"]) for k in keys} == {("OKP", "Ed25519", "EdDSA", "sig")}
+    assert {k["x"] for k in keys}.isdisjoint(k["x"] for k in jwks["keys"])
+    claims = card_codes.verify(token, card_codes.jwks_keys(published.get_json()), now=int(time.time()))
+    assert claims.member_id == worker.member_id
+
+
+def test_a_card_code_redeemed_at_a_till_elsewhere_is_refused_here_and_the_other_way_round(
+    api, tree, till, redis_client
+):
+    """Merchants' tills redeem with the common code and the one used-nonce key in the shared Redis."""
+    worker = api.member(tree.campaign_a1["code"])
+    keys = card_codes.jwks_keys(api.client.get(card_codes.KEYS_PATH).get_json())
+    elsewhere = card_codes.RedisUsedTokens(redis_client)
+
+    def code() -> str:
+        return api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+
+    first, second = code(), code()
+    card_codes.redeem(first, keys, now=int(time.time()), used=elsewhere)
+    here = api.client.post("/api/v1/card-tokens/redeem", json={"token": first}, headers=till)
+    assert here.status_code == 409 and here.get_json()["code"] == "card_token.used"
+
+    assert (
+        api.client.post("/api/v1/card-tokens/redeem", json={"token": second}, headers=till).status_code == 200
+    )
+    with pytest.raises(card_codes.CardTokenError) as there:
+        card_codes.redeem(second, keys, now=int(time.time()), used=elsewhere)
+    assert there.value.code == "card_token.used"
 
 
 def test_a_suspended_members_card_is_refused(api, tree, till):
