@@ -23,11 +23,12 @@ from .model import Unit
 from .service import scope_paths, unit_in_scope
 from .tokens import Issuer
 
-STAFF_ROLES = ("admin", "till", "coordinator")
-# Roles and claims that speak for a merchant's stores or a station. Enrolment keeps no record of who
-# acts for those, so a unit admin cannot check them; the merchants and stations services will decide
-# from their own records. Until then only the federation's admins may grant them.
-OUTSIDE_ROLES = ("till", "coordinator")
+STAFF_ROLES = ("admin", "till", "coordinator", "venue")
+# Roles of staff who act for a merchant's stores, a station or a course venue. Which stores, station
+# or venue they serve is recorded by the merchants, stations or courses service and decided there;
+# enrolment only issues the login.
+OUTSIDE_ROLES = ("till", "coordinator", "venue")
+
 _hasher = PasswordHasher()
 
 
@@ -70,9 +71,12 @@ def new_staff(
         if not _is_uuid(unit_id):
             raise NotFound("unit.not_found")
         unit_in_scope(conn, unit_id, scopes)
-    if (set(roles) & set(OUTSIDE_ROLES) or merchant_id or store_ids or station_ids) and not _federation(
-        conn, scopes
-    ):
+    # A login for outside work belongs to a unit in the admin's subtree (checked above) and grants
+    # nothing by itself: the service that owns the store, station or venue assigns it from its own
+    # records (merchants creates till logins with the admin's own token). Claims naming stores or
+    # stations in the token cannot be checked here, so only the federation's admins may set them.
+    unowned = set(roles) & set(OUTSIDE_ROLES) and unit_id is None
+    if (unowned or merchant_id or store_ids or station_ids) and not _federation(conn, scopes):
         raise Forbidden("staff.claims_need_federation_admin")
     if repository.staff_by_username(conn, username):
         raise Conflict("staff.username_taken")

@@ -84,6 +84,15 @@ def test_a_city_admin_cannot_mint_till_or_coordinator_logins(api, tree, body):
     assert api.count(et.staff) == before
 
 
+@pytest.mark.parametrize("role", ["till", "coordinator", "venue"])
+def test_a_city_admin_creates_bare_outside_logins_of_units_in_their_subtree_only(api, tree, role):
+    inside = _staff(api, tree.city_a_admin, f"{role}-in", roles=[role], unit_id=tree.city_a["id"])
+    outside = _staff(api, tree.city_a_admin, f"{role}-out", roles=[role], unit_id=tree.city_b["id"])
+
+    assert inside.status_code == 201, inside.get_json()
+    assert outside.status_code == 404
+
+
 def test_a_federation_admin_still_creates_till_and_coordinator_logins(api, tree):
     till = _staff(api, tree.fed_admin, "till-1", roles=["till"], merchant_id="m-1", store_ids=["s-1"])
     coordinator = _staff(api, tree.fed_admin, "coord-1", roles=["coordinator"], station_ids=["st-1"])
