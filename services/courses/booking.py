@@ -1,0 +1,212 @@
+"""What members do: register a child, book a seat or a waitlist place, cancel; and what follows a
+freed seat: the head of the waitlist is promoted, skipping anyone who may no longer take it.
+
+A booking takes its seat with one conditional UPDATE of the course row (``confirmed < capacity``),
+so confirmed seats never pass capacity however many members press "book" at once; the waitlist
+number comes from the same row, so the waitlist is in the order the row lock granted: arrival.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import exc
+
+from schemas.events import courses as events
+from services.common import members
+from services.common.clock import now
+from services.common.db import UnitOfWork
+from services.common.domain import Conflict, NotFound
+from services.common.idempotency import IdempotentRequest
+from services.common.signed_codes import CodeSigner
+
+from . import model, repository, tables
+from .model import Person
+from .repository.rows import Booking, Course
+
+
+@dataclass(frozen=True)
+class Booked:
+    id: str
+    status: str
+    position: int | None
+    ticket_code: str | None
+
+
+def add_child(uow: UnitOfWork, member_id: str, *, name: str, birth_date: date) -> str:
+    model.check_child_birth_date(birth_date, now().date())
+    with uow:
+        members.require_active(uow.connection, tables.members, member_id)
+        child_id = repository.add_child(uow.connection, member_id, name, birth_date, now())
+        uow.commit()
+    return child_id
+
+
+def bookable_course(uow: UnitOfWork, course_id: str) -> Course:
+    with uow.read_only():
+        course = repository.course(uow.connection, course_id)
+    if course is None or course.status != "published":
+        raise NotFound("course.not_found")
+    return course
+
+
+def book(
+    uow: UnitOfWork,
+    course_id: str,
+    person: Person,
+    request: IdempotentRequest,
+    tickets: CodeSigner,
+) -> tuple[int, dict]:
+    """Book ``person`` on the course: a confirmed seat with a ticket, or a place on the waitlist.
+
+    ``person`` carries the member's sex and birth year when the course's eligibility needs them
+    (asked of enrolment before this transaction: no HTTP call while the course row is locked).
+    """
+    try:
+        with uow:
+            conn = uow.connection
+            answered = request.answered(conn)
+            if answered:
+                return answered
+            member = members.require_active(conn, tables.members, person.member_id)
+            course = repository.course(conn, course_id)
+            if course is None or course.status != "published":
+                raise NotFound("course.not_found")
+            term = repository.term(conn, course.term_id)
+            at = now()
+            term.check_booking_open(at)
+            model.check_no_shows(
+                repository.no_show_count(conn, member.member_id, term.id), term.no_show_limit
+            )
+            if person.child_id:
+                child = repository.child(conn, person.child_id, member.member_id)
+                if child is None:
+                    raise NotFound("child.not_found")
+                person = Person(member.member_id, child.id, birth_date=child.birth_date)
+            course.eligibility.check(person, member.branch_path, term.starts_on)
+            # Seat or waitlist number first: either statement locks the course row, so the checks
+            # below see every booking committed before ours, and a refusal rolls the seat back.
+            if repository.take_seat(conn, course.id):
+                status, position = "confirmed", None
+            else:
+                status, position = "waitlisted", repository.next_waitlist_position(conn, course.id)
+            if repository.holding_booking(conn, course.id, person.key):
+                raise Conflict("booking.duplicate")
+            if repository.seats_held(conn, member.member_id, term.id, course.id) >= course.seats_per_member:
+                raise Conflict("booking.member_limit", limit=course.seats_per_member)
+            booking_id = str(uuid.uuid4())
+            repository.add_booking(
+                conn,
+                id=booking_id,
+                course_id=course.id,
+                term_id=term.id,
+                member_id=member.member_id,
+                child_id=person.child_id,
+                person=person.key,
+                status=status,
+                position=position,
+                created_at=at,
+                updated_at=at,
+            )
+            data = event_data(member.member_id, booking_id, course, at)
+            if status == "confirmed":
+                uow.emit(events.BOOKED, member.member_id, data)
+                answer = Booked(booking_id, status, None, ticket(tickets, booking_id, course.id))
+            else:
+                waiting = repository.waitlist_rank(conn, course.id, position)
+                uow.emit(events.WAITLISTED, member.member_id, {**data, "position": waiting})
+                answer = Booked(booking_id, status, waiting, None)
+            body = {k: v for k, v in answer.__dict__.items() if v is not None}
+            request.remember(conn, 201, body)
+            uow.commit()
+            return 201, body
+    except exc.IntegrityError:
+        # A twin with the same Idempotency-Key committed first (its answer is ours), or the same
+        # person's booking raced this one past the check above (the unique index refused it).
+        with uow.read_only():
+            answered = request.answered(uow.connection)
+        if answered:
+            return answered
+        raise Conflict("booking.duplicate") from None
+
+
+def ticket(tickets: CodeSigner, booking_id: str, course_id: str) -> str:
+    return tickets.sign(booking_id, course_id)
+
+
+def cancel(uow: UnitOfWork, member_id: str, booking_id: str) -> None:
+    with uow:
+        conn = uow.connection
+        found = repository.booking(conn, booking_id)
+        if found is None or found.member_id != member_id:
+            raise NotFound("booking.not_found")
+        course = repository.course(conn, found.course_id)
+        model.check_cancellable(
+            found.status, repository.first_session(conn, course.id), course.cancel_hours, now()
+        )
+        _cancel(uow, found, course, "member")
+        uow.commit()
+
+
+def member_gone(uow: UnitOfWork, member_id: str, reason: str) -> None:
+    """The member was suspended, left or erased: their future seats go to the waitlist. Runs in the
+    transaction of the member event that said so."""
+    conn = uow.connection
+    for found in repository.bookings_to_cancel(conn, member_id, now()):
+        _cancel(uow, found, repository.course(conn, found.course_id), f"member_{reason}")
+    if reason == "erased":
+        repository.erase_children(conn, member_id)
+
+
+def _cancel(uow: UnitOfWork, found: Booking, course: Course, reason: str) -> None:
+    conn = uow.connection
+    at = now()
+    repository.cancel_booking(conn, found.id, reason, at)
+    uow.emit(
+        events.CANCELLED,
+        found.member_id,
+        {**event_data(found.member_id, found.id, course, at), "reason": reason},
+    )
+    if found.status == "confirmed":
+        repository.release_seat(conn, course.id)  # locks the course row: promotions are serial
+        promote(uow, course)
+
+
+def promote(uow: UnitOfWork, course: Course) -> None:
+    """Fill free seats from the head of the waitlist, in arrival order. Someone who may no longer
+    take the seat (no longer an active member, or blocked by no-shows) leaves the waitlist."""
+    conn = uow.connection
+    while (head := repository.waitlist_head(conn, course.id)) is not None:
+        if not _still_eligible(conn, head):
+            at = now()
+            repository.cancel_booking(conn, head.id, "ineligible", at)
+            data = {**event_data(head.member_id, head.id, course, at), "reason": "ineligible"}
+            uow.emit(events.CANCELLED, head.member_id, data)
+            continue
+        if not repository.take_seat(conn, course.id):
+            return
+        at = now()
+        repository.confirm_booking(conn, head.id, at)
+        uow.emit(events.PROMOTED, head.member_id, event_data(head.member_id, head.id, course, at))
+
+
+def _still_eligible(conn, head: Booking) -> bool:
+    member = members.find(conn, tables.members, head.member_id)
+    if member is None or not member.active:
+        return False
+    term = repository.term(conn, head.term_id)
+    return not (
+        term.no_show_limit and repository.no_show_count(conn, head.member_id, term.id) >= term.no_show_limit
+    )
+
+
+def event_data(member_id: str, booking_id: str, course: Course, at) -> dict:
+    return {
+        "member_id": member_id,
+        "booking_id": booking_id,
+        "course_id": course.id,
+        "term_id": course.term_id,
+        "occurred_at": at,
+    }

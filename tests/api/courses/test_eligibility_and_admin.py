@@ -1,0 +1,151 @@
+"""Who may book what (children's ages, women only, certain branches), admins' reach, rosters, and
+what a member's erasure leaves behind."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from schemas.events import members as m
+from services.courses import tables
+from tests.support import deliver, member_event
+
+
+def _child(api, member, years: int) -> str:
+    born = date(date.today().year - years, 1, 1).isoformat()
+    return api.ok(
+        "POST", "/api/v1/bookings/me/children", api.auth(member), {"name": "王小明", "birth_date": born}, 201
+    )["id"]
+
+
+def test_a_kids_course_is_booked_for_a_child_whose_age_fits(api):
+    course = api.course(title="少儿篮球", category="kids", min_age=6, max_age=12, capacity=5)
+    parent = api.member()
+
+    for_self = api.book(parent, course)
+    too_old = api.book(parent, course, child_id=_child(api, parent, 15))
+    fits = api.book(parent, course, child_id=_child(api, parent, 8))
+
+    assert (for_self.status_code, for_self.json()["code"]) == (422, "booking.child_required")
+    assert (too_old.status_code, too_old.json()["code"]) == (422, "booking.age_not_eligible")
+    assert fits.status_code == 201, fits.text
+
+
+def test_someone_elses_child_cannot_be_booked(api):
+    course = api.course(min_age=6, max_age=12)
+    parent, other = api.member(), api.member()
+
+    refused = api.book(other, course, child_id=_child(api, parent, 8))
+
+    assert (refused.status_code, refused.json()["code"]) == (404, "child.not_found")
+
+
+def test_seats_per_member_limits_a_parent_booking_several_children(api):
+    course = api.course(min_age=6, max_age=12, capacity=10, seats_per_member=2)
+    parent = api.member()
+    answers = [api.book(parent, course, child_id=_child(api, parent, 7 + i)).status_code for i in range(3)]
+
+    assert answers[:2] == [201, 201]
+    assert answers[2] == 409
+
+
+def test_a_women_only_course_asks_enrolment_for_the_members_sex(api):
+    course = api.course(title="女职工防身术", women_only=True)
+
+    woman = api.book(api.member(sex="female"), course)
+    man = api.book(api.member(sex="male"), course)
+
+    assert woman.status_code == 201
+    assert (man.status_code, man.json()["code"]) == (403, "booking.women_only")
+
+
+def test_a_course_for_certain_branches_refuses_members_of_others(api):
+    course = api.course(branch_ids=["b-1"])
+
+    assert api.book(api.member(branch="b-1"), course).status_code == 201
+    refused = api.book(api.member(branch="b-2"), course)
+    assert (refused.status_code, refused.json()["code"]) == (403, "booking.branch_not_eligible")
+
+
+def test_an_admin_reaches_only_their_subtree(api, token_mint):
+    course = api.course(publish=False)
+    outsider = token_mint.admin("b-2")
+
+    assert api.send("GET", f"/api/v1/courses/{course}/roster", outsider).status_code == 404
+    assert api.send("POST", f"/api/v1/courses/{course}/publish", outsider).status_code == 404
+    assert api.send("GET", f"/api/v1/courses/{course}", outsider).status_code == 404  # a draft
+    term = api.send(
+        "POST",
+        "/api/v1/terms",
+        outsider,
+        {
+            "name": "越权",
+            "branch_id": "b-1",
+            "booking_opens_at": "2027-01-01T00:00:00+08:00",
+            "booking_closes_at": "2027-01-10T00:00:00+08:00",
+            "starts_on": "2027-01-11",
+            "ends_on": "2027-02-11",
+        },
+    )
+    assert (term.status_code, term.json()["code"]) == (404, "branch.not_found")
+
+
+def test_the_roster_shows_card_numbers_and_masked_children_and_exports_as_csv(api):
+    course = api.course(min_age=6, max_age=12, capacity=1)
+    parent, other = api.member(), api.member()
+    api.book(parent, course, child_id=_child(api, parent, 8))
+    api.book(other, course, child_id=_child(api, other, 9))
+
+    roster = api.ok("GET", f"/api/v1/courses/{course}/roster", api.admin)
+    csv_reply = api.send("GET", f"/api/v1/courses/{course}/roster.csv", api.admin)
+
+    assert [(r["status"], r["child"]) for r in roster] == [("confirmed", "王**"), ("waitlisted", "王**")]
+    assert all(r["card_no"] for r in roster)
+    lines = csv_reply.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("booking_id,status") and len(lines) == 3
+    assert "王小明" not in csv_reply.text
+
+
+def test_erasure_deletes_the_members_children_and_frees_their_seats(api):
+    course = api.course(min_age=6, max_age=12)
+    parent = api.member()
+    api.book(parent, course, child_id=_child(api, parent, 8))
+
+    deliver(api.app, member_event(m.LEFT, parent["member_id"], reason="erased"))
+
+    db = api.app.extensions["unionhub"].db
+    with db.engine.connect() as conn:
+        children = conn.execute(select(func.count()).select_from(tables.children)).scalar_one()
+    assert children == 0
+    assert api.ok("GET", f"/api/v1/courses/{course}", api.admin)["seats_left"] == 2
+
+
+def test_bad_course_input_names_the_fields_and_creates_nothing(api):
+    term = api.term()
+    reply = api.send(
+        "POST",
+        "/api/v1/courses",
+        api.admin,
+        {
+            "term_id": term,
+            "title": "",
+            "capacity": 0,
+            "schedule": {"weekdays": [8], "start": "25:00", "minutes": 60},
+        },
+    )
+
+    assert reply.status_code == 422
+    assert reply.headers["Content-Type"].startswith("application/problem+json")
+    fields = {e["field"] for e in reply.json()["errors"]}
+    assert {"title", "capacity"} <= fields and any(f.startswith("schedule") for f in fields)
+    assert api.ok("GET", f"/api/v1/courses?term_id={term}", api.admin) == []
+
+
+def test_a_replayed_member_event_changes_nothing(api):
+    member = api.member()
+    event = member_event(m.SUSPENDED, member["member_id"])
+
+    outcomes = deliver(api.app, event, event)
+
+    assert [o.value for o in outcomes] == ["applied", "duplicate"]
