@@ -1,0 +1,56 @@
+"""The till: redeem an offer against a scanned member card, and refund it."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.common.auth import TILL, require
+from services.common.idempotency import HEADER_DOC
+from services.common.views import context, unit_of_work
+
+from .. import schemas as s
+from .. import till
+from .context import idempotent, merchants, staff_id
+
+blp = Blueprint(
+    "redemptions", __name__, url_prefix="/api/v1/redemptions", description="Redemptions at the till"
+)
+
+
+def _rules() -> till.TillRules:
+    m = merchants()
+    return till.TillRules(
+        cards=m.cards,
+        redis=context().redis,
+        max_bill_fen=m.settings.max_bill_fen,
+        limit_per_minute=m.settings.redeem_limit_per_minute,
+        wait_seconds=m.settings.idempotency_wait_seconds,
+    )
+
+
+@blp.route("")
+class Redemptions(MethodView):
+    @require(TILL)
+    @blp.arguments(s.RedemptionIn)
+    @blp.response(201, s.RedemptionOut)
+    @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
+    def post(self, body):
+        """Redeem a member's discount at one of the till's stores (Idempotency-Key required)"""
+        return till.redeem(unit_of_work(), _rules(), idempotent("redeem", body), staff_id=staff_id(), **body)
+
+
+@blp.route("/<redemption_id>/reversal")
+class Reversal(MethodView):
+    @require(TILL)
+    @blp.arguments(s.ReversalIn)
+    @blp.response(201, s.ReversalOut)
+    @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
+    def post(self, body, redemption_id):
+        """Refund all (no amount) or part of a redemption's bill (Idempotency-Key required)"""
+        request = idempotent("reverse", {**body, "redemption_id": redemption_id})
+        return till.reverse(
+            unit_of_work(),
+            request,
+            staff_id=staff_id(),
+            redemption_id=redemption_id,
+            amount_fen=body["amount_fen"],
+        )

@@ -1,0 +1,282 @@
+"""The read side: offers near a member, vouchers and savings, monthly statements and union figures.
+
+Nearby offers are found in SQL, not in a Redis GEO set: whether a store is open and which offers are
+in their window live in this database, and a second copy in Redis would have to be kept in step with
+every change. A bounding box around the point (an index on lat, lng; the same on SQLite and
+PostgreSQL) narrows the stores to a few, and the exact haversine distance orders those in Python.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+
+from sqlalchemy import Connection, and_, distinct, func, select
+
+from services.common.clock import SHANGHAI, utc
+from services.common.domain import Invalid
+from services.common.units import in_scope
+
+from . import model, repository, tables
+from .service import merchant_in_scope
+
+EARTH_RADIUS_M = 6_371_000
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def store_open(store, at: datetime) -> bool:
+    if not store.open:
+        return False
+    if not store.opens_at:
+        return True
+    return model.within_hours(
+        at.astimezone(SHANGHAI).time(),
+        time.fromisoformat(store.opens_at),
+        time.fromisoformat(store.closes_at),
+    )
+
+
+def nearby_offers(
+    conn: Connection, lat: float, lng: float, *, radius_m: int, limit: int, at: datetime
+) -> list:
+    """Offers valid now at open stores within ``radius_m``, each at its nearest such store, nearest first."""
+    dlat = radius_m / 111_320
+    dlng = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    s, m, o = tables.stores, tables.merchants, tables.offers
+    rows = conn.execute(
+        select(s, m.c.name.label("merchant_name"), m.c.category)
+        .join(m, m.c.id == s.c.merchant_id)
+        .where(
+            s.c.open.is_(True),
+            s.c.lat.between(lat - dlat, lat + dlat),
+            s.c.lng.between(lng - dlng, lng + dlng),
+        )
+    ).all()
+    stores = sorted(
+        ((distance_m(lat, lng, r.lat, r.lng), r) for r in rows if store_open(r, at)), key=lambda x: x[0]
+    )
+    stores = [(d, r) for d, r in stores if d <= radius_m]
+    if not stores:
+        return []
+    merchant_ids = list(dict.fromkeys(r.merchant_id for _, r in stores))
+    offers_by_merchant: dict[str, list] = {}
+    live = conn.execute(
+        select(o)
+        .where(o.c.merchant_id.in_(merchant_ids), o.c.starts_at <= at, o.c.ends_at > at)
+        .order_by(o.c.created_at)
+    )
+    for row in live:
+        offer = repository.offer_from_row(row)
+        if offer.window.contains(at) and offer.budget.allows(0 if offer.budget.kind == model.MONEY else 1):
+            offers_by_merchant.setdefault(row.merchant_id, []).append(row)
+    found = []
+    for d, store in stores:  # nearest first: a merchant's offers are listed at its nearest open store
+        for row in offers_by_merchant.pop(store.merchant_id, ()):
+            found.append(
+                {
+                    "id": row.id,
+                    "title": row.title,
+                    "kind": row.kind,
+                    "percent_off": row.percent_off,
+                    "cap_fen": row.cap_fen,
+                    "steps": row.steps,
+                    "fixed_fen": row.fixed_fen,
+                    "merchant_id": store.merchant_id,
+                    "merchant_name": store.merchant_name,
+                    "category": store.category,
+                    "store_id": store.id,
+                    "store_name": store.name,
+                    "address": store.address,
+                    "distance_m": round(d),
+                }
+            )
+    return found[:limit]
+
+
+def merchants(conn: Connection, admin_units) -> list:
+    rows = conn.execute(select(tables.merchants).order_by(tables.merchants.c.created_at))
+    return [r for r in rows if in_scope(r.branch_path, admin_units)]
+
+
+def stores(conn: Connection, admin_units, merchant_id: str) -> list:
+    merchant_in_scope(conn, merchant_id, admin_units)
+    s = tables.stores
+    return conn.execute(select(s).where(s.c.merchant_id == merchant_id).order_by(s.c.created_at)).all()
+
+
+def my_vouchers(conn: Connection, member_id: str, at: datetime) -> dict:
+    v, r = tables.vouchers, tables.redemptions
+    vouchers = [
+        {
+            "id": row.id,
+            "member_id": row.member_id,
+            "value_fen": row.value_fen,
+            "reason": row.reason,
+            "expires_at": utc(row.expires_at).isoformat(),
+            "created_at": utc(row.created_at).isoformat(),
+            "expired": utc(row.expires_at) <= at,
+        }
+        for row in conn.execute(select(v).where(v.c.member_id == member_id).order_by(v.c.created_at.desc()))
+    ]
+    count, discounts = conn.execute(
+        select(func.count(), func.coalesce(func.sum(r.c.discount_fen), 0)).where(r.c.member_id == member_id)
+    ).one()
+    given_back = conn.execute(
+        select(func.coalesce(func.sum(tables.reversals.c.discount_fen), 0)).where(
+            tables.reversals.c.member_id == member_id
+        )
+    ).scalar_one()
+    return {"vouchers": vouchers, "saved_fen": int(discounts) - int(given_back), "redemptions": count}
+
+
+# --- settlement -------------------------------------------------------------------------------------
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, Asia/Shanghai, in UTC."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise Invalid("month.invalid", field="month") from None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    start = datetime.combine(first, time(), SHANGHAI)
+    return start, datetime.combine(following, time(), SHANGHAI)
+
+
+def net(gross: int, discount: int, subsidy: int) -> int:
+    """What the merchant is owed: what the member paid plus the union's share of the discount."""
+    return gross - discount + subsidy
+
+
+def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> dict:
+    """One merchant's month: a line per redemption and per refund (negative) made in it, and totals
+    that are the sums of those lines. A refund counts in the month it is made, so a statement once
+    issued never changes."""
+    merchant = merchant_in_scope(conn, merchant_id, admin_units)
+    start, end = month_bounds(month)
+    r, v = tables.redemptions, tables.reversals
+    lines = []
+    for row in conn.execute(
+        select(r)
+        .where(r.c.merchant_id == merchant_id, r.c.created_at >= start, r.c.created_at < end)
+        .order_by(r.c.created_at, r.c.id)
+    ):
+        lines.append(
+            _line(
+                "redemption",
+                row.id,
+                row.id,
+                row.created_at,
+                row.store_id,
+                row.offer_id,
+                row.amount_fen,
+                row.discount_fen,
+                row.subsidy_fen,
+            )
+        )
+    for row in conn.execute(
+        select(v, r.c.store_id, r.c.offer_id)
+        .join(r, r.c.id == v.c.redemption_id)
+        .where(v.c.merchant_id == merchant_id, v.c.created_at >= start, v.c.created_at < end)
+        .order_by(v.c.created_at, v.c.id)
+    ):
+        lines.append(
+            _line(
+                "reversal",
+                row.id,
+                row.redemption_id,
+                row.created_at,
+                row.store_id,
+                row.offer_id,
+                -row.amount_fen,
+                -row.discount_fen,
+                -row.subsidy_fen,
+            )
+        )
+    lines.sort(key=lambda line: (line["at"], line["id"]))
+    totals = {
+        "count": sum(1 for line in lines if line["kind"] == "redemption"),
+        "reversals": sum(1 for line in lines if line["kind"] == "reversal"),
+        **{
+            k: sum(line[k] for line in lines) for k in ("gross_fen", "discount_fen", "subsidy_fen", "net_fen")
+        },
+    }
+    return {
+        "merchant_id": merchant_id,
+        "merchant_name": merchant.name,
+        "month": month,
+        "totals": totals,
+        "lines": lines,
+    }
+
+
+def _line(kind, line_id, redemption_id, at, store_id, offer_id, gross, discount, subsidy) -> dict:
+    return {
+        "kind": kind,
+        "id": line_id,
+        "redemption_id": redemption_id,
+        "at": utc(at).astimezone(SHANGHAI).isoformat(),
+        "store_id": store_id,
+        "offer_id": offer_id,
+        "gross_fen": gross,
+        "discount_fen": discount,
+        "subsidy_fen": subsidy,
+        "net_fen": net(gross, discount, subsidy),
+    }
+
+
+STATEMENT_COLUMNS = (
+    "kind",
+    "id",
+    "redemption_id",
+    "at",
+    "store_id",
+    "offer_id",
+    "gross_fen",
+    "discount_fen",
+    "subsidy_fen",
+    "net_fen",
+)
+
+
+def summary(conn: Connection, admin_units, month: str | None) -> dict:
+    """The figures unions publish, over the merchants in the admin's subtree: member spend and
+    discount net of refunds, and how many distinct members benefited."""
+    ids = [m.id for m in merchants(conn, admin_units)]
+    r, v = tables.redemptions, tables.reversals
+    when_r, when_v = [r.c.merchant_id.in_(ids)], [v.c.merchant_id.in_(ids)]
+    if month:
+        start, end = month_bounds(month)
+        when_r += [r.c.created_at >= start, r.c.created_at < end]
+        when_v += [v.c.created_at >= start, v.c.created_at < end]
+    count, spend, discount, subsidy, members = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(r.c.amount_fen), 0),
+            func.coalesce(func.sum(r.c.discount_fen), 0),
+            func.coalesce(func.sum(r.c.subsidy_fen), 0),
+            func.count(distinct(r.c.member_id)),
+        ).where(and_(*when_r))
+    ).one()
+    back_spend, back_discount, back_subsidy = conn.execute(
+        select(
+            func.coalesce(func.sum(v.c.amount_fen), 0),
+            func.coalesce(func.sum(v.c.discount_fen), 0),
+            func.coalesce(func.sum(v.c.subsidy_fen), 0),
+        ).where(and_(*when_v))
+    ).one()
+    return {
+        "month": month,
+        "merchants": len(ids),
+        "redemptions": count,
+        "total_spend_fen": int(spend) - int(back_spend),
+        "total_discount_fen": int(discount) - int(back_discount),
+        "total_subsidy_fen": int(subsidy) - int(back_subsidy),
+        "unique_members": members,
+    }

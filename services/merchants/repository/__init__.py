@@ -1,0 +1,63 @@
+"""Every write to merchants' tables and the lookups use cases share, one module per resource.
+
+Only this package writes tables; use cases decide (service.py, till.py), list views read through
+queries.py. Callers use ``repository.<function>``.
+"""
+
+from .merchants import (
+    add_merchant,
+    add_store,
+    add_till_staff,
+    merchant,
+    set_store_open,
+    spend_merchant_budget,
+    store,
+    till_stores,
+    username_taken,
+)
+from .offers import (
+    add_offer,
+    count_use,
+    give_back_use,
+    mark_exhausted,
+    offer,
+    offers_of,
+    spend_offer_budget,
+    uses,
+)
+from .redemptions import (
+    add_redemption,
+    add_reversal,
+    add_shift_voucher,
+    add_voucher,
+    redemption,
+    refund_budget,
+)
+from .rows import offer_from_row
+
+__all__ = [
+    "add_merchant",
+    "add_offer",
+    "add_redemption",
+    "add_reversal",
+    "add_shift_voucher",
+    "add_store",
+    "add_till_staff",
+    "add_voucher",
+    "count_use",
+    "give_back_use",
+    "mark_exhausted",
+    "merchant",
+    "offer",
+    "offer_from_row",
+    "offers_of",
+    "redemption",
+    "refund_budget",
+    "set_store_open",
+    "spend_merchant_budget",
+    "spend_offer_budget",
+    "store",
+    "till_stores",
+    "username_taken",
+    "uses",
+]

@@ -1,0 +1,48 @@
+"""Redemptions at the till, their reversals, and vouchers granted to members."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+
+from services.common.sql import insert_on_conflict
+
+from .. import tables
+
+_r = tables.redemptions
+
+
+def add_redemption(conn: Connection, **row) -> None:
+    conn.execute(_r.insert().values(**row))
+
+
+def redemption(conn: Connection, redemption_id: str, *, for_update: bool = False):
+    query = select(_r).where(_r.c.id == redemption_id)
+    return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def add_reversal(conn: Connection, *, redemption_id: str, refunded_total: int, **row) -> None:
+    conn.execute(update(_r).where(_r.c.id == redemption_id).values(reversed_fen=refunded_total))
+    conn.execute(tables.reversals.insert().values(redemption_id=redemption_id, **row))
+
+
+def refund_budget(conn: Connection, table, row_id: str, amount: int) -> None:
+    """Give ``amount`` back to a budget; it may be spent again, so it is no longer exhausted."""
+    conn.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c.budget_kind.is_not(None))
+        .values(budget_remaining=table.c.budget_remaining + amount, exhausted_at=None)
+    )
+
+
+def add_voucher(conn: Connection, **row) -> None:
+    conn.execute(tables.vouchers.insert().values(**row))
+
+
+def add_shift_voucher(conn: Connection, **row) -> bool:
+    """The thank-you voucher of a shift, unless that shift has one already; True if added."""
+    statement = (
+        insert_on_conflict(conn, tables.vouchers)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=[tables.vouchers.c.shift_id])
+    )
+    return conn.execute(statement).rowcount == 1

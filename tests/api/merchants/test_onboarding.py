@@ -1,0 +1,141 @@
+"""Admins onboard merchants, stores, till logins and offers; members find offers near them."""
+
+from __future__ import annotations
+
+from services.merchants import tables
+from tests.api.merchants.conftest import BRANCH_A, BRANCH_B, CITY, GUIYANG, window
+
+
+def test_an_admin_signs_up_a_merchant_only_for_a_branch_in_their_subtree(api):
+    ok = api.send(
+        "POST",
+        "/api/v1/merchants",
+        json={"name": "书店", "category": "library", "branch_id": BRANCH_A},
+        headers=api.mint.admin(BRANCH_A),
+    )
+    refused = api.send(
+        "POST",
+        "/api/v1/merchants",
+        json={"name": "书店", "category": "library", "branch_id": CITY},
+        headers=api.mint.admin(BRANCH_A),
+    )
+
+    assert ok.status_code == 201
+    assert refused.status_code == 404
+    assert api.count(tables.merchants) == 1
+
+
+def test_a_merchant_outside_the_admins_subtree_reads_as_absent(api):
+    merchant_id = api.merchant(BRANCH_A)
+
+    response = api.send(
+        "POST",
+        f"/api/v1/merchants/{merchant_id}/stores",
+        json={"name": "x", "lat": 1, "lng": 1},
+        headers=api.mint.admin(BRANCH_B),
+    )
+
+    assert response.status_code == 404
+    assert api.count(tables.stores) == 0
+
+
+def test_till_staff_are_created_by_enrolment_with_the_admins_own_token(api):
+    merchant_id = api.merchant()
+    stores = [api.store(merchant_id) for _ in range(3)]
+
+    body = api.created(
+        f"/api/v1/merchants/{merchant_id}/staff",
+        {"username": "till-zhang", "password": "till-password-1", "store_ids": stores[:2]},
+    )
+
+    staff_id, sent, authorization = api.fake.staff["till-zhang"]
+    assert body["id"] == staff_id
+    assert sent["roles"] == ["till"] and sent["unit_id"] == BRANCH_A
+    assert authorization == api.admin["Authorization"]
+    assert api.count(tables.till_staff, tables.till_staff.c.staff_id == staff_id) == 2
+
+
+def test_till_staff_for_a_store_of_another_merchant_are_refused_before_enrolment_is_asked(api):
+    merchant_id, other = api.merchant(), api.merchant()
+    foreign = api.store(other)
+
+    response = api.send(
+        "POST",
+        f"/api/v1/merchants/{merchant_id}/staff",
+        json={"username": "till-li", "password": "till-password-1", "store_ids": [foreign]},
+        headers=api.admin,
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "store.not_of_merchant"
+    assert api.fake.staff == {}
+
+
+def test_a_taken_username_is_a_conflict(api):
+    merchant_id = api.merchant()
+    store_id = api.store(merchant_id)
+    body = {"username": "till-wang", "password": "till-password-1", "store_ids": [store_id]}
+    api.created(f"/api/v1/merchants/{merchant_id}/staff", body)
+
+    again = api.send("POST", f"/api/v1/merchants/{merchant_id}/staff", json=body, headers=api.admin)
+
+    assert again.status_code == 409
+
+
+def test_an_offer_needs_the_fields_of_its_kind(api):
+    merchant_id = api.merchant()
+
+    response = api.send(
+        "POST",
+        "/api/v1/offers",
+        json={"merchant_id": merchant_id, "title": "满减", "kind": "threshold", **window()},
+        headers=api.admin,
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "offer.kind_fields"
+
+
+def test_offers_near_a_member_come_nearest_first_and_skip_closed_stores(api):
+    near, far, closed = api.merchant(), api.merchant(), api.merchant()
+    api.store(far, GUIYANG[0] + 0.02, GUIYANG[1])  # about 2.2 km north
+    api.store(near, GUIYANG[0] + 0.001, GUIYANG[1])  # about 110 m
+    api.store(closed, GUIYANG[0], GUIYANG[1], open=False)
+    api.store(api.merchant(), GUIYANG[0] + 1, GUIYANG[1])  # 110 km away
+    far_offer, near_offer = api.offer(far), api.offer(near)
+    api.offer(closed)
+    member = api.mint.member(api.member())
+
+    body = api.send("GET", f"/api/v1/offers?lat={GUIYANG[0]}&lng={GUIYANG[1]}", headers=member).get_json()
+
+    assert [o["id"] for o in body] == [near_offer, far_offer]
+    assert 100 <= body[0]["distance_m"] <= 120
+    assert 2000 <= body[1]["distance_m"] <= 2400
+
+
+def test_a_store_outside_its_opening_hours_does_not_list_its_offers(api):
+    merchant_id = api.merchant()
+    store_id = api.store(merchant_id)
+    api.offer(merchant_id)
+    # Hours that exclude now, whatever the time: a one-minute window twelve hours away.
+    from datetime import datetime, timedelta
+
+    from services.common.clock import SHANGHAI
+
+    later = datetime.now(SHANGHAI) + timedelta(hours=12)
+    change = {
+        "opens_at": later.strftime("%H:%M"),
+        "closes_at": (later + timedelta(minutes=1)).strftime("%H:%M"),
+    }
+    assert (
+        api.send(
+            "PATCH", f"/api/v1/merchants/{merchant_id}/stores/{store_id}", json=change, headers=api.admin
+        ).status_code
+        == 200
+    )
+
+    body = api.send(
+        "GET", f"/api/v1/offers?lat={GUIYANG[0]}&lng={GUIYANG[1]}", headers=api.mint.member(api.member())
+    ).get_json()
+
+    assert body == []

@@ -1,0 +1,82 @@
+"""Vouchers: a thank-you voucher once per completed shift, admin grants, and a member's savings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from events.envelope import Event
+from schemas.events import benefits, stations
+from services.merchants import tables
+from tests.support import deliver
+
+
+def _shift_completed(shift_id: str, member_id: str) -> Event:
+    data = {
+        "station_id": "st-1",
+        "shift_id": shift_id,
+        "member_id": member_id,
+        "minutes": 240,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    return Event(type=stations.SHIFT_COMPLETED, source="/unionhub/stations", subject="st-1", data=data)
+
+
+def test_a_completed_shift_earns_one_thank_you_voucher_even_when_replayed_under_a_new_event_id(api):
+    member_id = api.member()
+    event = _shift_completed("shift-1", member_id)
+
+    deliver(api.app, event, event, _shift_completed("shift-1", member_id))
+
+    assert api.count(tables.vouchers, tables.vouchers.c.member_id == member_id) == 1
+    assert api.outbox_types().count(benefits.VOUCHER_GRANTED) == 1
+    mine = api.send("GET", "/api/v1/vouchers/me", headers=api.mint.member(member_id)).get_json()
+    assert [v["reason"] for v in mine["vouchers"]] == ["shift_thanks"]
+
+
+def test_a_member_sees_what_their_redemptions_saved_net_of_refunds(api):
+    shop = api.shop(percent_off=10)
+    member_id = api.member()
+    api.redeem_ok(shop, member_id, 10_000)
+    refunded = api.redeem_ok(shop, member_id, 5_000)
+    api.reverse(shop.till, refunded["id"], 2_500)
+
+    mine = api.send("GET", "/api/v1/vouchers/me", headers=api.mint.member(member_id)).get_json()
+
+    assert mine["saved_fen"] == 1_000 + 500 - 250
+    assert mine["redemptions"] == 2
+
+
+def test_an_admin_grants_a_voucher_with_an_expiry_once_per_key(api):
+    member_id = api.member()
+    body = {
+        "member_id": member_id,
+        "value_fen": 2000,
+        "reason": "普惠周",
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+    }
+    # The member event places the member in branch "b-1" under "root".
+    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-1"}
+
+    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    again = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert api.count(tables.vouchers) == 1
+
+
+def test_an_admin_cannot_grant_a_voucher_to_someone_the_projection_does_not_know(api):
+    body = {
+        "member_id": str(uuid.uuid4()),
+        "value_fen": 2000,
+        "reason": "x",
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+    }
+
+    response = api.send(
+        "POST", "/api/v1/vouchers", json=body, headers={**api.admin, "Idempotency-Key": "g-2"}
+    )
+
+    assert response.status_code == 404
+    assert api.count(tables.vouchers) == 0

@@ -1,0 +1,130 @@
+"""The till under concurrency on PostgreSQL, over real HTTP: budgets are never overspent, and twins
+with one Idempotency-Key make one redemption (issue 10, tests)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from services.merchants import tables
+from tests.api.merchants.conftest import (  # noqa: F401 (fixtures)
+    MerchantsApi,
+    enrolment_fake,
+    fake,
+    make_settings,
+    mint,
+)
+from tests.support import build_app, dispose_app, fresh_postgres_database, http_server
+
+pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
+
+
+@pytest.fixture
+def served(make_settings, mint, fake, clean_redis):  # noqa: F811
+    with fresh_postgres_database("merchants_test") as url:
+        app = build_app("merchants", make_settings(database_url=url))
+        with http_server(app, "merchants") as base:
+            yield MerchantsApi(app.test_client(), app, mint, fake), base
+        dispose_app(app)
+
+
+def _post(base: str, path: str, body: dict, headers: dict) -> requests.Response:
+    return requests.post(base + path, json=body, headers=headers, timeout=60)
+
+
+def test_200_concurrent_redemptions_against_a_budget_of_50_make_exactly_50(served):
+    api, base = served
+    shop = api.shop("fixed", fixed_fen=500, budget_kind="count", budget_total=50)
+    members = [api.member() for _ in range(200)]
+    bodies = [
+        {"card_token": api.fake.card_code(m), "store_id": shop.store_id, "amount_fen": 3000} for m in members
+    ]
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(
+            pool.map(
+                lambda ib: _post(
+                    base, "/api/v1/redemptions", ib[1], {**shop.till, "Idempotency-Key": f"k-{ib[0]}"}
+                ),
+                enumerate(bodies),
+            )
+        )
+
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(201) == 50, sorted(set(statuses))
+    assert {a.json()["code"] for a in answers if a.status_code != 201} == {"offer.budget_exhausted"}
+    assert api.count(tables.redemptions) == 50
+    assert api.row(tables.offers, shop.offer_id).budget_remaining == 0
+
+
+def test_a_merchant_money_budget_is_never_overspent_by_concurrent_tills(served):
+    api, base = served
+    merchant_id = api.merchant(budget_kind="money", budget_total=10_000)
+    stores = [api.store(merchant_id) for _ in range(3)]
+    api.offer(merchant_id, "fixed", fixed_fen=300)
+    tills = [api.till(merchant_id, s) for s in stores]
+    jobs = [(i, tills[i % 3], stores[i % 3], api.member()) for i in range(60)]
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(
+            pool.map(
+                lambda j: _post(
+                    base,
+                    "/api/v1/redemptions",
+                    {"card_token": api.fake.card_code(j[3]), "store_id": j[2], "amount_fen": 1000},
+                    {**j[1], "Idempotency-Key": f"m-{j[0]}"},
+                ),
+                jobs,
+            )
+        )
+
+    assert [a.status_code for a in answers].count(201) == 33  # 33 × 300 = 9900 ≤ 10000 < 34 × 300
+    with api.engine().connect() as conn:
+        spent = conn.execute(select(func.sum(tables.redemptions.c.discount_fen))).scalar_one()
+    assert spent == 9900
+    assert api.row(tables.merchants, merchant_id).budget_remaining == 100
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_redemption(served):
+    api, base = served
+    shop = api.shop()
+    body = {"card_token": api.fake.card_code(api.member()), "store_id": shop.store_id, "amount_fen": 5000}
+    headers = {**shop.till, "Idempotency-Key": "same-key"}
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: _post(base, "/api/v1/redemptions", body, headers), range(10)))
+
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert api.count(tables.redemptions) == 1
+
+
+def test_a_per_member_limit_holds_under_concurrent_tills(served):
+    api, base = served
+    shop = api.shop(member_limit=2, limit_period="day")
+    member_id = api.member()
+    bodies = [
+        {
+            "card_token": api.fake.card_code(member_id),
+            "store_id": shop.store_id,
+            "amount_fen": 5000,
+            "offer_id": shop.offer_id,
+        }
+        for _ in range(12)
+    ]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(
+            pool.map(
+                lambda ib: _post(
+                    base, "/api/v1/redemptions", ib[1], {**shop.till, "Idempotency-Key": f"l-{ib[0]}"}
+                ),
+                enumerate(bodies),
+            )
+        )
+
+    assert [a.status_code for a in answers].count(201) == 2
+    assert api.count(tables.redemptions) == 2
