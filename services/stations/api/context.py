@@ -1,0 +1,22 @@
+"""What stations' views share: its start-up state, Redis, and who is calling."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from services.common.auth import principal
+from services.common.views import context
+
+from ..startup import Stations
+
+
+def stations() -> Stations:
+    return current_app.extensions["stations"]
+
+
+def redis():
+    return context().redis
+
+
+def member_id() -> str | None:
+    return principal().member_id

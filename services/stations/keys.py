@@ -1,0 +1,32 @@
+"""Every Redis key stations uses, built here and nowhere else."""
+
+PREFIX = "stations"
+
+
+def geo() -> str:
+    """A GEO set of every station, member = station id."""
+    return f"{PREFIX}:geo:all"
+
+
+def amenity(name: str) -> str:
+    """The ids of the stations that offer one amenity."""
+    return f"{PREFIX}:amenity:{name}"
+
+
+def open_now() -> str:
+    """The ids of the stations whose opening hours say open at this moment."""
+    return f"{PREFIX}:hours:open"
+
+
+def transitions() -> str:
+    """A sorted set: station id scored by the epoch second its opening-hours state next changes."""
+    return f"{PREFIX}:hours:transitions"
+
+
+def card(station_id: str) -> str:
+    """What the finder shows of one station (JSON): name, address, amenities, hours, live status."""
+    return f"{PREFIX}:card:{station_id}"
+
+
+def pickup_attempts(station_id: str, who: str) -> str:
+    return f"{PREFIX}:pickup:{station_id}:{who}"

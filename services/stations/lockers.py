@@ -1,0 +1,128 @@
+"""Lockers: a courier deposits items in a numbered locker and gets a pickup code; the code frees it.
+
+The code is kept only as a keyed hash, so whoever reads the table cannot open a locker. Six digits
+are guessable in bulk, so attempts per courier and station are rate limited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+import redis
+from sqlalchemy.exc import IntegrityError
+
+from schemas.events import stations as ev
+from services.common import ratelimit
+from services.common.clock import now
+from services.common.db import UnitOfWork
+from services.common.domain import Conflict, Invalid, NotFound
+from services.common.idempotency import IdempotentRequest
+from services.common.members import require_active
+
+from . import keys, repository, tables
+from .service import existing
+
+PICKUP_ATTEMPTS = 10  # pickups tried per courier and station in the window
+PICKUP_WINDOW_SECONDS = 600
+
+
+def code_hash(key: bytes, station_id: str, code: str) -> str:
+    return hmac.new(key, f"{station_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def deposit(
+    uow: UnitOfWork,
+    key: bytes,
+    idempotent: IdempotentRequest,
+    member_id: str,
+    station_id: str,
+    locker_no: int | None,
+) -> tuple[int, dict]:
+    with uow:
+        conn = uow.connection
+        answered = idempotent.answered(conn)
+        if answered:
+            return answered
+        require_active(conn, tables.members, member_id)
+        station = existing(conn, station_id)
+        if station.lockers == 0:
+            raise Conflict("locker.none")
+        if locker_no is not None and not 1 <= locker_no <= station.lockers:
+            raise Invalid("locker.no_such_locker", field="locker_no", count=station.lockers)
+        taken = repository.occupied(conn, station.id)
+        if locker_no is None:
+            free = [n for n in range(1, station.lockers + 1) if n not in taken]
+            if not free:
+                raise Conflict("locker.full")
+            locker_no = free[0]
+        elif locker_no in taken:
+            raise Conflict("locker.occupied")
+        # A code unique among this station's occupied lockers, so a code opens exactly one.
+        while True:
+            code = f"{secrets.randbelow(10**6):06d}"
+            if repository.deposit_by_code(conn, station.id, code_hash(key, station.id, code)) is None:
+                break
+        deposit_id = str(uuid.uuid4())
+        at = now()
+        try:
+            with conn.begin_nested():
+                repository.add_deposit(
+                    conn,
+                    id=deposit_id,
+                    station_id=station.id,
+                    locker_no=locker_no,
+                    member_id=member_id,
+                    code_hash=code_hash(key, station.id, code),
+                    deposited_at=at,
+                )
+        except IntegrityError:  # another courier took the same locker at the same moment
+            raise Conflict("locker.occupied") from None
+        uow.emit(
+            ev.LOCKER_DEPOSITED,
+            station.id,
+            {
+                "station_id": station.id,
+                "locker_id": str(locker_no),
+                "member_id": member_id,
+                "occurred_at": at,
+            },
+        )
+        body = {"id": deposit_id, "station_id": station.id, "locker_no": locker_no, "pickup_code": code}
+        idempotent.remember(conn, 201, body)
+        uow.commit()
+    return 201, body
+
+
+def pickup(
+    uow: UnitOfWork, client: redis.Redis, key: bytes, member_id: str, station_id: str, code: str
+) -> dict:
+    with uow:
+        conn = uow.connection
+        require_active(conn, tables.members, member_id)
+        station = existing(conn, station_id)
+        ratelimit.hit(
+            client,
+            keys.pickup_attempts(station.id, member_id),
+            limit=PICKUP_ATTEMPTS,
+            window_seconds=PICKUP_WINDOW_SECONDS,
+        )
+        found = repository.deposit_by_code(conn, station.id, code_hash(key, station.id, code))
+        if found is None:
+            raise NotFound("locker.code_invalid")
+        at = now()
+        repository.collect(conn, found.id, member_id, at)
+        uow.emit(
+            ev.LOCKER_COLLECTED,
+            station.id,
+            {
+                "station_id": station.id,
+                "locker_id": str(found.locker_no),
+                "member_id": member_id,
+                "occurred_at": at,
+            },
+        )
+        uow.commit()
+    return {"id": found.id, "locker_no": found.locker_no, "collected_at": at}

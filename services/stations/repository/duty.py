@@ -1,0 +1,174 @@
+"""Duty groups, the rota's duties, swaps, shifts and the duty log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Connection, and_, delete, select, update
+
+from services.common.clock import utc
+
+from .. import tables
+from ..model import Duty
+
+g, gm, d, sw, sh = tables.duty_groups, tables.duty_group_members, tables.duties, tables.swaps, tables.shifts
+
+
+def duty_from_row(row) -> Duty:
+    return Duty(
+        row.id,
+        row.station_id,
+        row.group_id,
+        row.week,
+        row.day,
+        row.kind,
+        utc(row.at),
+        row.member_id,
+        row.status,
+        bool(row.flagged),
+    )
+
+
+def add_group(
+    conn: Connection, group_id: str, station_id: str, name: str, members: list[str], at: datetime
+) -> None:
+    conn.execute(g.insert().values(id=group_id, station_id=station_id, name=name, created_at=at))
+    if members:
+        conn.execute(gm.insert(), [{"group_id": group_id, "member_id": m, "added_at": at} for m in members])
+
+
+def group(conn: Connection, group_id: str, station_id: str):
+    return conn.execute(select(g).where(g.c.id == group_id, g.c.station_id == station_id)).first()
+
+
+def group_ids(conn: Connection, station_id: str) -> list[str]:
+    return list(
+        conn.execute(
+            select(g.c.id).where(g.c.station_id == station_id).order_by(g.c.created_at, g.c.id)
+        ).scalars()
+    )
+
+
+def group_members(conn: Connection, group_id: str) -> set[str]:
+    return set(conn.execute(select(gm.c.member_id).where(gm.c.group_id == group_id)).scalars())
+
+
+def groups_of(conn: Connection, member_id: str) -> list[str]:
+    return list(conn.execute(select(gm.c.group_id).where(gm.c.member_id == member_id)).scalars())
+
+
+def remove_member_from_groups(conn: Connection, member_id: str) -> None:
+    conn.execute(delete(gm).where(gm.c.member_id == member_id))
+
+
+def replace_duties(
+    conn: Connection, station_id: str, *, since: datetime, first: date, until: date, rows: list[dict]
+) -> None:
+    """Regenerating a rota replaces the duties still to come in its weeks; done and missed ones stay."""
+    conn.execute(
+        delete(d).where(
+            d.c.station_id == station_id,
+            d.c.status == "scheduled",
+            d.c.at >= since,
+            d.c.day >= first,
+            d.c.day < until,
+        )
+    )
+    taken = (
+        set(
+            conn.execute(
+                select(d.c.day, d.c.kind).where(
+                    d.c.station_id == station_id, d.c.day.in_({r["day"] for r in rows})
+                )
+            ).all()
+        )
+        if rows
+        else set()
+    )
+    fresh = [r for r in rows if (r["day"], r["kind"]) not in taken]
+    if fresh:
+        conn.execute(d.insert(), fresh)
+
+
+def duties_on(conn: Connection, station_id: str, day: date) -> list[Duty]:
+    rows = conn.execute(select(d).where(d.c.station_id == station_id, d.c.day == day).order_by(d.c.at))
+    return [duty_from_row(r) for r in rows]
+
+
+def duty(conn: Connection, duty_id: str, station_id: str) -> Duty | None:
+    row = conn.execute(select(d).where(d.c.id == duty_id, d.c.station_id == station_id)).first()
+    return duty_from_row(row) if row else None
+
+
+def mark_duty(conn: Connection, duty_id: str, status: str, shift_id: str | None = None) -> None:
+    conn.execute(update(d).where(d.c.id == duty_id).values(status=status, shift_id=shift_id))
+
+
+def hand_duty(conn: Connection, duty_id: str, member_id: str) -> None:
+    conn.execute(update(d).where(d.c.id == duty_id).values(member_id=member_id, flagged=None))
+
+
+def overdue_duties(conn: Connection, before: datetime) -> list[Duty]:
+    rows = conn.execute(
+        select(d).where(d.c.status == "scheduled", d.c.at < before).order_by(d.c.at).with_for_update()
+    )
+    return [duty_from_row(r) for r in rows]
+
+
+def flag_future_duties(
+    conn: Connection, member_id: str, group_ids_: list[str], after: datetime, reason: str
+) -> int:
+    """Flag the duties still to come that were this member's: handed to them, or their groups'."""
+    mine = d.c.member_id == member_id
+    theirs = and_(d.c.group_id.in_(group_ids_), d.c.member_id.is_(None)) if group_ids_ else mine
+    return conn.execute(
+        update(d).where(d.c.status == "scheduled", d.c.at > after, mine | theirs).values(flagged=reason)
+    ).rowcount
+
+
+def add_swap(conn: Connection, **values) -> None:
+    conn.execute(sw.insert().values(status="requested", **values))
+
+
+def swap(conn: Connection, swap_id: str, station_id: str):
+    return conn.execute(
+        select(sw).where(sw.c.id == swap_id, sw.c.station_id == station_id).with_for_update()
+    ).first()
+
+
+def settle_swap(conn: Connection, swap_id: str, status: str, at: datetime) -> None:
+    conn.execute(update(sw).where(sw.c.id == swap_id).values(status=status, decided_at=at))
+
+
+def add_shift(conn: Connection, **values) -> None:
+    conn.execute(sh.insert().values(status="open", **values))
+
+
+def shift(conn: Connection, shift_id: str, *, for_update: bool = False):
+    query = select(sh).where(sh.c.id == shift_id)
+    return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def open_shift_of(conn: Connection, member_id: str):
+    return conn.execute(select(sh).where(sh.c.member_id == member_id, sh.c.status == "open")).first()
+
+
+def open_shifts_at(conn: Connection, station_id: str) -> int:
+    return len(
+        conn.execute(select(sh.c.id).where(sh.c.station_id == station_id, sh.c.status == "open")).all()
+    )
+
+
+def end_shift(conn: Connection, shift_id: str, at: datetime, minutes: int) -> None:
+    conn.execute(
+        update(sh).where(sh.c.id == shift_id).values(status="completed", ended_at=at, minutes=minutes)
+    )
+
+
+def add_log(
+    conn: Connection, shift_id: str, kind: str, value: str | None, note: str | None, at: datetime
+) -> int:
+    result = conn.execute(
+        tables.duty_log.insert().values(shift_id=shift_id, kind=kind, value=value, note=note, at=at)
+    )
+    return result.inserted_primary_key[0]

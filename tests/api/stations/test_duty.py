@@ -1,0 +1,218 @@
+"""Duty groups, the rota, swaps, check-in, the duty log and check-out; members leaving the rota."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import opening_hours
+
+from schemas.events import members as m
+from schemas.events import stations as ev
+from services.common.clock import now
+from services.stations import duty
+from tests.support import deliver, member_event
+
+from .conftest import join, outbox, outbox_types, this_monday
+
+HORIZON = (this_monday() + timedelta(weeks=13)).isoformat()
+
+
+def on_duty(rig, *members):
+    station_id = rig.station()
+    rig.assign(station_id)
+    group_id = rig.group(station_id, *members)
+    rig.rota(station_id)
+    return station_id, group_id
+
+
+def test_groups_take_a_week_each_with_an_open_and_a_close_duty_per_day(rig, api):
+    station_id = rig.station(opening_hours="Mo-Su 07:00-22:00")
+    rig.assign(station_id)
+    groups = [rig.group(station_id, f"m-{i}", name=f"{i}组") for i in range(4)]
+    rota = rig.rota(station_id, weeks=4)
+    assert [w["group_id"] for w in rota["weeks"]] == groups
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    later = [d for d in duties if d["week"] == rota["weeks"][1]["week"]]
+    assert len(later) == 14 and {d["group_id"] for d in later} == {groups[1]}
+    assert {d["kind"] for d in later} == {"open", "close"}
+    # 07:00 and 22:00 in Guizhou are 23:00 the day before and 14:00 in UTC.
+    assert {d["at"][11:16] for d in later} == {"23:00", "14:00"}
+
+
+def test_a_rota_leaves_out_public_holidays_that_are_off(rig, api):
+    station_id = rig.station(opening_hours="Mo-Su 07:00-22:00; PH off")
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id, weeks=12)
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    days = {date.fromisoformat(d["day"]) for d in duties}
+    holidays = opening_hours.OpeningHours("PH", country="CN")
+    expected = {
+        day
+        for day in (this_monday() + timedelta(days=i) for i in range(84))
+        if not holidays.is_open(datetime.combine(day, time(12)))
+    }
+    assert days <= expected and days >= {d for d in expected if d > min(days)}
+
+
+def test_duty_groups_take_only_active_members(rig, api, app):
+    station_id = rig.station()
+    rig.assign(station_id)
+    join(app, "m-1")
+    deliver(app, member_event(m.SUSPENDED, "m-1"))
+    reply = api.send(
+        "POST",
+        f"/api/v1/stations/{station_id}/duty-groups",
+        json={"name": "x", "member_ids": ["m-1"]},
+        headers=rig.coordinator,
+    )
+    assert reply.status_code == 422 and reply.json()["code"] == "duty_group.member_inactive"
+    reply = api.send(
+        "POST",
+        f"/api/v1/stations/{station_id}/duty-groups",
+        json={"name": "x", "member_ids": ["never-joined"]},
+        headers=rig.coordinator,
+    )
+    assert reply.status_code == 422
+
+
+def test_the_volunteer_on_the_rota_checks_in_logs_and_checks_out_and_the_station_opens_and_closes(
+    rig, api, app
+):
+    station_id, group_id = on_duty(rig, "m-1", "m-2")
+    shift_id = rig.checkin(station_id, "m-1", lat=26.5605, lng=106.6902)["shift_id"]
+    live = api.get(f"/api/v1/stations/{station_id}")["live"]
+    assert live["status"] == "open" and live["on_duty_group"] == "一组" and live["updated_at"]
+    finder = api.get("/api/v1/stations?lat=26.56&lng=106.69")
+    assert finder[0]["live"]["status"] == "open"
+
+    member = rig.mint.member("m-1")
+    api.post(f"/api/v1/shifts/{shift_id}/log", {"kind": "lights", "value": "on"}, headers=member, expect=201)
+    api.post(f"/api/v1/shifts/{shift_id}/log", {"kind": "cleaning"}, headers=member, expect=201)
+    api.post(
+        f"/api/v1/shifts/{shift_id}/log", {"kind": "note", "note": "微波炉有点响"}, headers=member, expect=201
+    )
+    done = api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=member)
+    assert done["station_status"] == "closed"
+    assert api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "closed"
+
+    assert outbox_types(app) == [ev.STATION_OPENED, ev.SHIFT_STARTED, ev.STATION_CLOSED, ev.SHIFT_COMPLETED]
+    completed = [r for r in outbox(app) if r.type == ev.SHIFT_COMPLETED][0]
+    assert completed.key == station_id if hasattr(completed, "key") else True
+    import json
+
+    payload = json.loads(completed.payload) if isinstance(completed.payload, str) else completed.payload
+    assert payload["member_id"] == "m-1" and payload["shift_id"] == shift_id
+    assert payload["duty_group_id"] == group_id
+
+
+def test_a_volunteer_not_on_the_rota_gets_403_and_nothing_changes(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1")
+    join(app, "m-9")
+    reply = rig.checkin(station_id, "m-9", expect=403)
+    assert reply["code"] == "checkin.not_on_rota"
+    assert api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "closed"
+    assert outbox_types(app) == []
+
+
+def test_a_duplicate_check_in_gets_409(rig, app):
+    station_id, _ = on_duty(rig, "m-1")
+    rig.checkin(station_id, "m-1")
+    assert rig.checkin(station_id, "m-1", expect=409)["code"] == "checkin.already"
+    assert outbox_types(app).count(ev.SHIFT_STARTED) == 1
+
+
+def test_check_in_far_from_the_station_is_refused(rig, app):
+    station_id, _ = on_duty(rig, "m-1")
+    reply = rig.checkin(station_id, "m-1", expect=403, lat=26.57, lng=106.69)  # 1.1 km north
+    assert reply["code"] == "checkin.too_far"
+    assert outbox_types(app) == []
+
+
+def test_a_forged_or_revoked_station_code_is_refused_clearly(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1")
+    member = rig.mint.member("m-1")
+    code = rig.code(station_id)
+    forged = code[:-2] + ("AA" if not code.endswith("AA") else "BB")
+    reply = api.send("POST", "/api/v1/shifts/checkin", json={"station_code": forged}, headers=member)
+    assert reply.status_code == 422 and reply.json()["code"] == "station_code.signature"
+    reply = api.send("POST", "/api/v1/shifts/checkin", json={"station_code": "hello"}, headers=member)
+    assert reply.status_code == 422 and reply.json()["code"] == "station_code.malformed"
+    api.post(f"/api/v1/stations/{station_id}/qr/revoke", headers=rig.coordinator)
+    reply = api.send("POST", "/api/v1/shifts/checkin", json={"station_code": code}, headers=member)
+    assert reply.status_code == 410 and reply.json()["code"] == "station_code.revoked"
+    assert outbox_types(app) == []
+    rig.checkin(station_id, "m-1")  # the new poster works
+
+
+def test_checking_out_someone_elses_shift_is_forbidden_and_changes_nothing(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    reply = api.send("POST", f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-2"))
+    assert reply.status_code == 403 and reply.json()["code"] == "shift.not_yours"
+    reply = api.send(
+        "POST", f"/api/v1/shifts/{shift_id}/log", json={"kind": "cleaning"}, headers=rig.mint.member("m-2")
+    )
+    assert reply.status_code == 403
+    assert api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "open"
+    assert ev.SHIFT_COMPLETED not in outbox_types(app)
+
+
+def test_a_swapped_duty_belongs_to_the_volunteer_who_accepted_it(rig, api, app):
+    station_id = rig.station(opening_hours="Mo-Su 00:00-24:00")
+    rig.assign(station_id)
+    mine = rig.group(station_id, "m-1", name="一组")
+    rig.group(station_id, "m-2", name="二组")
+    rig.rota(station_id, weeks=2, group_ids=[mine])
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    future = [d for d in duties if d["status"] == "scheduled"][-1]
+    swap_id = api.post(
+        f"/api/v1/stations/{station_id}/duties/{future['id']}/swaps",
+        {"to_member_id": "m-2"},
+        headers=rig.mint.member("m-1"),
+        expect=201,
+    )["id"]
+    # Only the one asked may accept.
+    assert (
+        api.send(
+            "POST", f"/api/v1/stations/{station_id}/swaps/{swap_id}/accept", headers=rig.mint.member("m-1")
+        ).status_code
+        == 404
+    )
+    api.post(
+        f"/api/v1/stations/{station_id}/swaps/{swap_id}/accept", headers=rig.mint.member("m-2"), expect=204
+    )
+    swaps = api.get(f"/api/v1/stations/{station_id}/swaps", headers=rig.coordinator)
+    assert swaps[0]["status"] == "accepted" and swaps[0]["to_member_id"] == "m-2"
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    assert [d["member_id"] for d in duties if d["id"] == future["id"]] == ["m-2"]
+    # m-1 can no longer give it away.
+    reply = api.send(
+        "POST",
+        f"/api/v1/stations/{station_id}/duties/{future['id']}/swaps",
+        json={"to_member_id": "m-2"},
+        headers=rig.mint.member("m-1"),
+    )
+    assert reply.status_code == 403
+
+
+def test_duties_nobody_took_are_marked_missed_after_the_grace_period(rig, app):
+    station_id, group_id = on_duty(rig, "m-1")
+    ext = app.extensions["stations"]
+    uow = app.extensions["unionhub"].db.unit_of_work
+    assert duty.mark_missed(uow(), ext.settings, now()) == 0
+    missed = duty.mark_missed(uow(), ext.settings, now() + timedelta(days=8))
+    assert missed > 0
+    events = [r for r in outbox(app) if r.type == ev.SHIFT_MISSED]
+    assert len(events) == missed
+    assert duty.mark_missed(uow(), ext.settings, now() + timedelta(days=8)) == 0
+
+
+def test_a_volunteer_who_leaves_is_taken_off_the_rota_and_their_duties_are_flagged(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    deliver(app, member_event(m.LEFT, "m-1"))
+    groups = api.get(f"/api/v1/stations/{station_id}/duty-groups", headers=rig.coordinator)
+    assert groups[0]["member_ids"] == ["m-2"]
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    assert duties and all(d["flagged"] == "member_left" for d in duties if d["status"] == "scheduled")
+    assert rig.checkin(station_id, "m-1", expect=403)["code"] == "member.left"

@@ -1,0 +1,111 @@
+"""Lockers, facility problem reports, visits and stats."""
+
+from __future__ import annotations
+
+from schemas.events import stations as ev
+
+from .conftest import join, outbox_types
+
+
+def test_a_deposit_gives_a_pickup_code_that_frees_the_locker_once(rig, api, app):
+    station_id = rig.station(lockers=1)
+    join(app, "m-1")
+    courier = rig.mint.member("m-1")
+    deposit = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=courier, expect=201)
+    assert deposit["locker_no"] == 1 and len(deposit["pickup_code"]) == 6
+    full = api.send("POST", f"/api/v1/stations/{station_id}/lockers/deposits", json={}, headers=courier)
+    assert full.status_code == 409 and full.json()["code"] == "locker.full"
+    picked = api.post(
+        f"/api/v1/stations/{station_id}/lockers/pickups",
+        {"pickup_code": deposit["pickup_code"]},
+        headers=courier,
+    )
+    assert picked["locker_no"] == 1
+    again = api.send(
+        "POST",
+        f"/api/v1/stations/{station_id}/lockers/pickups",
+        json={"pickup_code": deposit["pickup_code"]},
+        headers=courier,
+    )
+    assert again.status_code == 404 and again.json()["code"] == "locker.code_invalid"
+    assert outbox_types(app) == [ev.LOCKER_DEPOSITED, ev.LOCKER_COLLECTED]
+
+
+def test_a_retried_deposit_with_the_same_idempotency_key_gets_the_same_locker(rig, api, app):
+    station_id = rig.station(lockers=3)
+    join(app, "m-1")
+    headers = {**rig.mint.member("m-1"), "Idempotency-Key": "k-1"}
+    first = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=headers, expect=201)
+    second = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=headers, expect=201)
+    assert first == second
+    assert outbox_types(app) == [ev.LOCKER_DEPOSITED]
+
+
+def test_items_left_at_closing_are_flagged_for_the_coordinator(rig, api, app):
+    station_id = rig.station(lockers=2)
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id)
+    join(app, "m-2")
+    api.post(
+        f"/api/v1/stations/{station_id}/lockers/deposits",
+        {"locker_no": 2},
+        headers=rig.mint.member("m-2"),
+        expect=201,
+    )
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    assert api.get(f"/api/v1/stations/{station_id}/lockers/left-behind", headers=rig.coordinator) == []
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+    left = api.get(f"/api/v1/stations/{station_id}/lockers/left-behind", headers=rig.coordinator)
+    assert [item["locker_no"] for item in left] == [2]
+
+
+def test_a_courier_reports_a_problem_and_the_coordinator_resolves_it(rig, api, app):
+    station_id = rig.station()
+    rig.assign(station_id)
+    join(app, "m-1")
+    issue_id = api.post(
+        f"/api/v1/stations/{station_id}/issues",
+        {"category": "water", "note": "饮水机不出水"},
+        headers=rig.mint.member("m-1"),
+        expect=201,
+    )["id"]
+    assert outbox_types(app) == [ev.ISSUE_REPORTED]
+    listed = api.get(f"/api/v1/stations/{station_id}/issues?status=open", headers=rig.coordinator)
+    assert [i["id"] for i in listed] == [issue_id]
+    api.post(
+        f"/api/v1/stations/{station_id}/issues/{issue_id}/resolve",
+        {"resolution": "换了滤芯"},
+        headers=rig.coordinator,
+        expect=204,
+    )
+    assert api.get(f"/api/v1/stations/{station_id}/issues?status=open", headers=rig.coordinator) == []
+    again = api.send(
+        "POST", f"/api/v1/stations/{station_id}/issues/{issue_id}/resolve", json={}, headers=rig.coordinator
+    )
+    assert again.status_code == 409
+    # Another coordinator, not assigned here, sees nothing.
+    other = rig.mint.staff("coord-2", "coordinator")
+    assert api.send("GET", f"/api/v1/stations/{station_id}/issues", headers=other).status_code == 404
+
+
+def test_stats_count_visits_coverage_and_open_hours(rig, api, app):
+    station_id = rig.station()
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id)
+    join(app, "m-2", "m-3")
+    for courier in ("m-2", "m-3", "m-2"):
+        api.post(
+            "/api/v1/stations/visits",
+            {"station_code": rig.code(station_id)},
+            headers=rig.mint.member(courier),
+            expect=201,
+        )
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+    stats = api.get(f"/api/v1/stations/{station_id}/stats", headers=rig.coordinator)
+    assert stats["visits"] == 2
+    today = stats["days"][-1]
+    assert today["visits"] == 2
+    assert stats["open_hours"] >= 0
