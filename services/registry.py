@@ -86,22 +86,19 @@ ALL = (
         "courses",
         8102,
         "Course booking: terms, courses, seats, waitlists, check-in",
-        routes=("/api/v1/terms", "/api/v1/courses", "/api/v1/bookings", "/api/v1/checkins"),
-        built=False,
+        routes=("/api/v1/terms", "/api/v1/courses", "/api/v1/bookings", "/api/v1/checkins", "/api/v1/venues"),
     ),
     Service(
         "merchants",
         8103,
         "Merchant discounts: merchants, stores, offers, redemptions",
         routes=("/api/v1/merchants", "/api/v1/offers", "/api/v1/redemptions", "/api/v1/vouchers"),
-        built=False,
     ),
     Service(
         "stations",
         8104,
         "Courier rest stations: finder, duty rota, duty log, lockers",
         routes=("/api/v1/stations", "/api/v1/shifts"),
-        built=False,
     ),
 )
 
