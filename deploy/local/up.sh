@@ -32,6 +32,7 @@ Demo logins (POST $gateway/api/v1/auth/staff/login):
   tongren-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 铜仁市总工会 and below
   express-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 贵阳市快递行业工会联合会
   till-demo      / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    merchant till staff
+  till-huilian   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    till of 华联超市's 9 stores around 铜仁
   station-demo   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    station coordinator
 Members log in with any wx.login code: POST $gateway/api/v1/auth/wechat {"code": "demo-1"}
 

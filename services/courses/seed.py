@@ -9,14 +9,12 @@ term is left alone.
 from __future__ import annotations
 
 import json
-import os
 from datetime import timedelta
 from pathlib import Path
 
-import requests
 from sqlalchemy import select
 
-from services.common import kit
+from services.common import demo, kit
 from services.common.clock import local_day, now
 from services.common.config import REPO_ROOT
 
@@ -34,24 +32,6 @@ CATEGORIES = {
 }  # fmt: skip
 
 
-def _admin_token(enrolment_url: str) -> str:
-    response = requests.post(
-        f"{enrolment_url}/api/v1/auth/staff/login",
-        json={"username": "admin", "password": os.environ.get("UNIONHUB_ADMIN_PASSWORD", "unionhub-admin")},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["access_token"]
-
-
-def _branch(enrolment_url: str, token: str) -> dict:
-    response = requests.get(
-        f"{enrolment_url}/api/v1/branches", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-    response.raise_for_status()
-    return next(u for u in response.json() if u["name"] == BRANCH)
-
-
 def load(domain_path: Path) -> int:
     """Courses created; 0 when the demo term exists."""
     settings = kit.load_settings("courses")
@@ -61,8 +41,7 @@ def load(domain_path: Path) -> int:
             if uow.connection.execute(select(tables.terms.c.id).where(tables.terms.c.name == TERM)).first():
                 return 0
         domain = json.loads(domain_path.read_text(encoding="utf-8"))
-        token = _admin_token(settings.enrolment_url)
-        branch = _branch(settings.enrolment_url, token)
+        branch = demo.branches(settings.enrolment_url, demo.admin_token(settings.enrolment_url))[BRANCH]
         admin_units = [branch["id"]]
         opens = now()
         first_day = local_day(opens) + timedelta(days=7)

@@ -1,4 +1,4 @@
-"""Stations' own ``unionhub`` subcommands: the finder's upkeep and the missed-duty check.
+"""Stations' own ``unionhub`` subcommands: demo data, the finder's upkeep and the missed-duty check.
 
 Run ``stations-tick`` every minute (the Kubernetes CronJob or a local loop): it marks duties nobody
 took within the grace period as missed and re-evaluates the stations whose opening hours changed
@@ -12,7 +12,7 @@ import redis
 from services.common import kit
 from services.common.kit import Command
 
-from . import duty, finder, repository
+from . import duty, finder, repository, seed
 
 
 def _parts():
@@ -42,7 +42,13 @@ def _reindex(_args) -> int:
     return 0
 
 
+def _seed(args) -> int:
+    seed.main(args.domain)
+    return 0
+
+
 COMMANDS = [
+    Command("seed", "a dozen demo stations around 贵阳 and 遵义, in the finder", _seed),
     Command(
         "stations-tick", "mark missed duties and refresh stations whose opening hours changed state", _tick
     ),
