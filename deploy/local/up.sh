@@ -31,9 +31,9 @@ Demo logins (POST $gateway/api/v1/auth/staff/login):
   admin          / ${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}   federation admin (贵州省总工会)
   tongren-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 铜仁市总工会 and below
   express-admin  / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    admin of 贵阳市快递行业工会联合会
-  till-demo      / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    merchant till staff
   till-huilian   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    till of 华联超市's 9 stores around 铜仁
-  station-demo   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    station coordinator
+  station-demo   / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    coordinator of the demo stations
+  venue-demo     / ${UNIONHUB_DEMO_PASSWORD:-unionhub-demo}    check-in desk of 贵阳市工人文化宫 (courses)
 Members log in with any wx.login code: POST $gateway/api/v1/auth/wechat {"code": "demo-1"}
 
 Stop everything: bash deploy/local/down.sh

@@ -29,6 +29,15 @@ def branches(enrolment_url: str, token: str) -> dict[str, dict]:
     return {unit["name"]: unit for unit in response.json()}
 
 
+def staff_id(enrolment_url: str, token: str, username: str) -> str | None:
+    """The id of one of enrolment's demo logins (e.g. ``station-demo``), to assign it here."""
+    response = requests.get(
+        f"{enrolment_url}/api/v1/staff", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    response.raise_for_status()
+    return next((s["id"] for s in response.json() if s["username"] == username), None)
+
+
 def around(centre: list[float], n: int, count: int, *, inner: float, step: float) -> tuple[float, float]:
     """The n-th of ``count`` points on three rings around a city centre (radii in degrees), so demo
     stores and stations do not sit on top of each other."""

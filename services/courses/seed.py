@@ -1,5 +1,6 @@
 """Demo data for a local run: a term of the workers' university (职工大学堂) at the city union of
-Guiyang, with the courses of the domain file published and open for booking.
+Guiyang, with the courses of the domain file published and open for booking, at a venue whose
+check-in desk is enrolment's demo login ``venue-demo``.
 
 Run by ``unionhub seed`` after enrolment's seed, with the services up: the branch's place in the tree
 comes from enrolment's API, as it does for an admin creating a term. Idempotent: an existing demo
@@ -41,7 +42,8 @@ def load(domain_path: Path) -> int:
             if uow.connection.execute(select(tables.terms.c.id).where(tables.terms.c.name == TERM)).first():
                 return 0
         domain = json.loads(domain_path.read_text(encoding="utf-8"))
-        branch = demo.branches(settings.enrolment_url, demo.admin_token(settings.enrolment_url))[BRANCH]
+        token = demo.admin_token(settings.enrolment_url)
+        branch = demo.branches(settings.enrolment_url, token)[BRANCH]
         admin_units = [branch["id"]]
         opens = now()
         first_day = local_day(opens) + timedelta(days=7)
@@ -52,6 +54,9 @@ def load(domain_path: Path) -> int:
             address=VENUE[1],
             branch_id=branch["id"],
         )
+        desk = demo.staff_id(settings.enrolment_url, token, "venue-demo")
+        if desk:
+            service.assign_venue_staff(db.unit_of_work(), admin_units, venue_id, desk)
         term_id = service.create_term(
             db.unit_of_work(),
             branch_path=branch["path"],

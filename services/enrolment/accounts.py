@@ -20,7 +20,7 @@ from services.common.login_throttle import LoginThrottle, Policy
 
 from . import keys, repository, wechat
 from .model import Unit
-from .service import scope_paths, unit_in_scope
+from .service import covers_federation, scope_paths, unit_in_scope
 from .tokens import Issuer
 
 STAFF_ROLES = ("admin", "till", "coordinator", "venue")
@@ -76,7 +76,7 @@ def new_staff(
     # records (merchants creates till logins with the admin's own token). Claims naming stores or
     # stations in the token cannot be checked here, so only the federation's admins may set them.
     unowned = set(roles) & set(OUTSIDE_ROLES) and unit_id is None
-    if (unowned or merchant_id or store_ids or station_ids) and not _federation(conn, scopes):
+    if (unowned or merchant_id or store_ids or station_ids) and not covers_federation(conn, scopes):
         raise Forbidden("staff.claims_need_federation_admin")
     if repository.staff_by_username(conn, username):
         raise Conflict("staff.username_taken")
@@ -105,11 +105,6 @@ def _is_uuid(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except (ValueError, TypeError, AttributeError):
         return False
-
-
-def _federation(conn: Connection, scopes: list[str]) -> bool:
-    root = repository.root_unit(conn)
-    return root is not None and root.path in scopes
 
 
 def ensure_bootstrap_admin(conn: Connection, password: str, root: Unit) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Select, and_, func, literal, select
 from services.common.clock import utc
 
 from . import repository, tables
-from .service import member_in_scope, scope_paths, unit_in_scope
+from .service import covers_federation, member_in_scope, scope_paths, unit_in_scope
 
 AUDIT_PAGE = 200
 
@@ -22,6 +22,21 @@ def units(conn: Connection, admin_units) -> list:
         repository.unit_from_row(r)
         for r in conn.execute(select(tables.units).where(within).order_by(tables.units.c.path))
     ]
+
+
+def staff(conn: Connection, admin_units, *, role: str | None = None) -> list[dict]:
+    """Staff accounts of units in the admin's subtrees (a federation admin also sees those of no
+    unit), so an admin can find whom to assign to a store, station or venue in those services."""
+    scopes = scope_paths(conn, admin_units)
+    s = tables.staff.c
+    of_units = s.unit_id.in_(select(tables.units.c.id).where(repository.within(scopes)))
+    federation = covers_federation(conn, scopes)
+    rows = conn.execute(
+        select(s.id, s.username, s.roles, s.unit_id, s.disabled)
+        .where(of_units | (s.unit_id.is_(None) & literal(federation)))
+        .order_by(s.username)
+    )
+    return [dict(r._mapping) for r in rows if role is None or role in r.roles]
 
 
 def campaigns(conn: Connection, admin_units) -> list:

@@ -203,6 +203,18 @@ class StaffIn(Strict):
     station_ids = fields.List(fields.String(), load_default=list)
 
 
+class StaffQuery(Strict):
+    role = fields.String(load_default=None, validate=validate.OneOf(STAFF_ROLES))
+
+
+class StaffOut(Schema):
+    id = fields.String()
+    username = fields.String()
+    roles = fields.List(fields.String())
+    unit_id = fields.String(allow_none=True)
+    disabled = fields.Boolean()
+
+
 class IdOut(Schema):
     id = fields.String()
 

@@ -24,8 +24,8 @@ DEFAULT_DOMAIN = REPO_ROOT / "deploy" / "seed" / "guizhou.json"
 DEMO_STAFF = [
     ("tongren-admin", "UNIONHUB_DEMO_PASSWORD", "unionhub-demo", ["admin"], "铜仁市总工会"),
     ("express-admin", "UNIONHUB_DEMO_PASSWORD", "unionhub-demo", ["admin"], "贵阳市快递行业工会联合会"),
-    ("till-demo", "UNIONHUB_DEMO_PASSWORD", "unionhub-demo", ["till"], None),
     ("station-demo", "UNIONHUB_DEMO_PASSWORD", "unionhub-demo", ["coordinator"], None),
+    ("venue-demo", "UNIONHUB_DEMO_PASSWORD", "unionhub-demo", ["venue"], "贵阳市总工会"),
 ]
 
 

@@ -38,6 +38,12 @@ def scope_paths(conn: Connection, admin_units) -> list[str]:
     return [u.path for u in repository.units_by_ids(conn, admin_units)]
 
 
+def covers_federation(conn: Connection, scopes: list[str]) -> bool:
+    """The admin manages the whole tree (the federation's own admins)."""
+    root = repository.root_unit(conn)
+    return root is not None and root.path in scopes
+
+
 def unit_in_scope(conn: Connection, unit_id: str, scopes: list[str]) -> Unit:
     unit = repository.unit(conn, unit_id)
     if unit is None:

@@ -4,10 +4,7 @@
 Run by ``unionhub seed`` after enrolment's seed, with the services up: the branches come from
 enrolment's API and everything is made through merchants' own use cases, as an admin makes it, so
 the till login is issued by enrolment. Idempotent: a demo merchant that exists is left alone, and so
-is the till login.
-
-Enrolment's own ``till-demo`` login serves no store: enrolment lists no staff, so its id cannot be
-learned here, and ``till-huilian`` is made instead.
+is the till login (``till-huilian``, serving 华联超市's stores).
 """
 
 from __future__ import annotations

@@ -6,9 +6,7 @@ enrolment's API and the stations are registered through this service's own use c
 registers them, which also puts each in the finder. Idempotent: a demo station that exists is left
 alone (``unionhub stations-reindex`` refills the finder if Redis lost it).
 
-No coordinator is assigned: that needs a staff id, and enrolment lists no staff, so the id of its
-``station-demo`` login cannot be learned here. An admin assigns it
-(``POST /api/v1/stations/{id}/coordinators``).
+Enrolment's demo coordinator login, ``station-demo``, is assigned to every new demo station.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ import redis
 from sqlalchemy import select
 
 from services.common import demo, kit
+from services.common.auth import ADMIN, Principal
 from services.common.config import REPO_ROOT
 from services.common.db import Database
 from services.common.units import Units
@@ -71,6 +70,7 @@ def load(
     branches: dict[str, dict],
     admin_token: str,
     units: Units,
+    coordinator_id: str | None = None,
 ) -> int:
     """Stations created. ``branches`` are enrolment's units by name, each with its ``id`` and ``path``."""
     with db.unit_of_work().read_only() as uow:
@@ -84,7 +84,7 @@ def load(
                 continue
             amenities, lockers = KINDS[kind]
             lat, lng = demo.around(domain["city_centres"][city], n, len(here), inner=0.01, step=0.008)
-            service.create_station(
+            station = service.create_station(
                 db.unit_of_work(),
                 client,
                 units,
@@ -99,6 +99,9 @@ def load(
                 opening_hours=opening_hours,
                 lockers=lockers,
             )
+            if coordinator_id:
+                admin = Principal(ACTOR, frozenset({ADMIN}), units=(station.branch_path[0],))
+                service.assign_coordinator(db.unit_of_work(), admin, station.id, coordinator_id, actor=ACTOR)
             created += 1
     return created
 
@@ -116,12 +119,13 @@ def main(domain: str | None = None) -> None:
             demo.branches(settings.enrolment_url, token),
             token,
             Units(settings.enrolment_url),
+            demo.staff_id(settings.enrolment_url, token, "station-demo"),
         )
     finally:
         client.close()
         db.engine.dispose()
     print(
-        f"seeded stations: {created} new station(s), in the finder; coordinators are assigned by an admin"
+        f"seeded stations: {created} new station(s), in the finder, coordinated by station-demo"
         if created
         else "seeded stations: the demo stations exist"
     )

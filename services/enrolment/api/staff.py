@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from services.common.auth import ADMIN, principal, require
 from services.common.views import unit_of_work
 
-from .. import accounts
+from .. import accounts, queries
 from .. import schemas as s
 from .context import admin_units
 
@@ -15,6 +15,14 @@ blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Staf
 
 @blp.route("")
 class Staff(MethodView):
+    @require(ADMIN)
+    @blp.arguments(s.StaffQuery, location="query")
+    @blp.response(200, s.StaffOut(many=True))
+    def get(self, query):
+        """Staff accounts of the admin's subtree, optionally of one role"""
+        with unit_of_work().read_only() as uow:
+            return queries.staff(uow.connection, admin_units(), role=query["role"])
+
     @require(ADMIN)
     @blp.arguments(s.StaffIn)
     @blp.response(201, s.IdOut)

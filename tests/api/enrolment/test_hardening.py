@@ -304,3 +304,16 @@ def test_a_stranger_hammering_from_one_address_is_slowed_and_the_owner_is_not(ma
     # Even the right password waits at that address, but the owner's own is not held up.
     assert _log_in(client, "admin", ADMIN_PASSWORD, "198.51.100.1").status_code == 429
     assert _log_in(client, "admin", ADMIN_PASSWORD, "203.0.113.7").status_code == 200
+
+
+def test_an_admin_lists_the_staff_of_their_subtree_to_assign_them_elsewhere(api, tree):
+    inside = _staff(api, tree.city_a_admin, "venue-a", roles=["venue"], unit_id=tree.city_a["id"]).get_json()
+    outside = _staff(api, tree.fed_admin, "venue-b", roles=["venue"], unit_id=tree.city_b["id"]).get_json()
+    unowned = _staff(api, tree.fed_admin, "till-fed", roles=["till"], merchant_id="m-1").get_json()
+
+    city = api.client.get("/api/v1/staff?role=venue", headers=tree.city_a_admin).get_json()
+    federation = {s["id"] for s in api.client.get("/api/v1/staff", headers=tree.fed_admin).get_json()}
+
+    assert [s["id"] for s in city] == [inside["id"]]
+    assert {inside["id"], outside["id"], unowned["id"]} <= federation
+    assert "password_hash" not in str(city)

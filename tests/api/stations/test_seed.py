@@ -26,7 +26,8 @@ def load(app, token_mint):
     ctx = app.extensions["unionhub"]
 
     def run() -> int:
-        return seed.load(ctx.db, ctx.redis, DOMAIN, BRANCHES, token, app.extensions["stations"].units)
+        units = app.extensions["stations"].units
+        return seed.load(ctx.db, ctx.redis, DOMAIN, BRANCHES, token, units, coordinator_id="coordinator-1")
 
     return run
 
@@ -55,6 +56,14 @@ def test_the_finder_finds_each_citys_stations_near_its_centre(app, api, load, ci
     found = api.get(f"/api/v1/stations?lat={lat}&lng={lng}&radius_m=5000&limit=50")
 
     assert {s["id"] for s in found} == {s.id for s in _stations(app) if s.branch_id == branch_id}
+
+
+def test_the_demo_coordinator_is_assigned_to_every_demo_station(app, load):
+    load()
+
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        rows = conn.execute(select(tables.station_coordinators)).all()
+    assert len(rows) == 12 and {r.staff_id for r in rows} == {"coordinator-1"}
 
 
 def test_a_second_run_adds_nothing(app, load):
