@@ -1,6 +1,7 @@
-"""The bare baseline for tests/load/bench_request_path.py: the least a Flask app can do per request.
+"""The bare baseline of the benchmarks in tests/load/: the least a Flask app can do per request.
 
     BARE_DATABASE_URL=postgresql://... BARE_REDIS_URL=redis://127.0.0.1:6379/12 \\
+    [BARE_COURSE_CAPACITY=500] [BARE_GEO_POINTS=points.json] \\
     .venv/bin/python -m gunicorn --pythonpath tests/load 'bare_app:create_app()' \\
         --bind 127.0.0.1:8300 --workers 2 --threads 4
 
@@ -13,6 +14,13 @@ schemas, no access log:
 * ``POST /join``: the database work and signing of a join at the least: read the JSON body, insert
   a member-like row and an outbox-like row in one PostgreSQL transaction, sign an Ed25519 JWT
   (PyJWT, as services/enrolment/tokens.py does).
+* ``POST /book`` (tests/load/bench_courses.py): one conditional single-row UPDATE, the seat taking of
+  a booking and nothing else: ``confirmed = confirmed + 1 WHERE id = 1 AND confirmed < capacity``
+  on an autocommit connection (one statement, one round trip), the row made at start with
+  ``BARE_COURSE_CAPACITY`` seats.
+* ``GET /geo?lat=&lng=[&radius_m=5000]`` (tests/load/bench_stations.py): the finder's GEOSEARCH
+  (radius, nearest first, with distances) on ``bare:geo:all``, which the app fills at start from
+  ``BARE_GEO_POINTS`` (a JSON list of [lng, lat, id]); answers the 20 nearest ids and distances.
 
 Not a test (pytest collects test_*.py only).
 """
@@ -54,6 +62,16 @@ CREATE TABLE IF NOT EXISTS bare_outbox (
     created_at timestamptz NOT NULL,
     sent_at timestamptz
 )"""
+COURSES_DDL = """
+CREATE TABLE IF NOT EXISTS bare_courses (
+    id integer PRIMARY KEY,
+    capacity integer NOT NULL,
+    confirmed integer NOT NULL DEFAULT 0
+)"""
+INSERT_COURSE = "INSERT INTO bare_courses (id, capacity) VALUES (1, %s) ON CONFLICT (id) DO NOTHING"
+TAKE_SEAT = "UPDATE bare_courses SET confirmed = confirmed + 1 WHERE id = 1 AND confirmed < capacity"
+GEO_KEY = "bare:geo:all"
+GEO_LIMIT = 20
 INSERT_MEMBER = (
     "INSERT INTO bare_members (id, campaign_code, name, mobile, id_number, employer, occupation, openid,"
     " joined_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())"
@@ -78,11 +96,24 @@ def create_app() -> Flask:
             conn.execute("SELECT pg_advisory_xact_lock(7203)")
             conn.execute(MEMBERS_DDL)
             conn.execute(OUTBOX_DDL)
+            conn.execute(COURSES_DDL)
+            conn.execute(INSERT_COURSE, (int(os.environ.get("BARE_COURSE_CAPACITY", "500")),))
+    points = os.environ.get("BARE_GEO_POINTS")
+    if points:
+        with open(points, encoding="utf-8") as f:
+            # Both workers fill it at once; GEOADD of the same members is idempotent.
+            client.geoadd(GEO_KEY, [value for point in json.load(f) for value in point])
 
     def connection() -> psycopg.Connection:
         conn = getattr(local, "conn", None)
         if conn is None or conn.closed:
             conn = local.conn = psycopg.connect(dsn)
+        return conn
+
+    def autocommit() -> psycopg.Connection:
+        conn = getattr(local, "auto", None)
+        if conn is None or conn.closed:
+            conn = local.auto = psycopg.connect(dsn, autocommit=True)
         return conn
 
     @app.get("/json")
@@ -131,5 +162,23 @@ def create_app() -> Flask:
         }
         token = jwt.encode(claims, signing_key, algorithm="EdDSA", headers={"kid": "bare"})
         return jsonify(member_id=member_id, status="active", access_token=token, expires_in=900), 201
+
+    @app.post("/book")
+    def bare_book():
+        taken = autocommit().execute(TAKE_SEAT).rowcount == 1
+        return jsonify(confirmed=taken), 201
+
+    @app.get("/geo")
+    def bare_geo():
+        found = client.geosearch(
+            GEO_KEY,
+            longitude=float(request.args["lng"]),
+            latitude=float(request.args["lat"]),
+            radius=int(request.args.get("radius_m", 5000)),
+            unit="m",
+            sort="ASC",
+            withdist=True,
+        )
+        return jsonify([{"id": m.decode(), "distance_m": round(d)} for m, d in found[:GEO_LIMIT]])
 
     return app
