@@ -15,6 +15,8 @@ import itertools
 import json as jsonlib
 import os
 import random
+import shutil
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -507,3 +509,30 @@ def enrolment_stand_in(mint_fixture: str = "token_mint", scope: str = "session")
             yield EnrolmentStandIn(base_url, tree, profiles)
 
     return fixture
+
+
+# --- reading QR codes as a scanner does ----------------------------------------------------------------
+
+
+def decode_qr(png_bytes: bytes) -> list[str]:
+    """What a scanner reads from a PNG: zbar through pyzbar, or the zbarimg command
+    (deploy/local/infra.sh installs both); neither there is missing infrastructure."""
+    try:
+        from pyzbar import pyzbar
+    except ImportError:  # the Python binding, or the libzbar0 it loads, is missing
+        pyzbar = None
+    if pyzbar is not None:
+        import png
+
+        width, height, rows, _ = png.Reader(bytes=png_bytes).asRGBA8()
+        grey = bytes(value for row in rows for value in row[::4])
+        return [s.data.decode() for s in pyzbar.decode((grey, width, height)) if s.type == "QRCODE"]
+    if shutil.which("zbarimg"):
+        out = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", "-"],
+            input=png_bytes,
+            capture_output=True,
+            check=False,
+        )
+        return [line.decode() for line in out.stdout.splitlines() if line]
+    infra_missing("zbar is not installed (deploy/local/infra.sh installs libzbar0 and zbar-tools)")

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import png
 import pytest
 
-from tests.support import infra_missing
+from tests import support
 
 SVG = "{http://www.w3.org/2000/svg}svg"
 
 
 @pytest.fixture(scope="module")
 def decode_qr():
-    """zbar through pyzbar, or the zbarimg command; deploy/local/infra.sh installs both."""
-    try:
-        from pyzbar import pyzbar
-    except ImportError:  # the Python binding, or the libzbar0 it loads, is missing
-        pyzbar = None
-    if pyzbar is not None:
-
-        def decode(data: bytes) -> list[bytes]:
-            width, height, rows, _ = png.Reader(bytes=data).asRGBA8()
-            grey = bytes(value for row in rows for value in row[::4])
-            return [s.data for s in pyzbar.decode((grey, width, height)) if s.type == "QRCODE"]
-
-        return decode
-    if shutil.which("zbarimg"):
-
-        def decode(data: bytes) -> list[bytes]:
-            out = subprocess.run(
-                ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", "-"],
-                input=data,
-                capture_output=True,
-                check=False,
-            )
-            return [line for line in out.stdout.splitlines() if line]
-
-        return decode
-    infra_missing("zbar is not installed (deploy/local/infra.sh installs libzbar0 and zbar-tools)")
+    return lambda data: [text.encode() for text in support.decode_qr(data)]
 
 
 def test_the_png_decodes_to_exactly_the_campaigns_join_url(api, tree, decode_qr):

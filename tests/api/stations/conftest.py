@@ -14,7 +14,7 @@ from flask import Flask, abort, request
 from schemas.events import members as m
 from services.common.clock import SHANGHAI
 from tests import support
-from tests.support import Api, build_app, deliver, dispose_app, member_event, service_settings
+from tests.support import Api, build_app, decode_qr, deliver, dispose_app, member_event, service_settings
 
 token_mint = support.token_mint(scope="session")
 
@@ -149,11 +149,6 @@ def rig(app, api, token_mint):
 
 
 def qr_text(data: bytes) -> str:
-    """What a scanner reads from a PNG QR (zbar, through pyzbar)."""
-    import png
-
-    pyzbar = pytest.importorskip("pyzbar.pyzbar")
-    width, height, rows, _ = png.Reader(bytes=data).asRGBA8()
-    grey = bytes(value for row in rows for value in row[::4])
-    (symbol,) = [s for s in pyzbar.decode((grey, width, height)) if s.type == "QRCODE"]
-    return symbol.data.decode()
+    """What a scanner reads from a PNG QR."""
+    (text,) = decode_qr(data)
+    return text

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.common.qr import qr_png, qr_svg
 from services.enrolment.card_token import CardIssuer
+from tests.support import decode_qr
 
 JOIN_URL = "https://union.example.cn/join?branch=GY-0001&src=poster&ref=%E9%A1%BA%E4%B8%B0"
 SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
@@ -14,17 +15,7 @@ SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
 
 @pytest.fixture(scope="module")
 def decode():
-    try:
-        from pyzbar import pyzbar
-    except ImportError as error:
-        pytest.skip(f"zbar shared library cannot be loaded (apt-get install libzbar0): {error}")
-
-    def decode_png(data: bytes) -> list[bytes]:
-        width, height, rows, _ = png.Reader(bytes=data).asRGBA8()
-        grey = bytes(value for row in rows for value in row[::4])
-        return [symbol.data for symbol in pyzbar.decode((grey, width, height)) if symbol.type == "QRCODE"]
-
-    return decode_png
+    return lambda data: [text.encode() for text in decode_qr(data)]
 
 
 def png_size(data: bytes) -> tuple[int, int]:
