@@ -56,8 +56,11 @@ class Member:
 OnInactive = Callable[[object, str, str], None]
 
 
-def find(conn: Connection, table: Table, member_id: str) -> Member | None:
-    row = conn.execute(select(table).where(table.c.member_id == member_id)).mappings().first()
+def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) -> Member | None:
+    """The member as this service knows them; ``lock`` holds their row to the end of the
+    transaction, so one member's concurrent requests go one at a time."""
+    query = select(table).where(table.c.member_id == member_id)
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
         return None
     return Member(
@@ -65,9 +68,9 @@ def find(conn: Connection, table: Table, member_id: str) -> Member | None:
     )
 
 
-def require_active(conn: Connection, table: Table, member_id: str | None) -> Member:
+def require_active(conn: Connection, table: Table, member_id: str | None, *, lock: bool = False) -> Member:
     """The caller's membership, or a 403 that says why it may not act (unknown, suspended, left)."""
-    member = find(conn, table, member_id) if member_id else None
+    member = find(conn, table, member_id, lock=lock) if member_id else None
     if member is None:
         # Joined a moment ago and the event has not arrived yet, or never joined.
         raise Forbidden("member.unknown")

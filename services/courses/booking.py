@@ -4,6 +4,8 @@ freed seat: the head of the waitlist is promoted, skipping anyone who may no lon
 A booking takes its seat with one conditional UPDATE of the course row (``confirmed < capacity``),
 so confirmed seats never pass capacity however many members press "book" at once; the waitlist
 number comes from the same row, so the waitlist is in the order the row lock granted: arrival.
+That lock is the one everybody queues for, so a booking takes it last, after its checks (which a
+lock on the member's own row keeps true), and holds it for the few writes that follow.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def book(
             answered = request.answered(conn)
             if answered:
                 return answered
-            member = members.require_active(conn, tables.members, person.member_id)
+            # The member's row, locked: one member's bookings (for themselves and their children)
+            # go one at a time, so the checks below hold; other members are not held up.
+            member = members.require_active(conn, tables.members, person.member_id, lock=True)
             course = repository.course(conn, course_id)
             if course is None or course.status != "published":
                 raise NotFound("course.not_found")
@@ -86,17 +90,17 @@ def book(
                     raise NotFound("child.not_found")
                 person = Person(member.member_id, child.id, birth_date=child.birth_date)
             course.eligibility.check(person, member.branch_path, term.starts_on)
-            # Seat or waitlist number first: either statement locks the course row, so the checks
-            # below see every booking committed before ours, and a refusal rolls the seat back.
-            if repository.take_seat(conn, course.id):
-                status, position = "confirmed", None
-            else:
-                status, position = "waitlisted", repository.next_waitlist_position(conn, course.id)
             if repository.holding_booking(conn, course.id, person.key):
                 raise Conflict("booking.duplicate")
             if repository.seats_held(conn, member.member_id, term.id, course.id) >= course.seats_per_member:
                 raise Conflict("booking.member_limit", limit=course.seats_per_member)
             booking_id = str(uuid.uuid4())
+            # Only now the course's row: a seat, or the next waitlist number. Its lock orders the
+            # bookings of everyone at once, so it is taken last and held only for the writes below.
+            waiting = repository.seat_or_number(
+                conn, course.id, full_when_read=course.confirmed >= course.capacity
+            )
+            status, (number, place) = ("waitlisted", waiting) if waiting else ("confirmed", (None, None))
             repository.add_booking(
                 conn,
                 id=booking_id,
@@ -106,7 +110,7 @@ def book(
                 child_id=person.child_id,
                 person=person.key,
                 status=status,
-                position=position,
+                position=number,
                 created_at=at,
                 updated_at=at,
             )
@@ -115,16 +119,15 @@ def book(
                 uow.emit(events.BOOKED, member.member_id, data)
                 answer = Booked(booking_id, status, None, ticket(tickets, booking_id, course.id))
             else:
-                waiting = repository.waitlist_rank(conn, course.id, position)
-                uow.emit(events.WAITLISTED, member.member_id, {**data, "position": waiting})
-                answer = Booked(booking_id, status, waiting, None)
+                uow.emit(events.WAITLISTED, member.member_id, {**data, "position": place})
+                answer = Booked(booking_id, status, place, None)
             body = {k: v for k, v in answer.__dict__.items() if v is not None}
             request.remember(conn, 201, body)
             uow.commit()
             return 201, body
     except exc.IntegrityError:
-        # A twin with the same Idempotency-Key committed first (its answer is ours), or the same
-        # person's booking raced this one past the check above (the unique index refused it).
+        # A twin with the same Idempotency-Key committed first (its answer is ours), or the unique
+        # index refused a second booking of the same person.
         with uow.read_only():
             answered = request.answered(uow.connection)
         if answered:
@@ -172,6 +175,8 @@ def _cancel(uow: UnitOfWork, found: Booking, course: Course, reason: str) -> Non
     if found.status == "confirmed":
         repository.release_seat(conn, course.id)  # locks the course row: promotions are serial
         promote(uow, course)
+    elif found.status == "waitlisted":
+        repository.leave_waitlist(conn, course.id)
 
 
 def promote(uow: UnitOfWork, course: Course) -> None:
@@ -182,6 +187,7 @@ def promote(uow: UnitOfWork, course: Course) -> None:
         if not _still_eligible(conn, head):
             at = now()
             repository.cancel_booking(conn, head.id, "ineligible", at)
+            repository.leave_waitlist(conn, course.id)
             data = {**event_data(head.member_id, head.id, course, at), "reason": "ineligible"}
             uow.emit(events.CANCELLED, head.member_id, data)
             continue
@@ -189,6 +195,7 @@ def promote(uow: UnitOfWork, course: Course) -> None:
             return
         at = now()
         repository.confirm_booking(conn, head.id, at)
+        repository.leave_waitlist(conn, course.id)
         uow.emit(events.PROMOTED, head.member_id, event_data(head.member_id, head.id, course, at))
 
 

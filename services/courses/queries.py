@@ -9,7 +9,6 @@ from services.common.units import in_scope
 
 from . import tables as t
 from .model import mask_name
-from .repository import waitlist_rank
 
 c, s, b = t.courses.c, t.sessions.c, t.bookings.c
 
@@ -139,6 +138,14 @@ def my_bookings(conn: Connection, member_id: str) -> list[dict]:
             item["position"] = waitlist_rank(conn, r.course_id, r.position)
         out.append(item)
     return out
+
+
+def waitlist_rank(conn: Connection, course_id: str, number: int) -> int:
+    """Where waitlist number ``number`` stands now: 1 is next in line."""
+    ahead = select(func.count()).where(
+        b.course_id == course_id, b.status == "waitlisted", b.position < number
+    )
+    return conn.execute(ahead).scalar_one() + 1
 
 
 def children(conn: Connection, member_id: str) -> list[dict]:

@@ -76,9 +76,13 @@ courses = Table(
     Column("status", String(16), nullable=False),  # draft, published
     Column("capacity", Integer, nullable=False),
     # Seats taken and the last waitlist number handed out. Both change only by conditional UPDATEs of
-    # this one row, whose lock orders concurrent bookings: never over capacity, waitlist in arrival order.
+    # this one row, whose lock orders concurrent bookings: never over capacity, waitlist in arrival
+    # order. A booking takes the lock with its last statements, so it is held for few round trips.
     Column("confirmed", Integer, nullable=False, server_default=text("0")),
     Column("waitlist_seq", Integer, nullable=False, server_default=text("0")),
+    # Waitlist numbers handed out that no longer wait (promoted or gone): a new number's place in
+    # line is waitlist_seq - waitlist_left, read from the same UPDATE, with no count under the lock.
+    Column("waitlist_left", Integer, nullable=False, server_default=text("0")),
     Column("seats_per_member", Integer, nullable=False),  # the member and their children, per term
     Column("cancel_hours", Integer, nullable=False),  # cancelling closes this long before it starts
     Column("schedule", JSON, nullable=False),  # {"weekdays": [1..7], "start": "HH:MM", "minutes": n}

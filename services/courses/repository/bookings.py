@@ -25,9 +25,12 @@ _TAKE_SEAT = (
 _RELEASE_SEAT = update(t.courses).where(c.id == bindparam("course")).values(confirmed=c.confirmed - 1)
 _NEXT_POSITION = (
     update(t.courses)
-    .where(c.id == bindparam("course"))
+    .where(c.id == bindparam("course"), c.confirmed >= c.capacity)
     .values(waitlist_seq=c.waitlist_seq + 1)
-    .returning(c.waitlist_seq)
+    .returning(c.waitlist_seq, c.waitlist_left)
+)
+_LEAVE_WAITLIST = (
+    update(t.courses).where(c.id == bindparam("course")).values(waitlist_left=c.waitlist_left + 1)
 )
 _HOLDING = select(t.bookings).where(
     b.course_id == bindparam("course"), b.person == bindparam("person"), b.status.in_(t.HOLDING)
@@ -70,20 +73,28 @@ def take_seat(conn: Connection, course_id: str) -> bool:
     return conn.execute(_TAKE_SEAT, {"course": course_id}).rowcount == 1
 
 
+def seat_or_number(conn: Connection, course_id: str, *, full_when_read: bool) -> tuple[int, int] | None:
+    """A seat (None), or the next waitlist number and its place in line, by conditional UPDATEs of
+    the course row. Each holds only if the course is still as it must be (seats left, or full), so
+    the outcome is right however things changed since ``full_when_read``; trying the likely one
+    first means one UPDATE, not two, in the common case (a full course during a rush)."""
+    if full_when_read:
+        row = conn.execute(_NEXT_POSITION, {"course": course_id}).first()
+        if row is not None:
+            return row.waitlist_seq, row.waitlist_seq - row.waitlist_left
+    if take_seat(conn, course_id):
+        return None
+    row = conn.execute(_NEXT_POSITION, {"course": course_id}).one()
+    return row.waitlist_seq, row.waitlist_seq - row.waitlist_left
+
+
 def release_seat(conn: Connection, course_id: str) -> None:
     conn.execute(_RELEASE_SEAT, {"course": course_id})
 
 
-def next_waitlist_position(conn: Connection, course_id: str) -> int:
-    return conn.execute(_NEXT_POSITION, {"course": course_id}).scalar_one()
-
-
-def waitlist_rank(conn: Connection, course_id: str, position: int) -> int:
-    """Where waitlist number ``position`` stands now: 1 is next in line."""
-    ahead = select(func.count()).where(
-        b.course_id == course_id, b.status == "waitlisted", b.position < position
-    )
-    return conn.execute(ahead).scalar_one() + 1
+def leave_waitlist(conn: Connection, course_id: str) -> None:
+    """A waitlist number stopped waiting (promoted, cancelled): everyone behind moves up."""
+    conn.execute(_LEAVE_WAITLIST, {"course": course_id})
 
 
 def holding_booking(conn: Connection, course_id: str, person: str) -> Booking | None:

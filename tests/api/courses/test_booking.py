@@ -188,3 +188,18 @@ def test_a_member_cannot_cancel_someone_elses_booking(api):
 
     assert refused.status_code == 404
     assert api.my_bookings(owner)[0]["status"] == "confirmed"
+
+
+def test_a_new_waitlist_place_counts_only_those_still_waiting_ahead(api):
+    course = api.course(capacity=1)
+    holder = api.member()
+    seat = api.book(holder, course).json()
+    waiting = [api.member() for _ in range(3)]
+    places = [api.book(w, course).json() for w in waiting]
+    api.ok("DELETE", f"/api/v1/bookings/{places[1]['id']}", api.auth(waiting[1]))  # leaves the list
+    api.ok("DELETE", f"/api/v1/bookings/{seat['id']}", api.auth(holder))  # the head is promoted
+
+    latecomer = api.book(api.member(), course).json()
+
+    assert latecomer["position"] == 2  # behind waiting[2] only
+    assert api.my_bookings(waiting[2])[0]["position"] == 1

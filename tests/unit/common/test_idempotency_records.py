@@ -72,6 +72,15 @@ def test_a_replay_after_the_record_expired_is_a_new_request(conn, table):
     assert _count(conn, table) == 1
 
 
+def test_remembering_over_a_live_record_is_a_twin_and_keeps_the_first_answer(conn, table):
+    _request(table).remember(conn, 201, {"member_id": "m-1"})
+
+    with pytest.raises(idempotency.KeyTaken):
+        _request(table).remember(conn, 201, {"member_id": "m-2"})
+
+    assert _request(table).answered(conn) == (201, {"member_id": "m-1"})
+
+
 def test_a_record_within_its_lifetime_still_answers(conn, table):
     _request(table).remember(conn, 201, {"member_id": "m-1"})
     _age(conn, table, idempotency.TTL - timedelta(minutes=1))
