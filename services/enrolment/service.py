@@ -184,8 +184,7 @@ def scan(uow: UnitOfWork, funnel: Funnel, code: str, *, scanner: str) -> tuple[C
     """
     with uow.read_only():
         campaign, unit = _open_campaign(uow.connection, code)
-    if funnel.source_within_bound(scanner, limit=SCANS_PER_SOURCE_PER_HOUR, window_seconds=3600):
-        funnel.scanned(campaign.id, local_day(now()), scanner)
+    funnel.scan(campaign.id, local_day(now()), scanner, limit=SCANS_PER_SOURCE_PER_HOUR, window_seconds=3600)
     return campaign, unit
 
 
