@@ -46,7 +46,10 @@ def serve(args) -> int:
 def worker(args) -> int:
     from .common import kit
 
-    kit.run_worker(args.service, tuple(args.role) if args.role else ("relay", "consumer"))
+    if args.role:
+        kit.run_worker(args.service, tuple(args.role))
+    else:
+        kit.run_worker(args.service)
     return 0
 
 
@@ -136,11 +139,7 @@ def db(args) -> int:
 
 def _service_commands():
     for service in SERVICES.values():
-        try:
-            yield from service.part("commands")
-        except ModuleNotFoundError as error:
-            if error.name != f"{service.module}.commands":
-                raise
+        yield from service.optional_part("commands", [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="run a service's outbox relay and event consumer")
     p.add_argument("service", choices=list(SERVICES))
     p.add_argument(
-        "--role", action="append", choices=["relay", "consumer"], help="only this loop (repeatable)"
+        "--role", action="append", choices=["relay", "consumer", "jobs"], help="only this loop (repeatable)"
     )
     p.set_defaults(run=worker)
 

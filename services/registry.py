@@ -49,9 +49,19 @@ class Service:
         ``api``        its blueprints                         (``<module>.api:BLUEPRINTS``)
         ``startup``    what its web app builds once at start  (``<module>.startup:start``)
         ``commands``   its own ``unionhub`` subcommands       (``<module>.commands:COMMANDS``)
+        ``jobs``       what its worker does on a timer        (``<module>.jobs:JOBS``)
         """
         module, attribute = _PARTS[name]
         return getattr(importlib.import_module(f"{self.module}.{module}"), attribute)
+
+    def optional_part(self, name: str, default):
+        """A part a service may leave out (``commands``, ``jobs``): ``default`` when its module is absent."""
+        try:
+            return self.part(name)
+        except ModuleNotFoundError as error:
+            if error.name != f"{self.module}.{_PARTS[name][0]}":
+                raise  # the module exists and fails to import: a real error
+            return default
 
 
 _PARTS = {
@@ -62,6 +72,7 @@ _PARTS = {
     "api": ("api", "BLUEPRINTS"),
     "startup": ("startup", "start"),
     "commands": ("commands", "COMMANDS"),
+    "jobs": ("jobs", "JOBS"),
 }
 
 ALL = (
@@ -99,6 +110,12 @@ ALL = (
         8104,
         "Courier rest stations: finder, duty rota, duty log, lockers",
         routes=("/api/v1/stations", "/api/v1/shifts"),
+    ),
+    Service(
+        "web",
+        8105,
+        "Web pages: the H5 join page, the till, the station duty page, the admin console",
+        routes=("/app/",),
     ),
 )
 

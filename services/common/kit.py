@@ -80,6 +80,10 @@ def create_app(name: str, config: dict | None = None) -> Flask:
 
 
 def run_worker(name: str, roles: tuple[str, ...] = worker.ROLES) -> None:
-    """The event worker of service ``name``: its outbox relay and its consumer of other services' events."""
+    """The event worker of service ``name``: its outbox relay, its consumer of other services'
+    events, and its timed jobs."""
     settings = load_settings(name)
-    worker.run(settings, database(name, settings), service(name).part("handlers"), roles)
+    spec = service(name)
+    worker.run(
+        settings, database(name, settings), spec.part("handlers"), roles, jobs=spec.optional_part("jobs", [])
+    )

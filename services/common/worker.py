@@ -1,6 +1,7 @@
-"""A service's event worker: the outbox relay and the consumer runner, in one process or apart.
+"""A service's event worker: the outbox relay, the consumer runner and the service's timed jobs,
+in one process or apart.
 
-Both loops restart themselves after an unexpected error; SIGTERM or SIGINT stops them cleanly.
+Every loop restarts itself after an unexpected error; SIGTERM or SIGINT stops them cleanly.
 """
 
 from __future__ import annotations
@@ -8,10 +9,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import redis
 from prometheus_client import start_http_server
 
+from events import metrics
 from events.consumer import ConsumerRunner, default_consumer
 from events.dispatch import Dispatcher, Handler
 from events.outbox import Relay, default_producer
@@ -22,7 +27,33 @@ from .observability import configure_logging
 
 log = logging.getLogger(__name__)
 
-ROLES = ("relay", "consumer")
+ROLES = ("relay", "consumer", "jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work a service does on a timer, not in answer to a request or an event: sessions that ended
+    leave no-shows, duties nobody took become missed. Each run must be safe to repeat and to run on
+    two workers at once (mark what was done in the same transaction, skip rows another one holds)."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[Settings, Database, redis.Redis], int]  # how many things it did, for the log
+
+
+def run_jobs(settings: Settings, db: Database, jobs: list[Job], stop: threading.Event) -> None:
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    due = dict.fromkeys((job.name for job in jobs), 0.0)
+    while not stop.is_set():
+        for job in jobs:
+            if time.monotonic() < due[job.name]:
+                continue
+            done = job.run(settings, db, client)
+            if done:
+                log.info("%s: %d", job.name, done)
+            metrics.LOOP_HEARTBEAT.labels(settings.service, f"job:{job.name}").set_to_current_time()
+            due[job.name] = time.monotonic() + job.every_seconds
+        stop.wait(1)
 
 
 def build_relay(settings: Settings, db: Database, **options) -> Relay:
@@ -64,6 +95,7 @@ def run(
     handlers: dict[str, Handler],
     roles: tuple[str, ...] = ROLES,
     stop: threading.Event | None = None,
+    jobs: list[Job] = (),
 ) -> None:
     stop = stop or threading.Event()
     configure_logging(settings.service, settings.log_level)
@@ -78,6 +110,8 @@ def run(
         loops["relay"] = build_relay(settings, db).run
     if "consumer" in roles and handlers:
         loops["consumer"] = build_consumer(settings, db, handlers).run
+    if "jobs" in roles and jobs:
+        loops["jobs"] = lambda stop_event: run_jobs(settings, db, list(jobs), stop_event)
     threads = [
         threading.Thread(
             target=_supervise, args=(name, loop, stop), name=f"{settings.service}-{name}", daemon=True

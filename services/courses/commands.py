@@ -26,7 +26,7 @@ COMMANDS = [
     Command("seed", "a demo term of courses at the city union of Guiyang", _seed),
     Command(
         "mark-no-shows",
-        "record the no-shows of sessions that have ended (run every few minutes: cron or a CronJob)",
+        "record the no-shows of sessions that have ended now (the worker does it every minute)",
         _mark_no_shows,
     ),
 ]

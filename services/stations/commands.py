@@ -1,8 +1,9 @@
 """Stations' own ``unionhub`` subcommands: demo data, the finder's upkeep and the missed-duty check.
 
-Run ``stations-tick`` every minute (the Kubernetes CronJob or a local loop): it marks duties nobody
+The worker does ``stations-tick``'s work every minute by itself (jobs.py): it marks duties nobody
 took within the grace period as missed and re-evaluates the stations whose opening hours changed
-state. ``stations-reindex`` rebuilds the finder from the database (after Redis lost its data).
+state; the command runs it once, by hand. ``stations-reindex`` rebuilds the finder from the
+database (after Redis lost its data).
 """
 
 from __future__ import annotations

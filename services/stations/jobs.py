@@ -1,0 +1,12 @@
+"""What stations' worker does on a timer (``unionhub stations-tick`` does the same once, by hand)."""
+
+from services.common.worker import Job
+
+from . import duty, finder
+
+JOBS = [
+    # Duties nobody took within the grace period become missed, and the coordinator hears of it.
+    Job("mark_missed", 60, lambda settings, db, _redis: duty.mark_missed(db.unit_of_work(), settings)),
+    # Stations whose opening hours changed state; finder requests refresh a few themselves meanwhile.
+    Job("refresh_opening", 60, lambda _settings, _db, client: finder.refresh_due(client)),
+]
