@@ -21,11 +21,15 @@ cat <<INFO
 
 UnionHub is running.
   Gateway (mini-app API)   $gateway/api/v1/...
-  Enrolment API docs       $gateway/svc/enrolment/docs   (OpenAPI: $gateway/svc/enrolment/openapi.json)
-  Readiness                $gateway/svc/enrolment/readyz
-  Metrics                  $gateway/svc/enrolment/metrics
-  Event worker metrics     http://127.0.0.1:9101/metrics   (outbox backlog, consumer lag, heartbeats)
   Logs                     $UNIONHUB_HOME/log/
+Each service (API docs, OpenAPI, readiness, metrics; its event worker's metrics):
+INFO
+"$REPO_ROOT/.venv/bin/python" "$DEPLOY_DIR/local/registry_facts.py" services |
+    while read -r name _port worker_metrics; do
+        printf '  %-10s %s/svc/%s/docs   /openapi.json /readyz /metrics   worker http://127.0.0.1:%s/metrics\n' \
+            "$name" "$gateway" "$name" "$worker_metrics"
+    done
+cat <<INFO
 
 Demo logins (POST $gateway/api/v1/auth/staff/login):
   admin          / ${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}   federation admin (贵州省总工会)
