@@ -8,3 +8,4 @@ CREATE DATABASE unionhub_enrolment;
 CREATE DATABASE unionhub_courses;
 CREATE DATABASE unionhub_merchants;
 CREATE DATABASE unionhub_stations;
+CREATE DATABASE unionhub_web;

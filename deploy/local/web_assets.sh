@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The JS and CSS the services serve themselves (swagger-ui for /docs): npm packages from
+# The JS and CSS the services serve themselves: swagger-ui for each /docs, and for the web pages
+# (services/web, docs/web.md) qrcode-generator, jsQR and Chart.js. npm packages pinned in
 # deploy/web/package-lock.json, installed into deploy/web/node_modules, reinstalled when the lock
 # changes. No page loads anything from a CDN. Source after lib.sh.
 

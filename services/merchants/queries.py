@@ -9,12 +9,12 @@ PostgreSQL) narrows the stores to a few, and the exact haversine distance orders
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, and_, distinct, func, select
 
 from services.common.clock import SHANGHAI, utc
-from services.common.domain import Invalid
+from services.common.domain import Forbidden, Invalid
 from services.common.units import in_scope
 
 from . import model, repository, tables
@@ -280,3 +280,95 @@ def summary(conn: Connection, admin_units, month: str | None) -> dict:
         "total_subsidy_fen": int(subsidy) - int(back_subsidy),
         "unique_members": members,
     }
+
+
+# ---- the till page: its stores, a quote before the card is spent, the day's sales -----------------
+
+
+def till_stores(conn: Connection, staff_id: str) -> list[dict]:
+    """The stores this till login serves, with their merchant's name: what the till page offers to pick."""
+    t, s, m = tables.till_staff, tables.stores, tables.merchants
+    rows = conn.execute(
+        select(s.c.id, s.c.name, s.c.address, s.c.open, s.c.merchant_id, m.c.name.label("merchant_name"))
+        .join(t, t.c.store_id == s.c.id)
+        .join(m, m.c.id == s.c.merchant_id)
+        .where(t.c.staff_id == staff_id)
+        .order_by(m.c.name, s.c.name)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def quote(conn: Connection, staff_id: str, store_id: str, amount_fen: int, at: datetime) -> dict:
+    """The offer a bill would get before any card is scanned, so the till shows it and the member's
+    one-use code is spent only on confirming. Per-member limits are not known yet: the redemption
+    itself may still refuse or pick another offer, and its answer is the one that counts."""
+    store = repository.store(conn, store_id)
+    if store is None:
+        raise Invalid("store.not_found", field="store_id")
+    if not repository.till_stores(conn, staff_id, store_id):
+        raise Forbidden("store.not_assigned")
+    choice = model.best(repository.offers_of(conn, store.merchant_id), amount_fen, at, {})
+    if choice is None:
+        return {"offer_id": None, "offer_title": None, "discount_fen": 0, "payable_fen": amount_fen}
+    return {
+        "offer_id": choice.offer.id,
+        "offer_title": choice.offer.title,
+        "discount_fen": choice.discount_fen,
+        "payable_fen": amount_fen - choice.discount_fen,
+    }
+
+
+def till_day(conn: Connection, staff_id: str, store_id: str, day: date) -> list[dict]:
+    """A store's redemptions of one Shanghai day, newest first, for a till that serves the store:
+    the page lists them to reverse one. Card numbers stay out; the member id is enough to match."""
+    if not repository.till_stores(conn, staff_id, store_id):
+        raise Forbidden("store.not_assigned")
+    r, o = tables.redemptions, tables.offers
+    start = datetime.combine(day, time.min, SHANGHAI)
+    rows = conn.execute(
+        select(r, o.c.title.label("offer_title"))
+        .join(o, o.c.id == r.c.offer_id)
+        .where(
+            r.c.store_id == store_id,
+            r.c.created_at >= utc(start),
+            r.c.created_at < utc(start + timedelta(days=1)),
+        )
+        .order_by(r.c.created_at.desc())
+        .limit(200)
+    )
+    keep = ("id", "offer_id", "offer_title", "amount_fen", "discount_fen", "payable_fen", "reversed_fen")
+    return [{**{k: row._mapping[k] for k in keep}, "created_at": utc(row.created_at)} for row in rows]
+
+
+def daily(conn: Connection, admin_units, first: date, last: date) -> list[dict]:
+    """Redemptions and discount per Shanghai day and merchant in the admin's subtree (net of
+    nothing: reversals are a separate, rarer line the statement shows), for the console's chart."""
+    found = {m.id: m.name for m in merchants(conn, admin_units)}
+    if not found:
+        return []
+    r = tables.redemptions
+    start = utc(datetime.combine(first, time.min, SHANGHAI))
+    end = utc(datetime.combine(last + timedelta(days=1), time.min, SHANGHAI))
+    rows = conn.execute(
+        select(r.c.merchant_id, r.c.created_at, r.c.discount_fen).where(
+            r.c.merchant_id.in_(list(found)), r.c.created_at >= start, r.c.created_at < end
+        )
+    )
+    # Grouped here, not in SQL: the Shanghai day of a UTC timestamp is spelled differently on SQLite
+    # and PostgreSQL, and a month of one subtree's redemptions is a few thousand rows at most.
+    days: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        key = (utc(row.created_at).astimezone(SHANGHAI).date().isoformat(), row.merchant_id)
+        count_discount = days.setdefault(key, [0, 0])
+        count_discount[0] += 1
+        count_discount[1] += row.discount_fen
+    return [
+        {
+            "day": day,
+            "merchant_id": merchant_id,
+            "merchant_name": found[merchant_id],
+            "redemptions": count,
+            "discount_fen": discount,
+        }
+        for (day, merchant_id), (count, discount) in sorted(days.items())
+    ]

@@ -273,3 +273,55 @@ class MyVouchersOut(Schema):
         metadata={"description": "what the member's redemptions took off, net of refunds"}
     )
     redemptions = fields.Integer()
+
+
+# ---- the till page and the console's chart -------------------------------------------------------
+
+
+class TillStoreOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    open = fields.Boolean()
+    merchant_id = fields.String()
+    merchant_name = fields.String()
+
+
+class QuoteQuery(Strict):
+    store_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    amount_fen = fields.Integer(required=True, validate=validate.Range(min=1))  # from the query string
+
+
+class QuoteOut(Schema):
+    offer_id = fields.String(allow_none=True)
+    offer_title = fields.String(allow_none=True)
+    discount_fen = fields.Integer()
+    payable_fen = fields.Integer()
+
+
+class TillDayQuery(Strict):
+    store_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    day = fields.Date(load_default=None, allow_none=True)
+
+
+class TillRedemptionOut(Schema):
+    id = fields.String()
+    offer_id = fields.String()
+    offer_title = fields.String()
+    amount_fen = fields.Integer()
+    discount_fen = fields.Integer()
+    payable_fen = fields.Integer()
+    reversed_fen = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class DailyQuery(Strict):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=92))
+
+
+class DailyOut(Schema):
+    day = fields.String()
+    merchant_id = fields.String()
+    merchant_name = fields.String()
+    redemptions = fields.Integer()
+    discount_fen = fields.Integer()

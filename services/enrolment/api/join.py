@@ -1,6 +1,8 @@
 """Joining: the page a scanned poster opens, the SMS code, and the real-name join itself."""
 
-from flask import request
+from urllib.parse import quote
+
+from flask import redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,6 +18,10 @@ from .context import enrolment, funnel
 
 blp = Blueprint("join", __name__, url_prefix="/api/v1", description="Joining the union by scanning a poster")
 
+# Where a phone browser that scanned the poster is sent: the H5 join page (services/web), which
+# asks this same URL for the JSON below. The mini-app and other clients send application/json or */*.
+H5_JOIN_PAGE = "/app/join/{code}"
+
 RETRY_AFTER_SECONDS = 30  # the identity provider, the SMS gateway or Redis did not answer
 
 
@@ -24,6 +30,12 @@ def _retry_later(error: Unavailable):
     # The kit maps Unavailable to 503 without Retry-After; a joining worker's app needs to know
     # when to offer "try again".
     return problem(503, error.code, params=error.params, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _wants_html() -> bool:
+    # JSON wins ties (*/*, no Accept at all), so only a browser's text/html navigation is redirected.
+    accept = request.accept_mimetypes
+    return accept.best_match(("application/json", "text/html")) == "text/html" and accept["text/html"] > 0
 
 
 def _openid() -> str:
@@ -60,8 +72,15 @@ def _rules() -> joining.JoinRules:
 @blp.route("/join/<code>")
 class JoinPage(MethodView):
     @blp.response(200, s.JoinPageOut)
+    @blp.alt_response(303, description="A browser asking for HTML is sent to the H5 join page")
     def get(self, code):
         """What a worker sees after scanning a poster (counts a scan); 410 when revoked or expired"""
+        if _wants_html():
+            # Not counted here: the page's own request for the JSON counts the scan, once.
+            response = redirect(H5_JOIN_PAGE.format(code=quote(code, safe="")), 303)
+            response.headers["Vary"] = "Accept"
+            response.headers["Cache-Control"] = "no-store"
+            return response
         campaign, unit = service.scan(unit_of_work(), funnel(), code, scanner=client_ip())
         return {
             "campaign": campaign.name,
@@ -69,7 +88,7 @@ class JoinPage(MethodView):
             "branch": unit.name,
             "requires_approval": unit.requires_approval,
             "consent_version": enrolment().settings.consent_version,
-        }
+        }, {"Vary": "Accept"}
 
 
 @blp.route("/join/sms-code")

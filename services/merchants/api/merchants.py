@@ -2,12 +2,14 @@
 
 import csv
 import io
+from datetime import timedelta
 
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import ADMIN, bearer_token, principal, require
+from services.common.clock import local_day, now
 from services.common.views import unit_of_work
 
 from .. import queries, service
@@ -48,6 +50,20 @@ class Summary(MethodView):
         """The figures unions publish: member spend, discount, and unique members who benefited"""
         with unit_of_work().read_only() as uow:
             return queries.summary(uow.connection, principal().units, query["month"])
+
+
+@blp.route("/daily")
+class Daily(MethodView):
+    @require(ADMIN)
+    @blp.arguments(s.DailyQuery, location="query")
+    @blp.response(200, s.DailyOut(many=True))
+    def get(self, query):
+        """Redemptions and discount per day and merchant over the last days (Asia/Shanghai), for charts"""
+        last = local_day(now())
+        with unit_of_work().read_only() as uow:
+            return queries.daily(
+                uow.connection, principal().units, last - timedelta(days=query["days"] - 1), last
+            )
 
 
 @blp.route("/<merchant_id>")

@@ -4,11 +4,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.common.auth import TILL, require
+from services.common.clock import local_day, now
 from services.common.idempotency import HEADER_DOC
 from services.common.views import context, unit_of_work
 
+from .. import queries, till
 from .. import schemas as s
-from .. import till
 from .context import idempotent, merchants, staff_id
 
 blp = Blueprint(
@@ -29,6 +30,16 @@ def _rules() -> till.TillRules:
 
 @blp.route("")
 class Redemptions(MethodView):
+    @require(TILL)
+    @blp.arguments(s.TillDayQuery, location="query")
+    @blp.response(200, s.TillRedemptionOut(many=True))
+    def get(self, query):
+        """A store's redemptions of one day (default today, Asia/Shanghai), newest first, for its till"""
+        with unit_of_work().read_only() as uow:
+            return queries.till_day(
+                uow.connection, staff_id(), query["store_id"], query["day"] or local_day(now())
+            )
+
     @require(TILL)
     @blp.arguments(s.RedemptionIn)
     @blp.response(201, s.RedemptionOut)
@@ -54,3 +65,24 @@ class Reversal(MethodView):
             redemption_id=redemption_id,
             amount_fen=body["amount_fen"],
         )
+
+
+@blp.route("/stores")
+class TillStores(MethodView):
+    @require(TILL)
+    @blp.response(200, s.TillStoreOut(many=True))
+    def get(self):
+        """The stores this till login serves, to pick one at the start of a shift"""
+        with unit_of_work().read_only() as uow:
+            return queries.till_stores(uow.connection, staff_id())
+
+
+@blp.route("/quote")
+class Quote(MethodView):
+    @require(TILL)
+    @blp.arguments(s.QuoteQuery, location="query")
+    @blp.response(200, s.QuoteOut)
+    def get(self, query):
+        """The offer a bill would get at the store, before a card code is spent (member limits not applied)"""
+        with unit_of_work().read_only() as uow:
+            return queries.quote(uow.connection, staff_id(), query["store_id"], query["amount_fen"], now())

@@ -1,0 +1,3 @@
+from . import pages
+
+BLUEPRINTS = [pages.blp]
