@@ -57,6 +57,16 @@ CODE = re.compile(r"^[A-Za-z0-9_~.-]{1,40}$")
 PAGES = ("join", "till", "duty", "admin")
 
 
+def _serves(content_type: str, what: str):
+    """Tell the OpenAPI document what a route answers (it has no marshmallow schema to say it)."""
+    return blp.doc(
+        responses={"200": {"description": what, "content": {content_type: {"schema": {"type": "string"}}}}}
+    )
+
+
+HTML = _serves("text/html", "the page")
+
+
 def web_modules() -> Path:
     return Path(os.environ.get("UNIONHUB_WEB_MODULES", REPO_ROOT / "deploy" / "web" / "node_modules"))
 
@@ -96,12 +106,14 @@ def _page(page: str, **data):
 
 
 @blp.route("/")
+@HTML
 def index():
     """The list of pages"""
     return _page("index")
 
 
 @blp.route("/join/<code>")
+@HTML
 def join(code: str):
     """The H5 join page a campaign's poster leads a phone browser to"""
     if not CODE.match(code):
@@ -110,30 +122,35 @@ def join(code: str):
 
 
 @blp.route("/till")
+@HTML
 def till():
     """The till page: log in, pick the store, scan the card, confirm the sale"""
     return _page("till")
 
 
 @blp.route("/duty")
+@HTML
 def duty():
     """The station duty page: check in with the station QR, log duty, lockers, check out"""
     return _page("duty")
 
 
 @blp.route("/admin")
+@HTML
 def admin():
     """The admin console, with charts"""
     return _page("admin")
 
 
 @blp.route("/static/<path:name>")
+@_serves("text/javascript", "a JS module or a stylesheet of the pages")
 def static(name: str):
     """The pages' own JS and CSS"""
     return send_from_directory(STATIC, name, max_age=300, mimetype=_mimetype(name))
 
 
 @blp.route("/vendor/<package>/<path:name>")
+@_serves("text/javascript", "a file of an npm package the pages load")
 def vendor(package: str, name: str):
     """A file of an npm package the pages load (an allow-list of files)"""
     if name not in VENDOR.get(package, ()):
