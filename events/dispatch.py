@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 class UnitOfWork(Protocol):
     connection: Connection
+    traceparent: str | None  # events a handler records continue the trace of the one it handles
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc_info) -> None: ...
@@ -170,6 +171,7 @@ class Dispatcher:
                     if isinstance(handler, ManyHandler):
                         run.append(event)
                     else:
+                        uow.traceparent = event.traceparent
                         handler(event, uow)
                 following = work[position + 1][1] if position + 1 < len(work) else None
                 if run and following is not handler:  # the run ends: order is kept across types

@@ -1,7 +1,8 @@
 """What the tests of every service share, whatever the tier: where the infrastructure answers, what to
 do when it does not, the fake WeChat and identity provider, the tests' Redis database, valid resident
-IDs, mobiles and login codes, building a service's app in-process, and an API client that logs in
-the way the mini-app does.
+IDs, mobiles and login codes, building a service's app in-process (or every service, wired as in
+production, with an event pump standing in for Kafka), and an API client that logs in the way the
+mini-app does.
 
 Nothing here knows a service's tables; a service's own helpers (e.g. tests/api/enrolment/conftest.py)
 build on these. Fixtures are defined here and bound by name in a conftest (tests/conftest.py binds
@@ -20,11 +21,12 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -227,6 +229,123 @@ def build_app(name: str, settings, **config):
 
 def dispose_app(app) -> None:
     app.extensions["unionhub"].db.engine.dispose()
+
+
+# --- every service in-process, wired as in production ------------------------------------------------
+
+IDENTITY_SERVICE = "enrolment"  # issues every token, so it is built first
+
+
+def settings_fields(name: str) -> dict:
+    """Service ``name``'s settings and their defaults."""
+    from services.common import kit
+
+    return {f.name: f.default for f in fields(kit.service(name).part("settings"))}
+
+
+def fake_overrides(name: str, fakes: dict[str, str]) -> dict:
+    """Every URL setting whose default points at a local fake (services/registry.py's FAKES) is
+    pointed at that fake's test server instead: a fake added later is picked up without a change here."""
+    from services.registry import FAKES
+
+    overrides = {}
+    for key, default in settings_fields(name).items():
+        if not isinstance(default, str) or not default.startswith("http://"):
+            continue
+        url = urlsplit(default)
+        for fake, port in FAKES.items():
+            if url.port == port and fake in fakes:
+                overrides[key] = fakes[fake] + url.path
+    return overrides
+
+
+@contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with the cheapest parameters: at production cost (~0.25 s a hash) a bed that logs in
+    a dozen staff spends its time hashing."""
+    from argon2 import PasswordHasher
+
+    from services.enrolment import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    # The dummy hash an unknown username is checked against (so its answer takes as long as a
+    # wrong password) carries production's cost in itself, whatever hasher verifies it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "_hasher", cheap)
+        if hasattr(accounts, "_DUMMY_HASH"):
+            mp.setattr(accounts, "_DUMMY_HASH", cheap.hash("cheap-dummy-password"))
+        yield
+
+
+@contextmanager
+def every_service(directory, overrides: dict[str, dict] | None = None) -> Iterator[dict[str, Any]]:
+    """Every built service of the registry in-process (name → Flask app), each on its own SQLite file
+    in ``directory``, with the fakes of outside systems over real HTTP. Enrolment is built first and
+    served over HTTP too: the others verify its tokens with its JWKS, read its card keys and ask it
+    for branch paths, as in production. ``overrides`` (service → settings) win; a setting a service
+    does not have is left out. No events flow: pass the apps to ``EventPump`` for that."""
+    from services.registry import FAKES, SERVICES
+
+    apps: dict[str, Any] = {}
+    with ExitStack() as stack:
+        stack.enter_context(cheap_password_hashing())
+        fakes = {}
+        for fake in FAKES:
+            module = importlib.import_module(f"services.fakes.{fake}")
+            fakes[fake] = stack.enter_context(http_server(module.create_app(), f"fake-{fake}"))
+        names = [IDENTITY_SERVICE, *(n for n in SERVICES if n != IDENTITY_SERVICE)]
+        enrolment_url = None
+        for name in names:
+            values = {**fake_overrides(name, fakes), **(overrides or {}).get(name, {})}
+            if enrolment_url:
+                values["jwks_url"] = f"{enrolment_url}/.well-known/jwks.json"
+                values["enrolment_url"] = enrolment_url
+            known = settings_fields(name)
+            values = {k: v for k, v in values.items() if k in known}
+            app = build_app(name, service_settings(name, directory, **{"redis_url": REDIS_URL, **values}))
+            stack.callback(dispose_app, app)
+            apps[name] = app
+            if name == IDENTITY_SERVICE and len(SERVICES) > 1:
+                enrolment_url = stack.enter_context(http_server(app, "enrolment"))
+        yield apps
+
+
+def dispatcher(app):
+    """The dispatcher service ``app``'s consumer runs: its handlers, its inbox, one transaction each."""
+    from events.dispatch import Dispatcher
+    from services.common import kit
+
+    ctx = app.extensions["unionhub"]
+    name = ctx.settings.service
+    return Dispatcher(
+        name, kit.service(name).part("handlers"), ctx.db.catalogue, ctx.db.unit_of_work, ctx.db.inbox
+    )
+
+
+class EventPump:
+    """The relays and consumers of apps built in-process: each call publishes every app's unsent
+    outbox rows to every app that handles events (inbox, schemas and handlers as their workers run
+    them) until no outbox holds anything, and answers how many events moved."""
+
+    def __init__(self, apps: dict[str, Any]):
+        from events.memory import InMemoryBus
+
+        self.apps = apps
+        self.bus = InMemoryBus()
+        for app in apps.values():
+            self.bus.subscribe(dispatcher(app))
+
+    def __call__(self) -> int:
+        moved = 0
+        while True:
+            batch = 0
+            for app in self.apps.values():
+                db = app.extensions["unionhub"].db
+                batch += self.bus.relay(db.engine, db.outbox)
+            if not batch:
+                assert not self.bus.dead_letters, f"events dead-lettered: {self.bus.dead_letters}"
+                return moved
+            moved += batch
 
 
 # --- identities -----------------------------------------------------------------------------------
@@ -449,15 +568,8 @@ def member_event(event_type: str, member_id: str, **data) -> Any:
 def deliver(app, *events) -> list:
     """Apply events to service ``app``'s database with its own handlers, exactly as its consumer
     does (inbox, schemas, one transaction per event); answers each event's outcome."""
-    from events.dispatch import Dispatcher
-    from services.common import kit
-
-    ctx = app.extensions["unionhub"]
-    name = ctx.settings.service
-    dispatcher = Dispatcher(
-        name, kit.service(name).part("handlers"), ctx.db.catalogue, ctx.db.unit_of_work, ctx.db.inbox
-    )
-    return [dispatcher.deliver(event)[0] for event in events]
+    applying = dispatcher(app)
+    return [applying.deliver(event)[0] for event in events]
 
 
 @dataclass

@@ -8,30 +8,16 @@ service verifies those tokens against enrolment's JWKS, served over HTTP as in p
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, fields
-from urllib.parse import urlsplit
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-import pytest
 import schemathesis
-from argon2 import PasswordHasher
 from flask import Flask, json
 
-from services.registry import FAKES, SERVICES
-from tests.support import (
-    ADMIN_PASSWORD,
-    REDIS_URL,
-    STAFF_PASSWORD,
-    build_app,
-    dispose_app,
-    http_server,
-    resident_id,
-    service_settings,
-)
+from tests.support import ADMIN_PASSWORD, STAFF_PASSWORD, every_service, resident_id
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +25,6 @@ log = logging.getLogger(__name__)
 # transferring) and the member (erasing their own data) would otherwise spoil the seed for the roles
 # after them.
 ROLES = ("anonymous", "wechat", "till", "coordinator", "member", "admin")
-IDENTITY_SERVICE = "enrolment"
 
 # Login and join limits are raised so that inputs past the first few reach the code behind them;
 # the limits themselves are covered by the API tests.
@@ -69,71 +54,14 @@ class Bed:
         self.values.setdefault(name, []).extend(values)
 
 
-def _settings_fields(name: str) -> dict:
-    from services.common import kit
-
-    return {f.name: f.default for f in fields(kit.service(name).part("settings"))}
-
-
-def _fake_overrides(name: str, fakes: dict[str, str]) -> dict:
-    """Every URL setting whose default points at a local fake (services/registry.py's FAKES) is
-    pointed at that fake's test server instead: a fake added later is picked up without a change here."""
-    overrides = {}
-    for key, default in _settings_fields(name).items():
-        if not isinstance(default, str) or not default.startswith("http://"):
-            continue
-        url = urlsplit(default)
-        for fake, port in FAKES.items():
-            if url.port == port and fake in fakes:
-                overrides[key] = fakes[fake] + url.path
-    return overrides
-
-
-@contextmanager
-def cheap_password_hashing() -> Iterator[None]:
-    """Argon2 with the cheapest parameters: at production cost (~0.25 s a hash) the fuzzer would
-    spend its budget on staff logins and staff creation."""
-    from services.enrolment import accounts
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    # The dummy hash an unknown username is checked against (so its answer takes as long as a
-    # wrong password) carries production's cost in itself, whatever hasher verifies it.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(accounts, "_hasher", cheap)
-        if hasattr(accounts, "_DUMMY_HASH"):
-            mp.setattr(accounts, "_DUMMY_HASH", cheap.hash("fuzz-dummy-password"))
-        yield
-
-
 @contextmanager
 def fuzz_bed(directory) -> Iterator[Bed]:
     """Build every service of the registry, log each role in and seed the tree; yields the ``Bed``."""
-    bed = Bed()
-    with ExitStack() as stack:
-        stack.enter_context(cheap_password_hashing())
-        fakes = {}
-        for fake in FAKES:
-            module = importlib.import_module(f"services.fakes.{fake}")
-            fakes[fake] = stack.enter_context(http_server(module.create_app(), f"fuzz-fake-{fake}"))
-        names = [IDENTITY_SERVICE, *(n for n in SERVICES if n != IDENTITY_SERVICE)]
-        enrolment_url = None
-        for name in names:
-            overrides = {**_fake_overrides(name, fakes), **FUZZ_SETTINGS.get(name, {})}
-            if enrolment_url:
-                # Tokens, card keys and the branch tree come from the enrolment built here.
-                overrides["jwks_url"] = f"{enrolment_url}/.well-known/jwks.json"
-                overrides["enrolment_url"] = enrolment_url
-            known = _settings_fields(name)
-            overrides = {k: v for k, v in overrides.items() if k in known}
-            app = build_app(name, service_settings(name, directory, redis_url=REDIS_URL, **overrides))
-            stack.callback(dispose_app, app)
-            bed.apps[name] = app
-            if name == IDENTITY_SERVICE:
-                seed_identities(bed, app)
-                if len(SERVICES) > 1:
-                    enrolment_url = stack.enter_context(http_server(app, "fuzz-enrolment"))
-        for name in names:
-            bed.schemas[name] = schemathesis.openapi.from_wsgi("/openapi.json", bed.apps[name])
+    with every_service(directory, FUZZ_SETTINGS) as apps:
+        bed = Bed(apps=apps)
+        seed_identities(bed, apps["enrolment"])
+        for name, app in apps.items():
+            bed.schemas[name] = schemathesis.openapi.from_wsgi("/openapi.json", app)
         yield bed
 
 
