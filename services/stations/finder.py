@@ -1,8 +1,9 @@
 """The finder's Redis projection: where stations are, what they offer, whether their hours say open.
 
 The database is the record; this is rebuilt from it by ``unionhub stations-reindex``. A finder
-request reads only Redis: one GEOSEARCH, set lookups for the amenity and "open now" filters and one
-MGET of the stations' cards. It never parses opening hours. Each station's hours are evaluated when
+request reads only Redis, in one round trip: a script that runs the GEOSEARCH, checks each station
+found against the amenity and "open now" sets until the limit is reached, and returns the chosen
+stations' cards. It never parses opening hours. Each station's hours are evaluated when
 it is written and again when its next transition (opening or closing) comes, by whichever runs first
 after that moment: ``unionhub stations-tick`` (the worker's timer) or a finder request, which
 refreshes the few stations whose transition has passed before it answers. So an expression is parsed
@@ -11,6 +12,7 @@ once per transition, whatever the request rate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,41 +110,81 @@ class Search:
     limit: int = 20
 
 
-def search(client: redis.Redis, query: Search, at: datetime | None = None) -> list[dict]:
-    """Stations within the radius that pass the filters, nearest first, each with distance_m."""
-    if client.zcount(keys.transitions(), "-inf", (at or now()).timestamp()):
+# The whole search in one round trip, and Redis stops at the limit instead of testing every station
+# in the radius. Nil when asked to check and a station's hours are overdue for re-evaluation: the
+# caller refreshes them (which parses opening hours, in Python) and asks again without the check.
+# The script builds the card keys from their prefix, since only it knows which stations it chose;
+# as for any MGET of several cards, the keys must be on one Redis, not spread over a cluster.
+# KEYS: the GEO set, the transitions, the open set, then every set a station must be in.
+# ARGV: now (epoch s), lng, lat, radius (m), limit, check overdue (1/0), open filtered (1/0),
+# card key prefix.
+_SEARCH = b"""
+if ARGV[6] == '1' and redis.call('ZCOUNT', KEYS[2], '-inf', ARGV[1]) > 0 then
+    return false
+end
+local limit = tonumber(ARGV[5])
+local command = {'GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[2], ARGV[3], 'BYRADIUS', ARGV[4], 'm', 'ASC',
+                 'WITHDIST'}
+if #KEYS == 3 then
+    command[#command + 1] = 'COUNT'
+    command[#command + 1] = limit
+end
+local found, chosen = {}, 0
+for _, hit in ipairs(redis.call(unpack(command))) do
+    local passes = true
+    for k = 4, #KEYS do
+        if redis.call('SISMEMBER', KEYS[k], hit[1]) == 0 then
+            passes = false
+            break
+        end
+    end
+    if passes then
+        chosen = chosen + 1
+        local card = redis.call('GET', ARGV[8] .. hit[1])
+        if card then
+            local open = ARGV[7] == '1' or redis.call('SISMEMBER', KEYS[3], hit[1]) == 1
+            found[#found + 1] = hit[2]
+            found[#found + 1] = open and 1 or 0
+            found[#found + 1] = card
+        end
+        if chosen == limit then
+            break
+        end
+    end
+end
+return found
+"""
+_SEARCH_SHA = hashlib.sha1(_SEARCH).hexdigest()
+
+
+def search(client: redis.Redis, query: Search, at: datetime | None = None) -> bytes:
+    """Stations within the radius that pass the filters, nearest first, as the JSON array the finder
+    answers: each station's card with distance_m and open_now."""
+    at = at or now()
+    found = _run_search(client, query, at, check_due=True)
+    if found is None:
         refresh_due(client, at, limit=REFRESH_PER_REQUEST)
-    found = client.geosearch(
-        keys.geo(),
-        longitude=query.lng,
-        latitude=query.lat,
-        radius=query.radius_m,
-        unit="m",
-        sort="ASC",
-        withdist=True,
-    )
-    if not found:
-        return []
-    ids = [member.decode() for member, _ in found]
+        found = _run_search(client, query, at, check_due=False)
+    # The cards are stored as JSON objects in the answer's shape; each gets its two per-request
+    # members spliced in before the closing brace rather than a decode and an encode.
+    entries = [
+        b'%s,"distance_m":%d,"open_now":%s}'
+        % (card[:-1], round(float(dist)), b"true" if is_open else b"false")
+        for dist, is_open, card in zip(found[::3], found[1::3], found[2::3], strict=True)
+    ]
+    return b"[" + b",".join(entries) + b"]"
+
+
+def _run_search(client: redis.Redis, query: Search, at: datetime, *, check_due: bool) -> list | None:
     filters = [keys.amenity(a) for a in query.amenities]
     if query.open_now:
         filters.append(keys.open_now())
-    pipe = client.pipeline(transaction=False)
-    for key in filters:
-        pipe.smismember(key, ids)
-    passing = [all(flags) for flags in zip(*pipe.execute(), strict=True)] if filters else [True] * len(ids)
-    chosen = [(i, dist) for (i, (_, dist)), ok in zip(enumerate(found), passing, strict=True) if ok]
-    chosen = chosen[: query.limit]
-    if not chosen:
-        return []
-    cards = client.mget([keys.card(ids[i]) for i, _ in chosen])
-    opened = client.smismember(keys.open_now(), [ids[i] for i, _ in chosen])
-    answer = []
-    for (_, dist), raw, is_open in zip(chosen, cards, opened, strict=True):
-        if raw is None:
-            continue
-        entry = json.loads(raw)
-        entry["distance_m"] = round(dist)
-        entry["open_now"] = bool(is_open)
-        answer.append(entry)
-    return answer
+    script_keys = [keys.geo(), keys.transitions(), keys.open_now(), *filters]
+    args = (
+        at.timestamp(), query.lng, query.lat, query.radius_m, query.limit, int(check_due),
+        int(query.open_now), keys.card(""),
+    )  # fmt: skip
+    try:
+        return client.evalsha(_SEARCH_SHA, len(script_keys), *script_keys, *args)
+    except redis.exceptions.NoScriptError:  # a restarted or another Redis: EVAL caches it there
+        return client.eval(_SEARCH, len(script_keys), *script_keys, *args)

@@ -58,6 +58,7 @@ MESSAGES = {
     },
     "checkin.already": {"en": "You are already checked in.", "zh-CN": "您已签到，请勿重复签到"},
     "shift.not_found": {"en": "Shift not found.", "zh-CN": "未找到该值班记录"},
+    "shift.none_open": {"en": "You are not on duty now.", "zh-CN": "您当前没有进行中的值班"},
     "shift.not_yours": {"en": "This is another volunteer's shift.", "zh-CN": "这是其他志愿者的值班记录"},
     "shift.ended": {"en": "This shift has already ended.", "zh-CN": "该值班已结束"},
     "log.value_required": {

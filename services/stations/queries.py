@@ -70,6 +70,27 @@ def left_behind(conn: Connection, station_id: str) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+def open_shift(conn: Connection, member_id: str) -> dict | None:
+    """The volunteer's shift still open (at most one), with its station and log: a duty page that
+    was reloaded or reopened on the phone carries on where it was."""
+    sh, st = tables.shifts, tables.stations
+    row = conn.execute(
+        select(sh.c.id, sh.c.station_id, sh.c.started_at, st.c.name.label("station_name"), st.c.lockers)
+        .join(st, st.c.id == sh.c.station_id)
+        .where(sh.c.member_id == member_id, sh.c.status == "open")
+    ).first()
+    if row is None:
+        return None
+    return {
+        "shift_id": row.id,
+        "station_id": row.station_id,
+        "station_name": row.station_name,
+        "lockers": row.lockers,
+        "started_at": utc(row.started_at),
+        "log": shift_log(conn, row.id),
+    }
+
+
 def shift_log(conn: Connection, shift_id: str) -> list[dict]:
     log = tables.duty_log
     rows = conn.execute(select(log).where(log.c.shift_id == shift_id).order_by(log.c.id))

@@ -190,6 +190,15 @@ class LogOut(Schema):
     at = fields.DateTime()
 
 
+class OpenShiftOut(Schema):
+    shift_id = fields.String()
+    station_id = fields.String()
+    station_name = fields.String()
+    lockers = fields.Integer()
+    started_at = fields.DateTime()
+    log = fields.List(fields.Nested(LogOut))
+
+
 class CheckoutOut(Schema):
     shift_id = fields.String()
     minutes = fields.Integer()

@@ -5,9 +5,10 @@ from flask_smorest import Blueprint
 
 from services.common.auth import MEMBER, require
 from services.common.clock import now
+from services.common.errors import Problem
 from services.common.views import unit_of_work
 
-from .. import duty
+from .. import duty, queries
 from .. import schemas as s
 from .context import member_id, redis, stations
 
@@ -25,6 +26,20 @@ class Checkin(MethodView):
         return {
             "shift_id": duty.check_in(unit_of_work(), redis(), ext.signer, ext.settings, member_id(), **body)
         }
+
+
+@blp.route("/shifts/me")
+class MyShift(MethodView):
+    @require(MEMBER)
+    @blp.response(200, s.OpenShiftOut)
+    @blp.alt_response(404, description="No shift of yours is open")
+    def get(self):
+        """Your open shift, with its station and duty log (404 when you are not on duty)"""
+        with unit_of_work().read_only() as uow:
+            found = queries.open_shift(uow.connection, member_id())
+        if found is None:
+            raise Problem(404, "shift.none_open")
+        return found
 
 
 @blp.route("/shifts/<shift_id>/log")

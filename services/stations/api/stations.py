@@ -11,9 +11,9 @@ from services.common.clock import local_day, now
 from services.common.domain import Invalid
 from services.common.views import unit_of_work
 
-from .. import finder, queries, service
+from .. import finder, queries, repository, service
 from .. import schemas as s
-from ..model import check_amenities
+from ..model import check_amenities, may_manage
 from .context import member_id, redis, stations
 
 blp = Blueprint("stations", __name__, url_prefix="/api/v1", description="Courier rest stations")
@@ -25,7 +25,8 @@ def station_out(station) -> dict:
 
 @blp.route("/stations")
 class Stations(MethodView):
-    @blp.arguments(s.FinderArgs, location="query")
+    # An instance: given the class, webargs would build a new schema for every request.
+    @blp.arguments(s.FinderArgs(), location="query")
     @blp.response(200, s.FoundOut(many=True))
     def get(self, args):
         """Stations near a place, nearest first, filtered by amenity and open now (public)"""
@@ -36,7 +37,9 @@ class Stations(MethodView):
         query = finder.Search(
             args["lat"], args["lng"], args["radius_m"], tuple(amenities), args["open_now"], args["limit"]
         )
-        return finder.search(redis(), query)
+        # The finder answers its stored cards already in FoundOut's shape; a Response passes through
+        # @blp.response undumped, which still documents the schema.
+        return Response(finder.search(redis(), query), mimetype="application/json")
 
     @require(ADMIN)
     @blp.arguments(s.StationIn)
@@ -67,6 +70,18 @@ class StationDetail(MethodView):
     def patch(self, body, station_id):
         """Change a station's details, amenities, opening hours or lockers"""
         return station_out(service.update_station(unit_of_work(), redis(), principal(), station_id, body))
+
+
+@blp.route("/stations/managed")
+class StationsManaged(MethodView):
+    @require(ADMIN, COORDINATOR)
+    @blp.response(200, s.StationOut(many=True))
+    def get(self):
+        """The stations the caller runs: an admin's subtree, a coordinator's assignments (console lists)"""
+        who = principal()
+        with unit_of_work().read_only() as uow:
+            found = repository.all_stations(uow.connection)
+        return [station_out(x) for x in sorted(found, key=lambda x: x.name) if may_manage(x, who)]
 
 
 @blp.route("/stations/<station_id>/manage")

@@ -144,3 +144,18 @@ def test_changing_opening_hours_updates_open_now_in_the_finder(rig, api):
         "PATCH", f"/api/v1/stations/{station_id}", json={"opening_hours": "24/7 off"}, headers=rig.coordinator
     )
     assert api.get("/api/v1/stations?lat=26.56&lng=106.69&open_now=true") == []
+
+
+def test_a_station_whose_hours_changed_state_is_refreshed_by_the_next_finder_request(rig, api, clean_redis):
+    from services.stations import keys
+
+    station_id = rig.station(opening_hours="24/7")
+    # As if the stored state were stale (closed) with its transition time past and no job had looked
+    # yet: the request must re-evaluate the hours (24/7: open) before it filters.
+    clean_redis.zadd(keys.transitions(), {station_id: 1})
+    clean_redis.srem(keys.open_now(), station_id)
+
+    found = api.get("/api/v1/stations?lat=26.56&lng=106.69&open_now=true")
+
+    assert [s["id"] for s in found] == [station_id]  # re-evaluated: 24/7 is open
+    assert clean_redis.zscore(keys.transitions(), station_id) > 1
