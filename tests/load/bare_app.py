@@ -21,6 +21,9 @@ schemas, no access log:
 * ``GET /geo?lat=&lng=[&radius_m=5000]`` (tests/load/bench_stations.py): the finder's GEOSEARCH
   (radius, nearest first, with distances) on ``bare:geo:all``, which the app fills at start from
   ``BARE_GEO_POINTS`` (a JSON list of [lng, lat, id]); answers the 20 nearest ids and distances.
+* ``POST /redeem`` (tests/load/bench_merchants.py): a till redemption at the least: one Redis SET NX
+  of the body's ``nonce`` (409 when it was spent), then one INSERT into ``bare_redemptions`` on an
+  autocommit connection (one statement, one round trip); answers 201 with the row's id.
 
 Not a test (pytest collects test_*.py only).
 """
@@ -68,6 +71,19 @@ CREATE TABLE IF NOT EXISTS bare_courses (
     capacity integer NOT NULL,
     confirmed integer NOT NULL DEFAULT 0
 )"""
+REDEMPTIONS_DDL = """
+CREATE TABLE IF NOT EXISTS bare_redemptions (
+    id varchar(36) PRIMARY KEY,
+    nonce varchar(64) NOT NULL,
+    store_id varchar(64) NOT NULL,
+    amount_fen integer NOT NULL,
+    created_at timestamptz NOT NULL
+)"""
+INSERT_REDEMPTION = (
+    "INSERT INTO bare_redemptions (id, nonce, store_id, amount_fen, created_at)"
+    " VALUES (%s, %s, %s, %s, now())"
+)
+NONCE_TTL_SECONDS = 605  # a card code lives at most 600 s, and merchants keeps its nonce 5 s past that
 INSERT_COURSE = "INSERT INTO bare_courses (id, capacity) VALUES (1, %s) ON CONFLICT (id) DO NOTHING"
 TAKE_SEAT = "UPDATE bare_courses SET confirmed = confirmed + 1 WHERE id = 1 AND confirmed < capacity"
 GEO_KEY = "bare:geo:all"
@@ -97,6 +113,7 @@ def create_app() -> Flask:
             conn.execute(MEMBERS_DDL)
             conn.execute(OUTBOX_DDL)
             conn.execute(COURSES_DDL)
+            conn.execute(REDEMPTIONS_DDL)
             conn.execute(INSERT_COURSE, (int(os.environ.get("BARE_COURSE_CAPACITY", "500")),))
     points = os.environ.get("BARE_GEO_POINTS")
     if points:
@@ -167,6 +184,17 @@ def create_app() -> Flask:
     def bare_book():
         taken = autocommit().execute(TAKE_SEAT).rowcount == 1
         return jsonify(confirmed=taken), 201
+
+    @app.post("/redeem")
+    def bare_redeem():
+        body = request.get_json()
+        if not client.set(f"bare:nonce:{body['nonce']}", 1, nx=True, ex=NONCE_TTL_SECONDS):
+            return jsonify(code="card_token.used"), 409
+        redemption_id = str(uuid.uuid4())
+        autocommit().execute(
+            INSERT_REDEMPTION, (redemption_id, body["nonce"], body["store_id"], body["amount_fen"])
+        )
+        return jsonify(id=redemption_id), 201
 
     @app.get("/geo")
     def bare_geo():

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +96,19 @@ def gunicorn_workers(master: int) -> list[int]:
     """The worker pids of a gunicorn master (py-spy samples workers, the master only forks)."""
     children = Path(f"/proc/{master}/task/{master}/children")
     return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far (Linux /proc); a process that has
+    gone counts 0, so read the same pids before and after a phase and take the difference."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serve_pid(proc: subprocess.Popen) -> int:
@@ -354,9 +367,17 @@ class Paced:
         )
 
 
-def run_paced(name: str, urls: list[str], rate: float, seconds: float, threads: int = 32) -> Paced:
+def run_paced(
+    name: str,
+    urls: list[str],
+    rate: float,
+    seconds: float,
+    threads: int = 32,
+    send: Callable[[requests.Session, int], requests.Response] | None = None,
+) -> Paced:
     """Open-loop load at a fixed rate: request i is due at start + i / rate, whoever sends it; its
-    latency counts from that moment, so a slow answer cannot hide the requests queued behind it."""
+    latency counts from that moment, so a slow answer cannot hide the requests queued behind it.
+    Request i is a GET of ``urls[i % len(urls)]``, or whatever ``send(session, i)`` sends."""
     total = int(rate * seconds)
     lock, state = threading.Lock(), {"next": 0}
     phase, lags, service = Phase(name), [], []
@@ -377,7 +398,10 @@ def run_paced(name: str, urls: list[str], rate: float, seconds: float, threads: 
                 time.sleep(wait)
             sent = time.perf_counter()
             try:
-                status = session.get(urls[i % len(urls)], timeout=10).status_code
+                if send:
+                    status = send(session, i).status_code
+                else:
+                    status = session.get(urls[i % len(urls)], timeout=10).status_code
             except requests.RequestException:
                 status = 0
             done = time.perf_counter()
