@@ -32,7 +32,7 @@ class Checkin(MethodView):
 class MyShift(MethodView):
     @require(MEMBER)
     @blp.response(200, s.OpenShiftOut)
-    @blp.alt_response(404, description="No shift of yours is open")
+    @blp.alt_response(404, response="NOT_FOUND")  # problem+json shift.none_open: no shift of yours is open
     def get(self):
         """Your open shift, with its station and duty log (404 when you are not on duty)"""
         with unit_of_work().read_only() as uow:
