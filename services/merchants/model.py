@@ -91,15 +91,18 @@ class Offer:
 
     def period(self, at: datetime) -> str | None:
         """The usage period a redemption at ``at`` counts in, if the offer limits members."""
-        if self.member_limit is None:
-            return None
-        local = at.astimezone(SHANGHAI).date()
-        if self.limit_period == DAY:
-            return f"day:{local.isoformat()}"
-        if self.limit_period == WEEK:
-            year, week, _ = local.isocalendar()
-            return f"week:{year}-W{week:02d}"
-        return CAMPAIGN
+        return None if self.member_limit is None else period(self.limit_period, at)
+
+
+def period(limit_period: str | None, at: datetime) -> str:
+    """The usage period of ``limit_period`` that ``at`` falls in."""
+    local = at.astimezone(SHANGHAI).date()
+    if limit_period == DAY:
+        return f"day:{local.isoformat()}"
+    if limit_period == WEEK:
+        year, week, _ = local.isocalendar()
+        return f"week:{year}-W{week:02d}"
+    return CAMPAIGN
 
 
 @dataclass(frozen=True)

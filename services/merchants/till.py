@@ -7,6 +7,12 @@ limit and the budgets as last read. Only then is the card code's nonce spent (on
 by every till), and only then does the write transaction spend the budgets with conditional UPDATEs
 that cannot overspend. A refusal before the nonce leaves the member's code usable; the only refusals
 after it are races lost to another till (budget or limit gone meanwhile).
+
+Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
+budget), so the write transactions queue on it: they spend last, right before COMMIT, to hold it for
+one statement and the commit. A budget too small then raises, and the transaction's other writes roll
+back with it. Rows are locked in one order, the member's use, the offer, the merchant, in a reversal
+too, so the two never wait on each other in a circle.
 """
 
 from __future__ import annotations
@@ -43,8 +49,7 @@ class TillRules:
 
 @dataclass(frozen=True)
 class _Plan:
-    store: object
-    merchant: object
+    merchant: object  # repository.at_till: the merchant, the store_id and the till's assignment
     member: members.Member
     choice: Choice
     period: str | None
@@ -94,26 +99,20 @@ def redeem(
 
 
 def _plan(conn: Connection, cards: Cards, staff_id, card_token, store_id, amount_fen, offer_id, at) -> _Plan:
-    store = repository.store(conn, store_id)
-    if store is None:
+    merchant = repository.at_till(conn, staff_id, store_id)
+    if merchant is None:
         raise Invalid("store.not_found", field="store_id")
-    if not repository.till_stores(conn, staff_id, store_id):
+    if not merchant.assigned:
         raise Forbidden("store.not_assigned")
     claims = cards.check(card_token, now=int(at.timestamp()))
     member = members.require_active(conn, tables.members, claims.member_id)
-    merchant = repository.merchant(conn, store.merchant_id)
     if offer_id is not None:
-        offer = repository.offer(conn, offer_id)
-        if offer is None:
+        offers, used = repository.offers_with_uses(conn, member.member_id, at, offer_id=offer_id)
+        if not offers:
             raise Invalid("offer.not_found", field="offer_id")
-        offers = [offer]
-    else:
-        offers = repository.offers_of(conn, merchant.id)
-    periods = {o.id: o.period(at) for o in offers if o.member_limit is not None}
-    used = repository.uses(conn, member.member_id, periods)
-    if offer_id is not None:
         choice = _chosen(offers[0], merchant, amount_fen, at, used.get(offer_id, 0))
     else:
+        offers, used = repository.offers_with_uses(conn, member.member_id, at, merchant_id=merchant.id)
         choice = model.best(offers, amount_fen, at, used)
         if choice is None:
             unfunded = [replace(o, budget=model.UNLIMITED) for o in offers]
@@ -122,7 +121,7 @@ def _plan(conn: Connection, cards: Cards, staff_id, card_token, store_id, amount
             raise Invalid("offer.none_applies", field="offer_id")
     if not _merchant_budget(merchant).allows(choice.discount_fen):
         raise Conflict("merchant.budget_exhausted")
-    return _Plan(store, merchant, member, choice, choice.offer.period(at), claims)
+    return _Plan(merchant, member, choice, choice.offer.period(at), claims)
 
 
 def _chosen(offer: model.Offer, merchant, amount_fen: int, at: datetime, used: int) -> Choice:
@@ -154,6 +153,12 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: _Plan, *, staff_i
     try:
         with uow:
             conn = uow.connection
+            if plan.period is not None and not repository.count_use(
+                conn, offer.id, plan.member.member_id, plan.period, offer.member_limit
+            ):
+                raise Conflict("offer.limit_reached")
+            result = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
+            request.remember(conn, 201, result)
             for kind, budget, spend, table, row_id, code in (
                 (
                     offer.budget.kind,
@@ -179,13 +184,8 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: _Plan, *, staff_i
                     exhausted.append((table, row_id))
                     raise Conflict(code)
                 if left == 0:
+                    # Two statements more under the lock, but once per budget, by the one that empties it.
                     _exhausted(uow, table, row_id, offer.id, merchant.id, at)
-            if plan.period is not None and not repository.count_use(
-                conn, offer.id, plan.member.member_id, plan.period, offer.member_limit
-            ):
-                raise Conflict("offer.limit_reached")
-            result = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
-            request.remember(conn, 201, result)
             uow.commit()
     except Conflict:
         # Lost the budget to another till after the read said it was there: the budget is as good
@@ -212,7 +212,7 @@ def _redemption(uow: UnitOfWork, plan: _Plan, *, staff_id: str, amount_fen: int,
     row = {
         "id": str(uuid.uuid4()),
         "merchant_id": plan.merchant.id,
-        "store_id": plan.store.id,
+        "store_id": plan.merchant.store_id,
         "offer_id": offer.id,
         "member_id": plan.member.member_id,
         "staff_id": staff_id,
@@ -298,8 +298,7 @@ def reverse(
                 return stored[1]
             if r is None or not repository.till_stores(conn, staff_id, r.store_id):
                 raise NotFound("redemption.not_found")
-            result = _reverse(uow, r, staff_id=staff_id, amount_fen=amount_fen, at=at)
-            request.remember(conn, 201, result)
+            result = _reverse(uow, request, r, staff_id=staff_id, amount_fen=amount_fen, at=at)
             uow.commit()
     except exc.IntegrityError:
         with uow.read_only():
@@ -309,7 +308,9 @@ def reverse(
     return result
 
 
-def _reverse(uow: UnitOfWork, r, *, staff_id: str, amount_fen: int | None, at: datetime) -> dict:
+def _reverse(
+    uow: UnitOfWork, request: IdempotentRequest, r, *, staff_id: str, amount_fen: int | None, at: datetime
+) -> dict:
     conn = uow.connection
     left = r.amount_fen - r.reversed_fen
     if left == 0:
@@ -320,15 +321,6 @@ def _reverse(uow: UnitOfWork, r, *, staff_id: str, amount_fen: int | None, at: d
     discount_back = model.refund_share(r.discount_fen, r.amount_fen, r.reversed_fen, refund)
     subsidy_back = model.refund_share(r.subsidy_fen, r.amount_fen, r.reversed_fen, refund)
     full = r.reversed_fen + refund == r.amount_fen
-    offer = repository.offer(conn, r.offer_id)
-    merchant = repository.merchant(conn, r.merchant_id)
-    for kind, table, row_id in (
-        (offer.budget.kind, tables.offers, offer.id),
-        (merchant.budget_kind, tables.merchants, merchant.id),
-    ):
-        back = discount_back if kind == MONEY else int(full and kind == COUNT)
-        if back:
-            repository.refund_budget(conn, table, row_id, back)
     if full and r.usage_period:
         repository.give_back_use(conn, r.offer_id, r.member_id, r.usage_period)
     reversal = {
@@ -347,7 +339,7 @@ def _reverse(uow: UnitOfWork, r, *, staff_id: str, amount_fen: int | None, at: d
         r.member_id,
         {"member_id": r.member_id, "redemption_id": r.id, "amount_fen": refund, "occurred_at": at},
     )
-    return {
+    result = {
         "id": reversal["id"],
         "redemption_id": r.id,
         "amount_fen": refund,
@@ -357,3 +349,15 @@ def _reverse(uow: UnitOfWork, r, *, staff_id: str, amount_fen: int | None, at: d
         "fully_reversed": full,
         "created_at": at.isoformat(),
     }
+    request.remember(conn, 201, result)
+    # The budgets' rows last, as in a redemption (the module's docstring).
+    offer = repository.offer(conn, r.offer_id)
+    merchant = repository.merchant(conn, r.merchant_id)
+    for kind, table, row_id in (
+        (offer.budget.kind, tables.offers, offer.id),
+        (merchant.budget_kind, tables.merchants, merchant.id),
+    ):
+        back = discount_back if kind == MONEY else int(full and kind == COUNT)
+        if back:
+            repository.refund_budget(conn, table, row_id, back)
+    return result

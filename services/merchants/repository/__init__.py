@@ -8,6 +8,7 @@ from .merchants import (
     add_merchant,
     add_store,
     add_till_staff,
+    at_till,
     merchant,
     set_store_open,
     spend_merchant_budget,
@@ -22,8 +23,8 @@ from .offers import (
     mark_exhausted,
     offer,
     offers_of,
+    offers_with_uses,
     spend_offer_budget,
-    uses,
 )
 from .redemptions import (
     add_redemption,
@@ -44,6 +45,7 @@ __all__ = [
     "add_store",
     "add_till_staff",
     "add_voucher",
+    "at_till",
     "count_use",
     "give_back_use",
     "mark_exhausted",
@@ -51,6 +53,7 @@ __all__ = [
     "offer",
     "offer_from_row",
     "offers_of",
+    "offers_with_uses",
     "redemption",
     "refund_budget",
     "set_store_open",
@@ -59,5 +62,4 @@ __all__ = [
     "store",
     "till_stores",
     "username_taken",
-    "uses",
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.sql import insert_on_conflict
-
-from .. import tables
+from .. import model, tables
 from .rows import offer_from_row
 
 _o = tables.offers
@@ -31,33 +30,70 @@ def offers_of(conn: Connection, merchant_id: str) -> list:
     return [offer_from_row(r) for r in conn.execute(_OFFERS_OF, {"m": merchant_id})]
 
 
-def uses(conn: Connection, member_id: str, periods: dict[str, str]) -> dict[str, int]:
-    """How often the member used each offer in its current period (``periods``: offer id → period)."""
-    if not periods:
-        return {}
-    rows = conn.execute(
-        select(_u.c.offer_id, _u.c.period, _u.c.uses).where(
-            _u.c.member_id == member_id, _u.c.offer_id.in_(list(periods))
-        )
+# The offers and the member's uses of them in one round trip: the usage rows of today, this week and
+# the campaign are joined, and each offer keeps the one of the period it counts in.
+def _with_uses(which):
+    usage = (
+        (_u.c.offer_id == _o.c.id)
+        & (_u.c.member_id == bindparam("member"))
+        & _u.c.period.in_([bindparam(p) for p in model.PERIODS])
     )
-    return {r.offer_id: r.uses for r in rows if periods[r.offer_id] == r.period}
+    return (
+        select(_o, _u.c.period.label("used_period"), _u.c.uses)
+        .outerjoin(_u, usage)
+        .where(which)
+        .order_by(_o.c.created_at, _o.c.id)
+    )
+
+
+_OFFERS_WITH_USES = _with_uses(_o.c.merchant_id == bindparam("m"))
+_OFFER_WITH_USES = _with_uses(_o.c.id == bindparam("o"))
+
+
+def offers_with_uses(
+    conn: Connection,
+    member_id: str,
+    at: datetime,
+    *,
+    merchant_id: str | None = None,
+    offer_id: str | None = None,
+) -> tuple[list[model.Offer], dict[str, int]]:
+    """The merchant's offers, or the one named (none if there is no such offer), oldest first, and
+    how often the member used each in the period ``at`` falls in (offer id → uses)."""
+    params = {"member": member_id} | {p: model.period(p, at) for p in model.PERIODS}
+    if offer_id is not None:
+        statement, params["o"] = _OFFER_WITH_USES, offer_id
+    else:
+        statement, params["m"] = _OFFERS_WITH_USES, merchant_id
+    offers: dict[str, model.Offer] = {}
+    used: dict[str, int] = {}
+    for row in conn.execute(statement, params):
+        offer = offers.get(row.id) or offers.setdefault(row.id, offer_from_row(row))
+        if row.used_period is not None and row.used_period == offer.period(at):
+            used[row.id] = row.uses
+    return list(offers.values()), used
+
+
+# One statement, so two tills redeeming for the same member at once cannot both pass: the second
+# waits on the row the first inserted or updated, then sees its count. Built once per dialect.
+def _count_use(dialect):
+    insert = dialect.insert(_u).values(
+        offer_id=bindparam("o"), member_id=bindparam("member"), period=bindparam("period"), uses=1
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[_u.c.offer_id, _u.c.member_id, _u.c.period],
+        set_={"uses": _u.c.uses + 1},
+        where=_u.c.uses < bindparam("limit"),
+    ).returning(_u.c.uses)
+
+
+_COUNT_USE = {"postgresql": _count_use(postgresql), "sqlite": _count_use(sqlite)}
 
 
 def count_use(conn: Connection, offer_id: str, member_id: str, period: str, limit: int) -> bool:
-    """Count one use if the member is under ``limit``; False (nothing written) when they are not.
-
-    One statement, so two tills redeeming for the same member at once cannot both pass: the second
-    waits on the row the first inserted or updated, then sees its count.
-    """
-    insert = insert_on_conflict(conn, _u).values(
-        offer_id=offer_id, member_id=member_id, period=period, uses=1
-    )
-    statement = insert.on_conflict_do_update(
-        index_elements=[_u.c.offer_id, _u.c.member_id, _u.c.period],
-        set_={"uses": _u.c.uses + 1},
-        where=_u.c.uses < limit,
-    ).returning(_u.c.uses)
-    return conn.execute(statement).first() is not None
+    """Count one use if the member is under ``limit``; False (nothing written) when they are not."""
+    params = {"o": offer_id, "member": member_id, "period": period, "limit": limit}
+    return conn.execute(_COUNT_USE[conn.dialect.name], params).first() is not None
 
 
 def give_back_use(conn: Connection, offer_id: str, member_id: str, period: str) -> None:

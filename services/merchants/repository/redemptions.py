@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from services.common.sql import insert_on_conflict
 
 from .. import tables
 
 _r = tables.redemptions
+_ADD_REDEMPTION = _r.insert()
 
 
 def add_redemption(conn: Connection, **row) -> None:
-    conn.execute(_r.insert().values(**row))
+    conn.execute(_ADD_REDEMPTION, row)
 
 
 def redemption(conn: Connection, redemption_id: str, *, for_update: bool = False):
@@ -25,13 +26,21 @@ def add_reversal(conn: Connection, *, redemption_id: str, refunded_total: int, *
     conn.execute(tables.reversals.insert().values(redemption_id=redemption_id, **row))
 
 
+def _refund(table):
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row"), table.c.budget_kind.is_not(None))
+        .values(budget_remaining=table.c.budget_remaining + bindparam("amount"), exhausted_at=None)
+    )
+
+
+# An offer's and a merchant's rows are the ones every redemption of them spends from: built once.
+_REFUND = {t.name: _refund(t) for t in (tables.offers, tables.merchants)}
+
+
 def refund_budget(conn: Connection, table, row_id: str, amount: int) -> None:
     """Give ``amount`` back to a budget; it may be spent again, so it is no longer exhausted."""
-    conn.execute(
-        update(table)
-        .where(table.c.id == row_id, table.c.budget_kind.is_not(None))
-        .values(budget_remaining=table.c.budget_remaining + amount, exhausted_at=None)
-    )
+    conn.execute(_REFUND[table.name], {"row": row_id, "amount": amount})
 
 
 def add_voucher(conn: Connection, **row) -> None:
