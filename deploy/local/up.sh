@@ -21,6 +21,7 @@ cat <<INFO
 
 UnionHub is running.
   Gateway (mini-app API)   $gateway/api/v1/...
+  Pages                    $gateway/app/   (H5 join page, till, station duty, admin console)
   Logs                     $UNIONHUB_HOME/log/
 Each service (API docs, OpenAPI, readiness, metrics; its event worker's metrics):
 INFO
