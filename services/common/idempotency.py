@@ -159,7 +159,10 @@ class IdempotentRequest:
             set_={c: insert.excluded[c] for c in ("request_hash", "status", "body", "created_at")},
             where=t.c.created_at < self._live_since(),
         )
-        if conn.execute(replace_expired).rowcount == 0:
+        # A row comes back when this answer was stored (new, or over an expired one); none when a
+        # live twin holds the key. Not rowcount: with RETURNING, which SQLAlchemy adds to an INSERT
+        # on PostgreSQL, psycopg reports it as -1.
+        if conn.execute(replace_expired.returning(t.c.id)).first() is None:
             raise KeyTaken()
 
 
