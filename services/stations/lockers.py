@@ -43,11 +43,15 @@ def deposit(
 ) -> tuple[int, dict]:
     with uow:
         conn = uow.connection
+        # The station's row, locked first: a station's deposits go one at a time, so each sees what
+        # the ones before it committed: the lockers they took ("the first free locker" is free, where
+        # the unique index alone would turn away couriers racing for locker 1 while others stand
+        # empty) and the answer of a twin with the same Idempotency-Key (its answer is ours).
+        station = existing(conn, station_id, for_update=True)
         answered = idempotent.answered(conn)
         if answered:
             return answered
         require_active(conn, tables.members, member_id)
-        station = existing(conn, station_id)
         if station.lockers == 0:
             raise Conflict("locker.none")
         if locker_no is not None and not 1 <= locker_no <= station.lockers:

@@ -1,0 +1,182 @@
+"""Stations' "one open shift per volunteer" and "one item per locker" on PostgreSQL over real HTTP:
+fifty requests released at once by a barrier, and the database's partial unique indexes (not only
+the checks before them) decide who wins. The API tier runs the same rules on SQLite, whose single
+writer never lets two such transactions overlap."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from schemas.events import stations as ev
+from services.stations import tables
+from tests.api.stations.conftest import Rig, enrolment_url, join, outbox, token_mint  # noqa: F401 (fixtures)
+from tests.support import Api, build_app, dispose_app, fresh_postgres_database, http_server, service_settings
+
+pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
+
+CLIENTS = 50
+
+
+@pytest.fixture
+def app(tmp_path, token_mint, enrolment_url, clean_redis):  # noqa: F811 (the fixtures imported above)
+    with fresh_postgres_database("stations_test") as url:
+        settings = service_settings(
+            "stations", tmp_path, database_url=url, enrolment_url=enrolment_url, **token_mint.settings
+        )
+        application = build_app("stations", settings)
+        yield application
+        dispose_app(application)
+
+
+@pytest.fixture
+def rig(app, token_mint):  # noqa: F811
+    return Rig(app, Api(app.test_client()), token_mint)
+
+
+def _burst(app, path: str, calls: list[tuple[dict, dict]]) -> list[requests.Response]:
+    """POST ``path`` once per (headers, body), each from its own thread and connection, all released
+    together by a barrier; the replies in the order of ``calls``."""
+    start = threading.Barrier(len(calls))
+    replies: list[requests.Response | None] = [None] * len(calls)
+
+    with http_server(app, "stations-burst") as base_url:
+
+        def send(i: int, headers: dict, body: dict) -> None:
+            with requests.Session() as session:
+                start.wait()
+                replies[i] = session.post(f"{base_url}{path}", json=body, headers=headers, timeout=60)
+
+        threads = [
+            threading.Thread(target=send, args=(i, headers, body)) for i, (headers, body) in enumerate(calls)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert all(r is not None for r in replies), "a client never got an answer"
+    return replies  # type: ignore[return-value]
+
+
+def _statuses(replies) -> Counter:
+    """(status, problem code) per reply; a 201's body has no code. A 5xx shows up here too."""
+    return Counter((r.status_code, r.json().get("code")) for r in replies)
+
+
+def _on_duty(rig: Rig, *member_ids: str, **station) -> str:
+    station_id = rig.station(**station)
+    rig.assign(station_id)
+    rig.group(station_id, *member_ids)
+    rig.rota(station_id)
+    return station_id
+
+
+def _event_types(app) -> Counter:
+    return Counter(row.type for row in outbox(app))
+
+
+def _scalar(app, query):
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def _occupied(app, station_id: str) -> list[int]:
+    d = tables.deposits.c
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        query = select(d.locker_no).where(d.station_id == station_id, d.collected_at.is_(None))
+        return sorted(conn.execute(query).scalars())
+
+
+# --- one open shift per volunteer -----------------------------------------------------------------
+
+
+def test_50_concurrent_check_ins_of_one_volunteer_open_exactly_one_shift(rig, app):
+    station_id = _on_duty(rig, "m-1")
+    call = (rig.mint.member("m-1"), {"station_code": rig.code(station_id)})
+
+    replies = _burst(app, "/api/v1/shifts/checkin", [call] * CLIENTS)
+
+    assert _statuses(replies) == {(201, None): 1, (409, "checkin.already"): CLIENTS - 1}
+    (won,) = [r.json()["shift_id"] for r in replies if r.status_code == 201]
+    sh = tables.shifts.c
+    open_shifts = select(sh.id).where(sh.member_id == "m-1", sh.status == "open")
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        assert conn.execute(open_shifts).scalars().all() == [won]
+    assert _event_types(app) == {ev.STATION_OPENED: 1, ev.SHIFT_STARTED: 1}
+    assert rig.api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "open"
+
+
+def test_50_volunteers_checking_in_at_once_each_get_a_shift_and_the_station_opens_once(rig, app):
+    volunteers = [f"m-{i}" for i in range(CLIENTS)]
+    station_id = _on_duty(rig, *volunteers)
+    code = rig.code(station_id)
+
+    replies = _burst(
+        app, "/api/v1/shifts/checkin", [(rig.mint.member(v), {"station_code": code}) for v in volunteers]
+    )
+
+    assert _statuses(replies) == {(201, None): CLIENTS}
+    sh = tables.shifts.c
+    opened = select(func.count(func.distinct(sh.member_id))).where(
+        sh.station_id == station_id, sh.status == "open"
+    )
+    assert _scalar(app, opened) == CLIENTS
+    assert _event_types(app) == {ev.STATION_OPENED: 1, ev.SHIFT_STARTED: CLIENTS}
+
+
+# --- one item per locker --------------------------------------------------------------------------
+
+
+def _couriers(app, rig: Rig, count: int) -> list[dict]:
+    ids = [f"c-{i}" for i in range(count)]
+    join(app, *ids)
+    return [rig.mint.member(i) for i in ids]
+
+
+def test_50_couriers_depositing_into_the_same_locker_at_once_leave_one_item_in_it(rig, app):
+    station_id = rig.station(lockers=4)
+    couriers = _couriers(app, rig, CLIENTS)
+
+    replies = _burst(
+        app, f"/api/v1/stations/{station_id}/lockers/deposits", [(c, {"locker_no": 3}) for c in couriers]
+    )
+
+    assert _statuses(replies) == {(201, None): 1, (409, "locker.occupied"): CLIENTS - 1}
+    (won,) = [r.json() for r in replies if r.status_code == 201]
+    assert won["locker_no"] == 3
+    assert _occupied(app, station_id) == [3]
+    assert _event_types(app) == {ev.LOCKER_DEPOSITED: 1}
+
+
+def test_50_couriers_taking_any_free_locker_at_once_fill_each_locker_once_and_then_hear_full(rig, app):
+    lockers = 30
+    station_id = rig.station(lockers=lockers)
+    couriers = _couriers(app, rig, CLIENTS)
+
+    replies = _burst(app, f"/api/v1/stations/{station_id}/lockers/deposits", [(c, {}) for c in couriers])
+
+    assert _statuses(replies) == {(201, None): lockers, (409, "locker.full"): CLIENTS - lockers}
+    given = sorted(r.json()["locker_no"] for r in replies if r.status_code == 201)
+    assert given == list(range(1, lockers + 1))  # every courier told a locker of their own
+    assert _occupied(app, station_id) == given
+    assert _event_types(app) == {ev.LOCKER_DEPOSITED: lockers}
+
+
+@pytest.mark.parametrize("body", [{}, {"locker_no": 2}], ids=["any-locker", "locker-2"])
+def test_50_concurrent_retries_with_one_idempotency_key_make_one_deposit_and_share_its_answer(rig, app, body):
+    station_id = rig.station(lockers=4)
+    join(app, "c-1")
+    headers = {**rig.mint.member("c-1"), "Idempotency-Key": "deposit-1"}
+
+    replies = _burst(app, f"/api/v1/stations/{station_id}/lockers/deposits", [(headers, body)] * CLIENTS)
+
+    assert _statuses(replies) == {(201, None): CLIENTS}
+    answers = {tuple(sorted(r.json().items())) for r in replies}
+    assert len(answers) == 1  # the same locker and pickup code for every retry
+    d = tables.deposits.c
+    assert _scalar(app, select(func.count()).where(d.station_id == station_id)) == 1
+    assert _event_types(app) == {ev.LOCKER_DEPOSITED: 1}
