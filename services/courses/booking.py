@@ -69,12 +69,13 @@ def book(
     try:
         with uow:
             conn = uow.connection
+            # The member's row, locked: one member's bookings (for themselves and their children)
+            # go one at a time, so the checks below hold, and a twin with the same Idempotency-Key
+            # finds the first one's answer; other members are not held up.
+            member = members.require_active(conn, tables.members, person.member_id, lock=True)
             answered = request.answered(conn)
             if answered:
                 return answered
-            # The member's row, locked: one member's bookings (for themselves and their children)
-            # go one at a time, so the checks below hold; other members are not held up.
-            member = members.require_active(conn, tables.members, person.member_id, lock=True)
             course = repository.course(conn, course_id)
             if course is None or course.status != "published":
                 raise NotFound("course.not_found")

@@ -88,3 +88,17 @@ def test_a_repeated_burst_by_the_same_members_books_nobody_twice(api):
     with api.app.extensions["unionhub"].db.engine.connect() as conn:
         b = tables.bookings.c
         assert conn.execute(select(b.id).where(b.course_id == course_id)).rowcount == CLIENTS
+
+
+def test_concurrent_twins_with_one_idempotency_key_get_one_booking_and_the_same_answer(api):
+    course_id = api.course(capacity=5)
+    member = api.member()
+
+    with http_server(api.app, "courses-twins") as base_url:
+        replies = _burst(base_url, course_id, [member] * CLIENTS)
+
+    assert {r.status_code for r in replies} == {201}
+    assert len({r.text for r in replies}) == 1
+    with api.app.extensions["unionhub"].db.engine.connect() as conn:
+        b = tables.bookings.c
+        assert conn.execute(select(b.id).where(b.course_id == course_id)).rowcount == 1
