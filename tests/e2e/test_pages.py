@@ -333,3 +333,42 @@ def test_a_worker_joins_in_a_browser_a_till_sells_once_a_volunteer_does_a_shift_
     coverage = j.admin.get(j.url(f"/api/v1/stations/{station_id}/stats"), timeout=10)
     assert coverage.status_code == 200 and coverage.json()["days"]
     assert j.admin.get(j.url("/api/v1/terms/managed"), timeout=10).status_code == 200
+
+    # --- admin console forms: a term, a course with its weekly schedule, publishing it (admin.js) -----
+    today = datetime.now(SHANGHAI).date()
+    term = j.created(
+        j.admin,
+        "/api/v1/terms",
+        {
+            "name": f"页面学期{j.suffix}",
+            "branch_id": made["branch"]["id"],
+            "booking_opens_at": (datetime.now(SHANGHAI) - timedelta(hours=1)).strftime(
+                "%Y-%m-%dT%H:%M:00+08:00"
+            ),
+            "booking_closes_at": (datetime.now(SHANGHAI) + timedelta(days=7)).strftime(
+                "%Y-%m-%dT%H:%M:00+08:00"
+            ),
+            "starts_on": (today + timedelta(days=8)).isoformat(),
+            "ends_on": (today + timedelta(days=60)).isoformat(),
+            "no_show_limit": None,
+        },
+    )
+    course = j.created(
+        j.admin,
+        "/api/v1/courses",
+        {
+            "term_id": term["id"],
+            "title": "页面瑜伽",
+            "category": "yoga",
+            "teacher": None,
+            "capacity": 20,
+            "schedule": {"weekdays": [2, 4], "start": "19:00", "minutes": 90},
+            "cancel_hours": 24,
+            "description": None,
+        },
+    )
+    assert course["sessions"] > 0
+    published = j.admin.post(j.url(f"/api/v1/courses/{course['id']}/publish"), timeout=10)
+    assert published.status_code == 204, published.text
+    listed = j.admin.get(j.url("/api/v1/courses"), params={"term_id": term["id"]}, timeout=10).json()
+    assert [c["id"] for c in listed] == [course["id"]]

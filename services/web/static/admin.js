@@ -1,7 +1,7 @@
 // The admin console: each service's objects within the admin's subtree (the APIs scope them), and
 // the charts people would rather look at than read. Chart.js is loaded as a classic script.
 import {
-  $, $$, api, busy, clearErrors, element, formValues, localTime, logout, showProblem, show, staffLogin, t, yuan,
+  $, $$, api, busy, clearErrors, element, fen, localTime, logout, showProblem, show, staffLogin, t, yuan,
 } from "/app/static/app.js";
 
 const Chart = window.Chart;
@@ -191,6 +191,23 @@ async function fillChart(terms) {
 // ---- panels ---------------------------------------------------------------------------------------
 const loaded = {};
 
+// Fills every select matching `selector` with rows, keeping what was chosen if it is still there.
+function fill(selector, rows, label) {
+  for (const select of $$(selector)) {
+    const chosen = select.multiple ? [...select.selectedOptions].map((o) => o.value) : [select.value];
+    select.replaceChildren(
+      ...rows.map((row) => element("option", { value: row.id, selected: chosen.includes(row.id) }, label(row))),
+    );
+  }
+}
+
+// The branches of the admin's subtree, for every form that names one.
+async function units() {
+  const list = await get("/api/v1/branches");
+  fill("[data-units]", list, (u) => u.name);
+  return list;
+}
+
 async function overview() {
   const campaigns = await get("/api/v1/campaigns");
   const select = $("#funnel-campaign");
@@ -212,15 +229,12 @@ async function showPoster(campaign) {
 }
 
 async function enrolment() {
-  const units = await get("/api/v1/branches");
-  const names = Object.fromEntries(units.map((u) => [u.id, u.name]));
-  table("#branches", units, [
+  const branches = await units();
+  const names = Object.fromEntries(branches.map((u) => [u.id, u.name]));
+  table("#branches", branches, [
     [t("admin.name"), (u) => u.name],
     [t("admin.parent"), (u) => names[u.parent_id] ?? ""],
   ]);
-  for (const select of $$("[data-units]")) {
-    select.replaceChildren(...units.map((u) => element("option", { value: u.id }, u.name)));
-  }
   const campaigns = await get("/api/v1/campaigns");
   table(
     "#campaigns",
@@ -250,8 +264,64 @@ async function enrolment() {
   ]);
 }
 
+async function showCourses(term) {
+  const list = await get(`/api/v1/courses?term_id=${encodeURIComponent(term.id)}`);
+  table(
+    "#courses",
+    list,
+    [
+      [t("admin.name"), (c) => c.title],
+      [t("chart.fill_rate"), (c) => `${c.capacity - c.seats_left}/${c.capacity}`],
+    ],
+    [
+      [
+        t("admin.roster"),
+        async (course) => {
+          const roster = await get(`/api/v1/courses/${course.id}/roster`);
+          table("#roster", roster, [
+            [t("card.no"), (r) => r.card_no ?? r.child ?? ""],
+            [t("card.status"), (r) => r.status],
+            ["✓", (r) => r.attended],
+            [t("chart.no_shows"), (r) => r.no_shows],
+          ]);
+        },
+      ],
+    ],
+  );
+}
+
+// Courses created here are drafts until published; members see only published ones, and so does
+// the list above, so the drafts of this visit wait here for their Publish.
+const drafts = [];
+
+function showDrafts() {
+  show("#drafts-box", drafts.length > 0);
+  table(
+    "#drafts",
+    drafts,
+    [
+      [t("admin.name"), (d) => d.title],
+      [t("admin.term"), (d) => d.term],
+      ["", (d) => t("admin.draft_made", { n: d.sessions })],
+    ],
+    [
+      [
+        t("admin.publish"),
+        async (draft) => {
+          await api("POST", `/api/v1/courses/${encodeURIComponent(draft.id)}/publish`, { token });
+          drafts.splice(drafts.indexOf(draft), 1);
+          showDrafts();
+          await showCourses({ id: draft.term_id });
+        },
+      ],
+    ],
+  );
+}
+
 async function courses() {
+  await units();
   const terms = await get("/api/v1/terms/managed");
+  fill("[data-terms]", terms, (x) => x.name);
   table(
     "#terms",
     terms,
@@ -259,41 +329,22 @@ async function courses() {
       [t("admin.name"), (x) => x.name],
       ["", (x) => `${x.starts_on} – ${x.ends_on}`],
     ],
-    [
-      [
-        t("admin.show"),
-        async (term) => {
-          const list = await get(`/api/v1/courses?term_id=${term.id}`);
-          table(
-            "#courses",
-            list,
-            [
-              [t("admin.name"), (c) => c.title],
-              [t("chart.fill_rate"), (c) => `${c.capacity - c.seats_left}/${c.capacity}`],
-            ],
-            [
-              [
-                t("admin.roster"),
-                async (course) => {
-                  const roster = await get(`/api/v1/courses/${course.id}/roster`);
-                  table("#roster", roster, [
-                    [t("card.no"), (r) => r.card_no ?? r.child ?? ""],
-                    [t("card.status"), (r) => r.status],
-                    ["✓", (r) => r.attended],
-                    [t("chart.no_shows"), (r) => r.no_shows],
-                  ]);
-                },
-              ],
-            ],
-          );
-        },
-      ],
-    ],
+    [[t("admin.show"), showCourses]],
   );
 }
 
+async function showStores(merchant) {
+  const stores = await get(`/api/v1/merchants/${encodeURIComponent(merchant.id)}/stores`);
+  table("#stores", stores, [
+    [t("admin.name"), (s) => s.name],
+    ["", (s) => s.address ?? ""],
+  ]);
+}
+
 async function merchants() {
+  await units();
   const list = await get("/api/v1/merchants");
+  fill("[data-merchants]", list, (m) => m.name);
   const month = $("#statement-month");
   month.value ||= new Date().toISOString().slice(0, 7);
   const statement = async (merchant) => {
@@ -313,23 +364,45 @@ async function merchants() {
       ["", (m) => m.category],
     ],
     [
-      [
-        t("admin.stores"),
-        async (m) => {
-          const stores = await get(`/api/v1/merchants/${m.id}/stores`);
-          table("#stores", stores, [
-            [t("admin.name"), (s) => s.name],
-            ["", (s) => s.address ?? ""],
-          ]);
-        },
-      ],
+      [t("admin.stores"), showStores],
       [t("admin.statement"), statement],
     ],
   );
 }
 
+async function showStation(station) {
+  const id = encodeURIComponent(station.id);
+  const groups = await get(`/api/v1/stations/${id}/duty-groups`);
+  table("#groups", groups, [
+    [t("admin.name"), (g) => g.name],
+    ["", (g) => g.member_ids.length],
+  ]);
+  const duties = await get(`/api/v1/stations/${id}/duties`);
+  table("#duties", duties.slice(0, 60), [
+    ["", (d) => d.day],
+    [t("admin.duty_groups"), (d) => d.group_name],
+    [t("card.status"), (d) => d.status ?? ""],
+  ]);
+  const issues = await get(`/api/v1/stations/${id}/issues`);
+  table("#issues", issues, [
+    ["", (i) => localTime(i.reported_at)],
+    ["", (i) => i.category],
+    ["", (i) => i.note ?? ""],
+    [t("card.status"), (i) => i.status],
+  ]);
+  const left = await get(`/api/v1/stations/${id}/lockers/left-behind`);
+  table("#left-behind", left, [
+    ["#", (x) => x.locker_no],
+    ["", (x) => localTime(x.deposited_at)],
+  ]);
+}
+
 async function stations() {
+  await units();
   const list = await get("/api/v1/stations/managed");
+  fill("[data-stations]", list, (s) => s.name);
+  const members = await get("/api/v1/members?per_page=100");
+  fill("[data-members]", members.items, (m) => [m.name, m.card_no].filter(Boolean).join(" · "));
   table(
     "#stations",
     list,
@@ -338,36 +411,7 @@ async function stations() {
       ["", (s) => s.address],
       [t("card.status"), (s) => s.live?.status ?? ""],
     ],
-    [
-      [
-        t("admin.show"),
-        async (s) => {
-          const groups = await get(`/api/v1/stations/${s.id}/duty-groups`);
-          table("#groups", groups, [
-            [t("admin.name"), (g) => g.name],
-            ["", (g) => g.member_ids.length],
-          ]);
-          const duties = await get(`/api/v1/stations/${s.id}/duties`);
-          table("#duties", duties.slice(0, 60), [
-            ["", (d) => d.day],
-            [t("admin.duty_groups"), (d) => d.group_name],
-            [t("card.status"), (d) => d.status ?? ""],
-          ]);
-          const issues = await get(`/api/v1/stations/${s.id}/issues`);
-          table("#issues", issues, [
-            ["", (i) => localTime(i.reported_at)],
-            ["", (i) => i.category],
-            ["", (i) => i.note ?? ""],
-            [t("card.status"), (i) => i.status],
-          ]);
-          const left = await get(`/api/v1/stations/${s.id}/lockers/left-behind`);
-          table("#left-behind", left, [
-            ["#", (x) => x.locker_no],
-            ["", (x) => localTime(x.deposited_at)],
-          ]);
-        },
-      ],
-    ],
+    [[t("admin.show"), showStation]],
   );
 }
 
@@ -387,23 +431,130 @@ async function open(name) {
   }
 }
 
+// ---- forms ----------------------------------------------------------------------------------------
+// A form's inputs say how their text becomes the API's JSON: data-number (a number), data-fen (yuan
+// typed, fen sent), data-moment (a datetime-local, sent as Shanghai time), data-steps (满减 steps
+// typed as "100:10, 200:25"), data-blank-null (blank is null), data-omit-blank (blank is
+// left out, so the API's default applies), data-list="field" (checkboxes whose
+// values make one list), a multiple select (a list); a dotted name nests ("schedule.start"). Inputs
+// marked data-path go into the URL, not the body; inputs in a hidden part of the form are not sent.
+// Text that does not convert is sent as typed, so the API's message lands under its field.
+const asNumber = (text) => (text === "" ? null : Number.isFinite(Number(text)) ? Number(text) : text);
+
+function steps(text) {
+  if (!text) return null;
+  const pairs = text.split(/[,，;；\s]+/).filter(Boolean).map((pair) => pair.split(/[:：/]/).map(fen));
+  return pairs.every((pair) => pair.length === 2 && pair.every((x) => x !== null)) ? pairs : text;
+}
+
+function put(values, name, value) {
+  const path = name.split(".");
+  let box = values;
+  for (const key of path.slice(0, -1)) box = box[key] ??= {};
+  box[path.at(-1)] = value;
+}
+
+function payload(form) {
+  const values = {};
+  for (const input of form.elements) {
+    if (!input.name || "path" in input.dataset || input.closest("[hidden]")) continue;
+    const text = input.value.trim();
+    if (text === "" && "omitBlank" in input.dataset) continue; // the API's default applies
+    let value = text;
+    if (input.multiple) value = [...input.selectedOptions].map((o) => o.value);
+    else if ("number" in input.dataset) value = asNumber(text);
+    else if ("fen" in input.dataset) value = text === "" ? null : fen(text) ?? text;
+    else if ("moment" in input.dataset) value = text && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(text) ? `${text}:00+08:00` : text;
+    else if ("steps" in input.dataset) value = steps(text);
+    else if ("budget" in input.dataset) value = text === "" ? null : form.elements.budget_kind?.value === "money" ? fen(text) ?? text : asNumber(text);
+    else if ("blankNull" in input.dataset && text === "") value = null;
+    put(values, input.name, value);
+  }
+  const lists = {};
+  for (const box of $$("[data-list]", form)) {
+    lists[box.dataset.list] ??= [];
+    if (box.checked) lists[box.dataset.list].push(/^\d+$/.test(box.value) ? Number(box.value) : box.value);
+  }
+  for (const [name, list] of Object.entries(lists)) put(values, name, list);
+  return values;
+}
+
+// An error on "steps.0.1" or "schedule.weekdays.2" goes under the nearest field the form shows.
+function placeErrors(error, form) {
+  for (const fieldError of error.problem?.errors || []) {
+    let field = fieldError.field || "";
+    while (field.includes(".") && !$(`[data-error-for="${CSS.escape(field)}"]`, form)) {
+      field = field.slice(0, field.lastIndexOf("."));
+    }
+    if ($(`[data-error-for="${CSS.escape(field)}"]`, form)) fieldError.field = field;
+  }
+}
+
+// path: the URL, or a function of the form's path selects giving it; after(answer, body) refreshes
+// what the new object shows up in.
+function create(form, path, after) {
+  form.addEventListener(
+    "submit",
+    busy($("button[type=submit]", form), async () => {
+      clearErrors(form);
+      const empty = $$("[data-path]", form).find((select) => !select.value);
+      if (empty) {
+        $(`[data-error-for="${CSS.escape(empty.name)}"]`, form).textContent = t("admin.pick_first");
+        return;
+      }
+      const body = payload(form);
+      try {
+        const answer = await api("POST", typeof path === "function" ? path(form) : path, { token, body });
+        const chosen = $$("select", form).map((select) => [select, select.value]);
+        form.reset();
+        for (const [select, value] of chosen) if (!select.multiple) select.value = value; // keep the context picked
+        await after(answer, body);
+      } catch (error) {
+        placeErrors(error, form);
+        showProblem(error, form);
+      }
+    }),
+  );
+}
+
+const pathId = (form, name) => encodeURIComponent(form.elements[name].value);
+
 function wireForms() {
-  const create = (form, path, after) =>
-    form.addEventListener(
-      "submit",
-      busy($("button[type=submit]", form), async () => {
-        clearErrors(form);
-        try {
-          await api("POST", path, { token, body: formValues(form) });
-          form.reset();
-          await after();
-        } catch (error) {
-          showProblem(error, form);
-        }
-      }),
-    );
   create($("#branch-form"), "/api/v1/branches", enrolment);
   create($("#campaign-form"), "/api/v1/campaigns", enrolment);
+
+  create($("#term-form"), "/api/v1/terms", courses);
+  create($("#course-form"), "/api/v1/courses", async (answer, body) => {
+    const term = $("#course-term").selectedOptions[0]?.textContent ?? "";
+    drafts.push({ id: answer.id, sessions: answer.sessions, title: body.title, term_id: body.term_id, term });
+    showDrafts();
+  });
+
+  create($("#merchant-form"), "/api/v1/merchants", merchants);
+  create(
+    $("#store-form"),
+    (form) => `/api/v1/merchants/${pathId(form, "merchant_id")}/stores`,
+    (answer) => showStores({ id: answer.merchant_id ?? $("#store-merchant").value }),
+  );
+  const kind = $("#offer-kind");
+  const showKind = () => {
+    for (const part of $$("[data-kind]", kind.form)) part.hidden = part.dataset.kind !== kind.value;
+  };
+  kind.addEventListener("change", showKind);
+  kind.form.addEventListener("reset", () => setTimeout(showKind));
+  create($("#offer-form"), "/api/v1/offers", merchants);
+
+  create($("#station-form"), "/api/v1/stations", stations);
+  create(
+    $("#group-form"),
+    (form) => `/api/v1/stations/${pathId(form, "station_id")}/duty-groups`,
+    () => showStation({ id: $("#group-station").value }),
+  );
+  create(
+    $("#rota-form"),
+    (form) => `/api/v1/stations/${pathId(form, "station_id")}/rota`,
+    () => showStation({ id: $("#rota-station").value }),
+  );
 }
 
 function start(accessToken) {

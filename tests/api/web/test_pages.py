@@ -141,3 +141,127 @@ def test_the_join_page_carries_its_code_and_whether_a_browser_may_log_in(make_ap
 
     assert 'data-code="Ab3_x-9"' in local and 'data-device-login="true"' in local
     assert 'data-device-login="false"' in cluster
+
+
+# The console's forms: each posts to its service's API, with its fields' error slots named as the
+# API names the fields, in both languages.
+CONSOLE_FORMS = {
+    "term-form": ["name", "branch_id", "booking_opens_at", "booking_closes_at", "starts_on", "ends_on"],
+    "course-form": [
+        "term_id",
+        "title",
+        "capacity",
+        "schedule.weekdays",
+        "schedule.start",
+        "schedule.minutes",
+    ],
+    "merchant-form": ["name", "category", "branch_id", "union_share_percent", "budget_kind", "budget_total"],
+    "store-form": ["merchant_id", "name", "address", "lat", "lng", "opens_at", "closes_at"],
+    "offer-form": [
+        "merchant_id",
+        "title",
+        "kind",
+        "steps",
+        "percent_off",
+        "cap_fen",
+        "fixed_fen",
+        "starts_at",
+    ],
+    "station-form": ["name", "address", "lat", "lng", "branch_id", "amenities", "opening_hours", "lockers"],
+    "group-form": ["station_id", "name", "member_ids"],
+    "rota-form": ["station_id", "start", "weeks"],
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "texts"),
+    [
+        (
+            "zh-CN",
+            [
+                "新建学期",
+                "新建课程",
+                "周三",
+                "瑜伽",
+                "发布",
+                "新建商户",
+                "新建门店",
+                "满减",
+                "新建驿站",
+                "饮用水",
+                "新建值班小组",
+                "排班",
+            ],
+        ),
+        (
+            "en",
+            [
+                "New term",
+                "New course",
+                "Wed",
+                "Yoga",
+                "Publish",
+                "New merchant",
+                "New store",
+                "Spend and save",
+                "New station",
+                "Drinking water",
+                "New duty group",
+                "Plan the rota",
+            ],
+        ),
+    ],
+)
+def test_the_console_has_the_forms_of_each_service_in_the_chosen_language(client, lang, texts):
+    html = client.get(f"/app/admin?lang={lang}").get_data(as_text=True)
+
+    for form, fields in CONSOLE_FORMS.items():
+        assert f'<form id="{form}" class="panel" novalidate>' in html, form
+        part = html[html.index(f'<form id="{form}"') :]
+        part = part[: part.index("</form>")]
+        for field in fields:
+            assert f'data-error-for="{field}"' in part, (form, field)
+        for label in re.findall(r'<label for="([^"]+)"', part):
+            assert f'id="{label}"' in part, (form, label)
+    for text in texts:
+        assert text in html, (lang, text)
+    # the JS's strings carry the ones it writes itself (the drafts' note, the publish button)
+    strings = html[html.index('id="strings">') :]
+    assert (
+        '"admin.draft_made"' in strings and '"admin.publish"' in strings and '"admin.pick_first"' in strings
+    )
+
+
+def test_every_string_has_both_languages_and_every_key_the_console_uses_exists(client):
+    from services.web.strings import STRINGS
+
+    assert all(len(pair) == 2 and all(pair) for pair in STRINGS.values())
+    template = (Path(__file__).resolve().parents[3] / "services/web/templates/admin.html").read_text()
+    js = client.get("/app/static/admin.js").get_data(as_text=True)
+    used = set(re.findall(r't\["([a-z_.0-9]+)"\]', template)) | set(re.findall(r'\bt\("([a-z_.0-9]+)"', js))
+    prefixes = {"course.cat.", "weekday.", "amenity."}  # built from a loop in the template
+    missing = {key for key in used if key not in STRINGS and key not in prefixes}
+    assert not missing, missing
+    for prefix in prefixes:
+        assert sum(key.startswith(prefix) for key in STRINGS) >= 7, prefix
+
+
+def test_the_console_module_posts_each_form_to_its_api(client):
+    js = client.get("/app/static/admin.js")
+
+    assert js.status_code == 200 and js.mimetype == "text/javascript"
+    text = js.get_data(as_text=True)
+    for call in [
+        '"/api/v1/terms"',
+        '"/api/v1/courses"',
+        "/api/v1/courses/${encodeURIComponent(draft.id)}/publish",
+        '"/api/v1/merchants"',
+        "/stores`",
+        '"/api/v1/offers"',
+        '"/api/v1/stations"',
+        "/duty-groups`",
+        "/rota`",
+    ]:
+        assert call in text, call
+    for form in CONSOLE_FORMS:
+        assert f'$("#{form}")' in text, form
