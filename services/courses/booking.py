@@ -25,7 +25,7 @@ from services.common.idempotency import IdempotentRequest
 from services.common.signed_codes import CodeSigner
 
 from . import model, repository, tables
-from .model import Person
+from .model import Eligibility, Person
 from .repository.rows import Booking, Course
 
 
@@ -46,12 +46,22 @@ def add_child(uow: UnitOfWork, member_id: str, *, name: str, birth_date: date) -
     return child_id
 
 
-def bookable_course(uow: UnitOfWork, course_id: str) -> Course:
+# Published courses' eligibility, for the view to learn before the booking's transaction whether
+# enrolment must be asked for the member's sex or age. Safe to keep for the process's life: nothing
+# changes a course's eligibility after it is created, and a published course is never unpublished.
+_ELIGIBILITY: dict[str, Eligibility] = {}
+
+
+def eligibility(uow: UnitOfWork, course_id: str) -> Eligibility:
+    found = _ELIGIBILITY.get(course_id)
+    if found is not None:
+        return found
     with uow.read_only():
         course = repository.course(uow.connection, course_id)
     if course is None or course.status != "published":
         raise NotFound("course.not_found")
-    return course
+    _ELIGIBILITY[course_id] = course.eligibility
+    return course.eligibility
 
 
 def book(
@@ -76,24 +86,22 @@ def book(
             answered = request.answered(conn)
             if answered:
                 return answered
-            course = repository.course(conn, course_id)
-            if course is None or course.status != "published":
+            checks = repository.bookable(conn, course_id, member.member_id, person.key)
+            if checks is None or checks.course.status != "published":
                 raise NotFound("course.not_found")
-            term = repository.term(conn, course.term_id)
+            course, term = checks.course, checks.term
             at = now()
             term.check_booking_open(at)
-            model.check_no_shows(
-                repository.no_show_count(conn, member.member_id, term.id), term.no_show_limit
-            )
+            model.check_no_shows(checks.no_shows, term.no_show_limit)
             if person.child_id:
                 child = repository.child(conn, person.child_id, member.member_id)
                 if child is None:
                     raise NotFound("child.not_found")
                 person = Person(member.member_id, child.id, birth_date=child.birth_date)
             course.eligibility.check(person, member.branch_path, term.starts_on)
-            if repository.holding_booking(conn, course.id, person.key):
+            if checks.duplicate:
                 raise Conflict("booking.duplicate")
-            if repository.seats_held(conn, member.member_id, term.id, course.id) >= course.seats_per_member:
+            if checks.seats_held >= course.seats_per_member:
                 raise Conflict("booking.member_limit", limit=course.seats_per_member)
             booking_id = str(uuid.uuid4())
             # Only now the course's row: a seat, or the next waitlist number. Its lock orders the

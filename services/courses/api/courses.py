@@ -93,8 +93,8 @@ class Bookings(MethodView):
         ctx = courses()
         who = member_id()
         person = Person(who, body["child_id"])
-        course = booking.bookable_course(unit_of_work(), course_id)
-        if person.child_id is None and course.eligibility.needs_profile:
+        eligibility = booking.eligibility(unit_of_work(), course_id)
+        if person.child_id is None and eligibility.needs_profile:
             profile = ctx.profiles.of(bearer_token())
             person = Person(who, sex=profile.sex, birth_year=profile.birth_year)
         once = IdempotentRequest.of(

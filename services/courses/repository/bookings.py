@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
 
 from services.common.clock import utc
 
 from .. import tables as t
-from .rows import Booking, Child, Session
+from .catalogue import course_from_row, term_from_row
+from .rows import Bookable, Booking, Child, Session
 
 b = t.bookings.c
 c = t.courses.c
@@ -32,14 +33,32 @@ _NEXT_POSITION = (
 _LEAVE_WAITLIST = (
     update(t.courses).where(c.id == bindparam("course")).values(waitlist_left=c.waitlist_left + 1)
 )
-_HOLDING = select(t.bookings).where(
-    b.course_id == bindparam("course"), b.person == bindparam("person"), b.status.in_(t.HOLDING)
-)
-_SEATS_HELD = select(func.count()).where(
-    b.member_id == bindparam("member"),
-    b.term_id == bindparam("term"),
-    b.course_id == bindparam("course"),
-    b.status.in_(t.HOLDING),
+_TERM_LABEL = "terms_"  # not "term_": courses has a term_id of its own
+# A booking's read-only checks in one round trip: the course with its term, the member's no-shows
+# in that term, whether the person holds the course already and the member's seats on it.
+_BOOKABLE = (
+    select(
+        t.courses,
+        *(col.label(_TERM_LABEL + col.name) for col in t.terms.c),
+        select(func.count())
+        .where(t.no_shows.c.member_id == bindparam("member"), t.no_shows.c.term_id == t.terms.c.id)
+        .scalar_subquery()
+        .label("no_shows"),
+        exists()
+        .where(b.course_id == c.id, b.person == bindparam("person"), b.status.in_(t.HOLDING))
+        .label("duplicate"),
+        select(func.count())
+        .where(
+            b.member_id == bindparam("member"),
+            b.term_id == t.terms.c.id,
+            b.course_id == c.id,
+            b.status.in_(t.HOLDING),
+        )
+        .scalar_subquery()
+        .label("seats_held"),
+    )
+    .join(t.terms, t.terms.c.id == c.term_id)
+    .where(c.id == bindparam("course"))
 )
 
 
@@ -97,13 +116,17 @@ def leave_waitlist(conn: Connection, course_id: str) -> None:
     conn.execute(_LEAVE_WAITLIST, {"course": course_id})
 
 
-def holding_booking(conn: Connection, course_id: str, person: str) -> Booking | None:
-    row = conn.execute(_HOLDING, {"course": course_id, "person": person}).first()
-    return booking_from_row(row) if row else None
-
-
-def seats_held(conn: Connection, member_id: str, term_id: str, course_id: str) -> int:
-    return conn.execute(_SEATS_HELD, {"member": member_id, "term": term_id, "course": course_id}).scalar_one()
+def bookable(conn: Connection, course_id: str, member_id: str, person: str) -> Bookable | None:
+    row = conn.execute(_BOOKABLE, {"course": course_id, "member": member_id, "person": person}).first()
+    if row is None:
+        return None
+    return Bookable(
+        course_from_row(row),
+        term_from_row(row, _TERM_LABEL),
+        row.no_shows,
+        bool(row.duplicate),
+        row.seats_held,
+    )
 
 
 def add_booking(conn: Connection, **values) -> None:

@@ -68,17 +68,22 @@ def add_term(conn: Connection, **values) -> str:
 
 def term(conn: Connection, term_id: str) -> Term | None:
     row = conn.execute(select(t.terms).where(t.terms.c.id == term_id)).first()
-    if row is None:
-        return None
+    return term_from_row(row) if row else None
+
+
+def term_from_row(row, prefix: str = "") -> Term:
+    """``prefix``: what the term's columns are labelled with where a query selects them beside
+    another table's columns of the same names."""
+    m = row._mapping
     return Term(
-        row.id,
-        row.name,
-        tuple(row.branch_path),
-        utc(row.booking_opens_at),
-        utc(row.booking_closes_at),
-        row.starts_on,
-        row.ends_on,
-        row.no_show_limit,
+        m[prefix + "id"],
+        m[prefix + "name"],
+        tuple(m[prefix + "branch_path"]),
+        utc(m[prefix + "booking_opens_at"]),
+        utc(m[prefix + "booking_closes_at"]),
+        m[prefix + "starts_on"],
+        m[prefix + "ends_on"],
+        m[prefix + "no_show_limit"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..model import Eligibility, Schedule
+from ..model import Eligibility, Schedule, Term
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,14 @@ class Booking:
     person: str
     status: str
     position: int | None
+
+
+@dataclass(frozen=True)
+class Bookable:
+    """What a booking checks before it takes a seat, read in one statement."""
+
+    course: Course
+    term: Term
+    no_shows: int  # the member's in the course's term
+    duplicate: bool  # the person holds a seat or a place on the course already
+    seats_held: int  # by the member and their children on the course
