@@ -1,4 +1,4 @@
-"""At the till: a redemption against a scanned member card, and its reversal.
+"""At the till: a redemption against a scanned member card (its reversal is reversal.py).
 
 The order of checks is the point (docs/merchants.md): everything that can refuse without spending
 anything comes first — the amount, the stored answer of a retry, the store and the till's assignment
@@ -30,12 +30,12 @@ from schemas.events import benefits
 from services.common import members, ratelimit
 from services.common.clock import now
 from services.common.db import UnitOfWork
-from services.common.domain import Conflict, Forbidden, Invalid, NotFound
+from services.common.domain import Conflict, Forbidden, Invalid
 from services.common.idempotency import IdempotentRequest
 
 from . import keys, model, repository, tables
 from .cards import Cards
-from .model import COUNT, MONEY, Budget, Choice
+from .model import Budget, Choice
 
 
 @dataclass(frozen=True)
@@ -278,86 +278,3 @@ def _twin_answer(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest) 
             if stored := request.answered(uow.connection):
                 return stored[1]
     raise Conflict("idempotency_in_progress")
-
-
-# --- reversal ---------------------------------------------------------------------------------------
-
-
-def reverse(
-    uow: UnitOfWork, request: IdempotentRequest, *, staff_id: str, redemption_id: str, amount_fen: int | None
-) -> dict:
-    """Refund all or part of a redemption's bill: the discount comes back in proportion, budgets get
-    it back, and a full refund also gives the member their use of the offer back."""
-    at = now()
-    try:
-        with uow:
-            conn = uow.connection
-            # The row lock first: a twin with the same key then finds the first one's stored answer.
-            r = repository.redemption(conn, redemption_id, for_update=True)
-            if stored := request.answered(conn):
-                return stored[1]
-            if r is None or not repository.till_stores(conn, staff_id, r.store_id):
-                raise NotFound("redemption.not_found")
-            result = _reverse(uow, request, r, staff_id=staff_id, amount_fen=amount_fen, at=at)
-            uow.commit()
-    except exc.IntegrityError:
-        with uow.read_only():
-            if stored := request.answered(uow.connection):
-                return stored[1]
-        raise
-    return result
-
-
-def _reverse(
-    uow: UnitOfWork, request: IdempotentRequest, r, *, staff_id: str, amount_fen: int | None, at: datetime
-) -> dict:
-    conn = uow.connection
-    left = r.amount_fen - r.reversed_fen
-    if left == 0:
-        raise Conflict("redemption.fully_reversed")
-    refund = left if amount_fen is None else amount_fen
-    if refund > left:
-        raise Invalid("redemption.refund_too_large", field="amount_fen", left_fen=left)
-    discount_back = model.refund_share(r.discount_fen, r.amount_fen, r.reversed_fen, refund)
-    subsidy_back = model.refund_share(r.subsidy_fen, r.amount_fen, r.reversed_fen, refund)
-    full = r.reversed_fen + refund == r.amount_fen
-    if full and r.usage_period:
-        repository.give_back_use(conn, r.offer_id, r.member_id, r.usage_period)
-    reversal = {
-        "id": str(uuid.uuid4()),
-        "merchant_id": r.merchant_id,
-        "member_id": r.member_id,
-        "staff_id": staff_id,
-        "amount_fen": refund,
-        "discount_fen": discount_back,
-        "subsidy_fen": subsidy_back,
-        "created_at": at,
-    }
-    repository.add_reversal(conn, redemption_id=r.id, refunded_total=r.reversed_fen + refund, **reversal)
-    uow.emit(
-        benefits.REVERSED,
-        r.member_id,
-        {"member_id": r.member_id, "redemption_id": r.id, "amount_fen": refund, "occurred_at": at},
-    )
-    result = {
-        "id": reversal["id"],
-        "redemption_id": r.id,
-        "amount_fen": refund,
-        "discount_fen": discount_back,
-        "subsidy_fen": subsidy_back,
-        "refunded_fen": r.reversed_fen + refund,
-        "fully_reversed": full,
-        "created_at": at.isoformat(),
-    }
-    request.remember(conn, 201, result)
-    # The budgets' rows last, as in a redemption (the module's docstring).
-    offer = repository.offer(conn, r.offer_id)
-    merchant = repository.merchant(conn, r.merchant_id)
-    for kind, table, row_id in (
-        (offer.budget.kind, tables.offers, offer.id),
-        (merchant.budget_kind, tables.merchants, merchant.id),
-    ):
-        back = discount_back if kind == MONEY else int(full and kind == COUNT)
-        if back:
-            repository.refund_budget(conn, table, row_id, back)
-    return result

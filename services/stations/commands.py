@@ -13,7 +13,7 @@ import redis
 from services.common import kit
 from services.common.kit import Command
 
-from . import duty, finder, repository, seed
+from . import finder, repository, seed, shifts
 
 
 def _parts():
@@ -27,7 +27,7 @@ def _parts():
 
 def _tick(_args) -> int:
     settings, db, client = _parts()
-    missed = duty.mark_missed(db.unit_of_work(), settings)
+    missed = shifts.mark_missed(db.unit_of_work(), settings)
     refreshed = finder.refresh_due(client)
     print(f"{missed} duty(ies) missed; {refreshed} station(s) changed opening state")
     return 0

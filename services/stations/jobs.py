@@ -2,11 +2,11 @@
 
 from services.common.worker import Job
 
-from . import duty, finder
+from . import finder, shifts
 
 JOBS = [
     # Duties nobody took within the grace period become missed, and the coordinator hears of it.
-    Job("mark_missed", 60, lambda settings, db, _redis: duty.mark_missed(db.unit_of_work(), settings)),
+    Job("mark_missed", 60, lambda settings, db, _redis: shifts.mark_missed(db.unit_of_work(), settings)),
     # Stations whose opening hours changed state; finder requests refresh a few themselves meanwhile.
     Job("refresh_opening", 60, lambda _settings, _db, client: finder.refresh_due(client)),
 ]

@@ -12,7 +12,7 @@ from services.common.auth import ADMIN, bearer_token, principal, require
 from services.common.clock import local_day, now
 from services.common.views import unit_of_work
 
-from .. import queries, service
+from .. import queries, service, settlement
 from .. import schemas as s
 from .context import merchants
 
@@ -49,7 +49,7 @@ class Summary(MethodView):
     def get(self, query):
         """The figures unions publish: member spend, discount, and unique members who benefited"""
         with unit_of_work().read_only() as uow:
-            return queries.summary(uow.connection, principal().units, query["month"])
+            return settlement.summary(uow.connection, principal().units, query["month"])
 
 
 @blp.route("/daily")
@@ -124,7 +124,7 @@ class Statement(MethodView):
     def get(self, query, merchant_id):
         """The monthly settlement: count, gross, discount, union-subsidised part, net (JSON or CSV)"""
         with unit_of_work().read_only() as uow:
-            found = queries.statement(uow.connection, principal().units, merchant_id, query["month"])
+            found = settlement.statement(uow.connection, principal().units, merchant_id, query["month"])
         if query["format"] == "csv" or request.accept_mimetypes.best == "text/csv":
             return _csv(found)
         return found
@@ -133,9 +133,9 @@ class Statement(MethodView):
 def _csv(found: dict) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(queries.STATEMENT_COLUMNS)
+    writer.writerow(settlement.STATEMENT_COLUMNS)
     for line in found["lines"]:
-        writer.writerow([line[c] for c in queries.STATEMENT_COLUMNS])
+        writer.writerow([line[c] for c in settlement.STATEMENT_COLUMNS])
     totals = found["totals"]
     writer.writerow(
         [

@@ -8,7 +8,7 @@ from services.common.clock import local_day, now
 from services.common.idempotency import HEADER_DOC
 from services.common.views import context, unit_of_work
 
-from .. import queries, till
+from .. import queries, reversal, till
 from .. import schemas as s
 from .context import idempotent, merchants, staff_id
 
@@ -58,7 +58,7 @@ class Reversal(MethodView):
     def post(self, body, redemption_id):
         """Refund all (no amount) or part of a redemption's bill (Idempotency-Key required)"""
         request = idempotent("reverse", {**body, "redemption_id": redemption_id})
-        return till.reverse(
+        return reversal.reverse(
             unit_of_work(),
             request,
             staff_id=staff_id(),

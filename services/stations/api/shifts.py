@@ -8,7 +8,7 @@ from services.common.clock import now
 from services.common.errors import Problem
 from services.common.views import unit_of_work
 
-from .. import duty, queries
+from .. import queries, shifts
 from .. import schemas as s
 from .context import member_id, redis, stations
 
@@ -24,7 +24,9 @@ class Checkin(MethodView):
         """Check in for your duty with the station's poster code; the station opens"""
         ext = stations()
         return {
-            "shift_id": duty.check_in(unit_of_work(), redis(), ext.signer, ext.settings, member_id(), **body)
+            "shift_id": shifts.check_in(
+                unit_of_work(), redis(), ext.signer, ext.settings, member_id(), **body
+            )
         }
 
 
@@ -49,7 +51,7 @@ class ShiftLog(MethodView):
     @blp.response(201, s.LogOut)
     def post(self, body, shift_id):
         """Log a duty entry: lights or AC on/off, cleaning, a note"""
-        entry_id = duty.log_entry(unit_of_work(), member_id(), shift_id, **body)
+        entry_id = shifts.log_entry(unit_of_work(), member_id(), shift_id, **body)
         return {"id": entry_id, **body, "at": now()}
 
 
@@ -59,4 +61,4 @@ class Checkout(MethodView):
     @blp.response(200, s.CheckoutOut)
     def post(self, shift_id):
         """End your shift; the station closes when nobody else is on duty"""
-        return duty.check_out(unit_of_work(), redis(), member_id(), shift_id)
+        return shifts.check_out(unit_of_work(), redis(), member_id(), shift_id)

@@ -9,7 +9,7 @@ import opening_hours
 from schemas.events import members as m
 from schemas.events import stations as ev
 from services.common.clock import now
-from services.stations import duty
+from services.stations import shifts
 from tests.support import deliver, member_event
 
 from .conftest import join, outbox, outbox_types, this_monday
@@ -200,12 +200,12 @@ def test_duties_nobody_took_are_marked_missed_after_the_grace_period(rig, app):
     station_id, group_id = on_duty(rig, "m-1")
     ext = app.extensions["stations"]
     uow = app.extensions["unionhub"].db.unit_of_work
-    assert duty.mark_missed(uow(), ext.settings, now()) == 0
-    missed = duty.mark_missed(uow(), ext.settings, now() + timedelta(days=8))
+    assert shifts.mark_missed(uow(), ext.settings, now()) == 0
+    missed = shifts.mark_missed(uow(), ext.settings, now() + timedelta(days=8))
     assert missed > 0
     events = [r for r in outbox(app) if r.type == ev.SHIFT_MISSED]
     assert len(events) == missed
-    assert duty.mark_missed(uow(), ext.settings, now() + timedelta(days=8)) == 0
+    assert shifts.mark_missed(uow(), ext.settings, now() + timedelta(days=8)) == 0
 
 
 def test_a_volunteer_who_leaves_is_taken_off_the_rota_and_their_duties_are_flagged(rig, api, app):
