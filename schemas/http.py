@@ -1,6 +1,7 @@
-"""The base of every service's request schemas."""
+"""What every service's HTTP schemas share: the base of request bodies and the answer that names a
+created object."""
 
-from marshmallow import EXCLUDE, Schema
+from marshmallow import EXCLUDE, Schema, fields
 
 
 class Strict(Schema):
@@ -8,3 +9,7 @@ class Strict(Schema):
         # The mini-app may send fields it no longer needs; ignoring them keeps old clients working.
         unknown = EXCLUDE
         ordered = True
+
+
+class IdOut(Schema):
+    id = fields.String(required=True)

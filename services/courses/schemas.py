@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.requests import Strict
+from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
+from schemas.http import Strict
 
 _name = validate.Length(min=1, max=120)
 _id = validate.Length(min=1, max=64)
@@ -22,10 +23,6 @@ CATEGORIES = (
     "skills",
     "other",
 )
-
-
-class IdOut(Schema):
-    id = fields.String(required=True)
 
 
 class VenueIn(Strict):

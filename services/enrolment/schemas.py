@@ -3,7 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from schemas.fields import CNMobile, ResidentIdNumber
-from schemas.requests import Strict
+from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
+from schemas.http import Strict
 
 from .accounts import STAFF_ROLES
 from .model import OUTCOMES, UNIT_KINDS
@@ -213,10 +214,6 @@ class StaffOut(Schema):
     roles = fields.List(fields.String())
     unit_id = fields.String(allow_none=True)
     disabled = fields.Boolean()
-
-
-class IdOut(Schema):
-    id = fields.String()
 
 
 class AuditOut(Schema):

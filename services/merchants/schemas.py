@@ -1,6 +1,9 @@
 """HTTP request and response schemas of merchants; the OpenAPI document is generated from them."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
+
+from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
+from schemas.http import Strict
 
 from .model import BUDGET_KINDS, KINDS, PERIODS
 
@@ -8,16 +11,6 @@ _name = validate.Length(min=1, max=120)
 _fen = validate.Range(min=0, max=10**11)
 _positive_fen = validate.Range(min=1, max=10**11)
 _hhmm = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = EXCLUDE
-        ordered = True
-
-
-class IdOut(Schema):
-    id = fields.String()
 
 
 class MerchantIn(Strict):

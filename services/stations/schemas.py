@@ -1,8 +1,10 @@
 """HTTP request and response schemas of stations; the OpenAPI document is generated from them."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from schemas.fields import Latitude, Longitude
+from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
+from schemas.http import Strict
 
 from .model import ISSUE_CATEGORIES, LOG_KINDS
 
@@ -10,12 +12,6 @@ _name = validate.Length(min=1, max=120)
 # Redis GEO indexes latitudes within ±85.05112878° (Web Mercator); nowhere a courier rides is beyond.
 _geo_lat = validate.Range(min=-85.05112878, max=85.05112878, error="geo.latitude")
 _id = validate.Length(min=1, max=64)
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = EXCLUDE
-        ordered = True
 
 
 class StationIn(Strict):
