@@ -1,6 +1,6 @@
 """Stations' domain objects and rules: who may manage a station, the rota, check-in rules, lockers.
 
-No Flask, SQL, Redis or Kafka here; use cases (service.py, duty.py, lockers.py) bring the records.
+No Flask, SQL, Redis or Kafka here; use cases (service.py, duty.py, shifts.py, lockers.py) bring the records.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every write to merchants' tables and the lookups use cases share, one module per resource.
 
-Only this package writes tables; use cases decide (service.py, till.py), list views read through
+Only this package writes tables; use cases decide (service.py, till.py, reversal.py), list views read through
 queries.py. Callers use ``repository.<function>``.
 """
 
