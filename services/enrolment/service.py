@@ -10,6 +10,7 @@ in joining.py, logins and staff accounts in accounts.py, disputes in disputes.py
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -157,11 +158,29 @@ def revoke_campaign(uow: UnitOfWork, admin_units, campaign_id: str) -> Campaign:
             found.status = "revoked"
             repository.revoke_campaign(uow.connection, found.id, now())
         uow.commit()
+    _scan_pages.pop(found.code, None)
     return found
 
 
-def _open_campaign(conn: Connection, code: str) -> tuple[Campaign, Unit]:
-    return opened(repository.campaign_with_unit(conn, code))
+# The scan page is the drive's hottest read (a poster at a logistics park is scanned by hundreds
+# within minutes), and a campaign and its branch hardly ever change, so each process keeps what it
+# read for a few seconds. Expiry is checked from the kept copy at every scan; a revocation reaches
+# the other processes within SCAN_PAGE_SECONDS. Joining reads the campaign afresh, so no join gets
+# through a revoked poster. Only campaigns that exist are kept, so unknown codes cannot fill it.
+SCAN_PAGE_SECONDS = 5.0
+_scan_pages: dict[str, tuple[float, Campaign, Unit]] = {}
+
+
+def _scan_page(uow: UnitOfWork, code: str) -> tuple[Campaign, Unit]:
+    kept = _scan_pages.get(code)
+    if kept is None or kept[0] <= time.monotonic():
+        with uow.read_only():
+            found = repository.campaign_with_unit(uow.connection, code)
+        if found is None:
+            raise NotFound("campaign.not_found")
+        kept = (time.monotonic() + SCAN_PAGE_SECONDS, *found)
+        _scan_pages[code] = kept
+    return opened(kept[1:])
 
 
 def opened(found: tuple[Campaign, Unit] | None) -> tuple[Campaign, Unit]:
@@ -182,8 +201,7 @@ def scan(uow: UnitOfWork, funnel: Funnel, code: str, *, scanner: str) -> tuple[C
     Every scan is answered; one counts only while its source stays within the hourly bound, and
     the figures keep unique scanners beside raw hits, so reloading cannot inflate conversion.
     """
-    with uow.read_only():
-        campaign, unit = _open_campaign(uow.connection, code)
+    campaign, unit = _scan_page(uow, code)
     funnel.scan(campaign.id, local_day(now()), scanner, limit=SCANS_PER_SOURCE_PER_HOUR, window_seconds=3600)
     return campaign, unit
 

@@ -7,6 +7,7 @@ nothing: no member, no outbox row, no serial or counter consumed.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -337,6 +338,29 @@ def test_joining_through_an_expired_campaign_is_410_and_writes_nothing(api, tree
     assert response.get_json()["detail"] == "This enrolment campaign has ended."
     assert api.snapshot() == before
     assert api.client.get(f"/api/v1/join/{campaign['code']}").status_code == 410
+
+
+def test_the_scan_page_keeps_a_campaign_briefly_but_revocation_and_expiry_apply_at_once(api, tree):
+    campaign = api.campaign(tree.fed_admin, tree.a1["id"])
+    code = campaign["code"]
+    assert api.client.get(f"/api/v1/join/{code}").get_json()["campaign"] == campaign["name"]
+    engine = api.app.extensions["unionhub"].db.engine
+    with engine.begin() as conn:  # a change the scan page does not learn of at once
+        conn.execute(update(et.campaigns).where(et.campaigns.c.id == campaign["id"]).values(name="renamed"))
+    assert api.client.get(f"/api/v1/join/{code}").get_json()["campaign"] == campaign["name"]
+
+    # The kept copy's end is checked at every scan.
+    in_a_second = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    ending = api.campaign(tree.fed_admin, tree.a1["id"], expires_at=in_a_second)
+    assert api.client.get(f"/api/v1/join/{ending['code']}").status_code == 200
+    time.sleep(1.1)
+    assert api.client.get(f"/api/v1/join/{ending['code']}").get_json()["code"] == "campaign.expired"
+
+    # Revoking drops this process's copy: the next scan is refused.
+    other = api.campaign(tree.fed_admin, tree.a1["id"])
+    assert api.client.get(f"/api/v1/join/{other['code']}").status_code == 200
+    api.client.post(f"/api/v1/campaigns/{other['id']}/revoke", headers=tree.fed_admin)
+    assert api.client.get(f"/api/v1/join/{other['code']}").get_json()["code"] == "campaign.revoked"
 
 
 def test_an_unknown_campaign_code_is_404(api, tree):
