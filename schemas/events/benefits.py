@@ -13,11 +13,15 @@ class RedemptionRedeemedV1(MemberEvent):
     amount_fen = fields.Integer(required=True, strict=True)
     discount_fen = fields.Integer(required=True, strict=True)
     payable_fen = fields.Integer(required=True, strict=True)
+    # Optional, so that events from before vouchers were spendable still load.
+    voucher_id = fields.String(allow_none=True, load_default=None)
+    voucher_fen = fields.Integer(strict=True, load_default=0)
 
 
 class RedemptionReversedV1(MemberEvent):
     redemption_id = fields.String(required=True)
     amount_fen = fields.Integer(required=True, strict=True)
+    voucher_id = fields.String(allow_none=True, load_default=None)  # given back to the member
 
 
 class VoucherGrantedV1(MemberEvent):

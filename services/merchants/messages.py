@@ -94,6 +94,17 @@ MESSAGES = {
     },
     "month.invalid": {"en": "Give the month as YYYY-MM.", "zh-CN": "月份格式应为YYYY-MM"},
     "voucher.expiry_in_past": {"en": "The expiry must be in the future.", "zh-CN": "有效期须晚于当前时间"},
+    "voucher.not_found": {"en": "Voucher not found.", "zh-CN": "未找到该代金券"},
+    "voucher.not_of_member": {
+        "en": "This voucher belongs to another member.",
+        "zh-CN": "该代金券不属于此会员",
+    },
+    "voucher.used": {"en": "This voucher has already been used.", "zh-CN": "该代金券已使用"},
+    "voucher.expired": {"en": "This voucher has expired.", "zh-CN": "该代金券已过期"},
+    "voucher.nothing_to_pay": {
+        "en": "The offer already covers the whole bill: keep the voucher for another time.",
+        "zh-CN": "优惠后已无需付款，代金券请留待下次使用",
+    },
     "idempotency_key.required": {
         "en": "Send an Idempotency-Key header, so a retry cannot apply twice.",
         "zh-CN": "请在请求头中提供Idempotency-Key，以免重试时重复处理",

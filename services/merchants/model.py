@@ -6,6 +6,10 @@ member's disfavour by under one fen: a percent discount is ``amount * percent //
 share of a discount is ``discount * share // 100`` (the merchant carries the odd fen); a partial
 refund gives back the discount in proportion, computed on the running total so that refunds adding
 up to the whole bill give back exactly the whole discount.
+
+A voucher (union-funded) comes after the offer: the offer's discount is worked out on the whole
+bill, then the voucher takes off up to what is left to pay, never more; what it does not cover of
+its value is forfeit with it, since a voucher is spent once.
 """
 
 from __future__ import annotations
@@ -137,8 +141,46 @@ def union_share(discount_fen: int, share_percent: int) -> int:
     return discount_fen * share_percent // 100
 
 
+def voucher_part(value_fen: int, amount_fen: int, offer_fen: int) -> int:
+    """What a voucher of ``value_fen`` takes off a bill that the offer already took ``offer_fen`` off."""
+    return min(value_fen, amount_fen - offer_fen)
+
+
+USABLE, USED, EXPIRED = "usable", "used", "expired"
+
+
+def voucher_status(used_at: datetime | None, expires_at: datetime, at: datetime) -> str:
+    """A spent voucher reads as used even once past its expiry: that is what happened to it."""
+    if used_at is not None:
+        return USED
+    return EXPIRED if expires_at <= at else USABLE
+
+
 def refund_share(total_fen: int, amount_fen: int, refunded_before: int, refunded_now: int) -> int:
     """The part of ``total_fen`` (a discount or subsidy) a refund of ``refunded_now`` gives back, when
     ``refunded_before`` of the bill ``amount_fen`` was refunded already."""
     after = total_fen * (refunded_before + refunded_now) // amount_fen
     return after - total_fen * refunded_before // amount_fen
+
+
+@dataclass(frozen=True)
+class Refunded:
+    discount_fen: int  # the offer's part and the voucher's
+    voucher_fen: int
+    subsidy_fen: int  # the union's share of the offer's part, and the voucher's
+
+
+def refunded(
+    *, amount_fen: int, discount_fen: int, voucher_fen: int, subsidy_fen: int, before: int, now: int
+) -> Refunded:
+    """What a refund of ``now`` (``before`` refunded already) gives back of a redemption's discount.
+
+    The offer's part and the voucher's are each given back in proportion on their own: one share of
+    their sum could give the offer's budget a negative fen back on some refund, where two shares are
+    never negative and each adds up to exactly its part over the whole bill."""
+    voucher = refund_share(voucher_fen, amount_fen, before, now)
+    return Refunded(
+        discount_fen=refund_share(discount_fen - voucher_fen, amount_fen, before, now) + voucher,
+        voucher_fen=voucher,
+        subsidy_fen=refund_share(subsidy_fen - voucher_fen, amount_fen, before, now) + voucher,
+    )

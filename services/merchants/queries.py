@@ -122,6 +122,8 @@ def my_vouchers(conn: Connection, member_id: str, at: datetime) -> dict:
             "expires_at": utc(row.expires_at).isoformat(),
             "created_at": utc(row.created_at).isoformat(),
             "expired": utc(row.expires_at) <= at,
+            "status": model.voucher_status(row.used_at, utc(row.expires_at), at),
+            "used_at": utc(row.used_at).isoformat() if row.used_at else None,
         }
         for row in conn.execute(select(v).where(v.c.member_id == member_id).order_by(v.c.created_at.desc()))
     ]
@@ -181,7 +183,7 @@ def till_day(conn: Connection, staff_id: str, store_id: str, day: date) -> list[
     start = datetime.combine(day, time.min, SHANGHAI)
     rows = conn.execute(
         select(r, o.c.title.label("offer_title"))
-        .join(o, o.c.id == r.c.offer_id)
+        .outerjoin(o, o.c.id == r.c.offer_id)  # a sale a voucher alone discounted has no offer
         .where(
             r.c.store_id == store_id,
             r.c.created_at >= utc(start),
@@ -190,7 +192,16 @@ def till_day(conn: Connection, staff_id: str, store_id: str, day: date) -> list[
         .order_by(r.c.created_at.desc())
         .limit(200)
     )
-    keep = ("id", "offer_id", "offer_title", "amount_fen", "discount_fen", "payable_fen", "reversed_fen")
+    keep = (
+        "id",
+        "offer_id",
+        "offer_title",
+        "amount_fen",
+        "discount_fen",
+        "voucher_fen",
+        "payable_fen",
+        "reversed_fen",
+    )
     return [{**{k: row._mapping[k] for k in keep}, "created_at": utc(row.created_at)} for row in rows]
 
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 from schemas.http import Strict
 
-from .model import BUDGET_KINDS, KINDS, PERIODS
+from .model import BUDGET_KINDS, EXPIRED, KINDS, PERIODS, USABLE, USED
 
 _name = validate.Length(min=1, max=120)
 _fen = validate.Range(min=0, max=10**11)
@@ -160,20 +160,28 @@ class RedemptionIn(Strict):
     store_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     amount_fen = fields.Integer(required=True, strict=True)
     offer_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    voucher_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "one of the member's vouchers, spent on this bill after the offer"},
+    )
 
 
 class RedemptionOut(Schema):
     id = fields.String()
     merchant_id = fields.String()
     store_id = fields.String()
-    offer_id = fields.String()
-    offer_title = fields.String()
+    offer_id = fields.String(allow_none=True, metadata={"description": "null: the voucher alone applied"})
+    offer_title = fields.String(allow_none=True)
     member_id = fields.String()
     card_no = fields.String(allow_none=True)
     amount_fen = fields.Integer()
-    discount_fen = fields.Integer()
+    discount_fen = fields.Integer(metadata={"description": "the offer's discount plus the voucher's part"})
     payable_fen = fields.Integer()
     subsidy_fen = fields.Integer()
+    voucher_id = fields.String(allow_none=True)
+    voucher_fen = fields.Integer(metadata={"description": "the part of discount_fen the voucher paid"})
     created_at = fields.String()
 
 
@@ -187,8 +195,12 @@ class ReversalOut(Schema):
     amount_fen = fields.Integer()
     discount_fen = fields.Integer()
     subsidy_fen = fields.Integer()
+    voucher_fen = fields.Integer(metadata={"description": "the voucher's share of discount_fen"})
     refunded_fen = fields.Integer()
     fully_reversed = fields.Boolean()
+    voucher_returned = fields.Boolean(
+        metadata={"description": "the member's voucher is usable again (a full refund, before its expiry)"}
+    )
     created_at = fields.String()
 
 
@@ -210,6 +222,7 @@ class Totals(Schema):
     discount_fen = fields.Integer()
     subsidy_fen = fields.Integer()
     net_fen = fields.Integer()
+    voucher_fen = fields.Integer(metadata={"description": "vouchers' part of discount_fen and subsidy_fen"})
 
 
 class StatementLine(Schema):
@@ -218,11 +231,12 @@ class StatementLine(Schema):
     redemption_id = fields.String()
     at = fields.String()
     store_id = fields.String()
-    offer_id = fields.String()
+    offer_id = fields.String(allow_none=True)
     gross_fen = fields.Integer()
     discount_fen = fields.Integer()
     subsidy_fen = fields.Integer()
     net_fen = fields.Integer()
+    voucher_fen = fields.Integer()
 
 
 class StatementOut(Schema):
@@ -240,6 +254,9 @@ class SummaryOut(Schema):
     total_spend_fen = fields.Integer()
     total_discount_fen = fields.Integer()
     total_subsidy_fen = fields.Integer()
+    total_voucher_fen = fields.Integer(
+        metadata={"description": "vouchers spent, part of discount and subsidy"}
+    )
     unique_members = fields.Integer()
 
 
@@ -258,6 +275,11 @@ class VoucherOut(Schema):
     expires_at = fields.String()
     created_at = fields.String()
     expired = fields.Boolean()
+    status = fields.String(
+        validate=validate.OneOf([USABLE, USED, EXPIRED]),
+        metadata={"description": "usable, used (spent at a till, even if since expired) or expired"},
+    )
+    used_at = fields.String(allow_none=True)
 
 
 class MyVouchersOut(Schema):
@@ -292,6 +314,24 @@ class QuoteOut(Schema):
     payable_fen = fields.Integer()
 
 
+class UsableVoucherOut(Schema):
+    id = fields.String()
+    value_fen = fields.Integer()
+    reason = fields.String()
+    expires_at = fields.DateTime()
+
+
+class MemberQuoteOut(QuoteOut):
+    card_no = fields.String(allow_none=True)
+    amount_fen = fields.Integer()
+    voucher_id = fields.String(allow_none=True)
+    voucher_fen = fields.Integer(metadata={"description": "the part of discount_fen the voucher pays"})
+    vouchers = fields.List(
+        fields.Nested(UsableVoucherOut),
+        metadata={"description": "the member's vouchers usable now, the one expiring first first"},
+    )
+
+
 class TillDayQuery(Strict):
     store_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
     day = fields.Date(load_default=None, allow_none=True)
@@ -299,10 +339,11 @@ class TillDayQuery(Strict):
 
 class TillRedemptionOut(Schema):
     id = fields.String()
-    offer_id = fields.String()
-    offer_title = fields.String()
+    offer_id = fields.String(allow_none=True)
+    offer_title = fields.String(allow_none=True)
     amount_fen = fields.Integer()
     discount_fen = fields.Integer()
+    voucher_fen = fields.Integer()
     payable_fen = fields.Integer()
     reversed_fen = fields.Integer()
     created_at = fields.DateTime()

@@ -1,5 +1,8 @@
 """Settlement: each merchant's monthly statement, whose totals are the sums of its lines, and the
-figures unions publish (member spend, discount, unique members who benefited)."""
+figures unions publish (member spend, discount, unique members who benefited).
+
+A voucher spent at the till is part of the discount and, funded by the union, all of it is part of
+the union-subsidised amount; ``voucher_fen`` shows it on its own."""
 
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 
 
 def net(gross: int, discount: int, subsidy: int) -> int:
-    """What the merchant is owed: what the member paid plus the union's share of the discount."""
+    """What the merchant is owed: what the member paid plus the union's share of the discount (the
+    vouchers' part whole)."""
     return gross - discount + subsidy
 
 
@@ -54,6 +58,7 @@ def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> di
                 row.amount_fen,
                 row.discount_fen,
                 row.subsidy_fen,
+                row.voucher_fen,
             )
         )
     for row in conn.execute(
@@ -73,6 +78,7 @@ def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> di
                 -row.amount_fen,
                 -row.discount_fen,
                 -row.subsidy_fen,
+                -row.voucher_fen,
             )
         )
     lines.sort(key=lambda line: (line["at"], line["id"]))
@@ -80,7 +86,8 @@ def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> di
         "count": sum(1 for line in lines if line["kind"] == "redemption"),
         "reversals": sum(1 for line in lines if line["kind"] == "reversal"),
         **{
-            k: sum(line[k] for line in lines) for k in ("gross_fen", "discount_fen", "subsidy_fen", "net_fen")
+            k: sum(line[k] for line in lines)
+            for k in ("gross_fen", "discount_fen", "subsidy_fen", "net_fen", "voucher_fen")
         },
     }
     return {
@@ -92,7 +99,7 @@ def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> di
     }
 
 
-def _line(kind, line_id, redemption_id, at, store_id, offer_id, gross, discount, subsidy) -> dict:
+def _line(kind, line_id, redemption_id, at, store_id, offer_id, gross, discount, subsidy, voucher) -> dict:
     return {
         "kind": kind,
         "id": line_id,
@@ -104,6 +111,7 @@ def _line(kind, line_id, redemption_id, at, store_id, offer_id, gross, discount,
         "discount_fen": discount,
         "subsidy_fen": subsidy,
         "net_fen": net(gross, discount, subsidy),
+        "voucher_fen": voucher,
     }
 
 
@@ -118,6 +126,7 @@ STATEMENT_COLUMNS = (
     "discount_fen",
     "subsidy_fen",
     "net_fen",
+    "voucher_fen",  # last, so that the columns before it keep their places in older spreadsheets
 )
 
 
@@ -131,28 +140,25 @@ def summary(conn: Connection, admin_units, month: str | None) -> dict:
         start, end = month_bounds(month)
         when_r += [r.c.created_at >= start, r.c.created_at < end]
         when_v += [v.c.created_at >= start, v.c.created_at < end]
-    count, spend, discount, subsidy, members = conn.execute(
+    sums = ("amount_fen", "discount_fen", "subsidy_fen", "voucher_fen")
+    count, members, *made = conn.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(r.c.amount_fen), 0),
-            func.coalesce(func.sum(r.c.discount_fen), 0),
-            func.coalesce(func.sum(r.c.subsidy_fen), 0),
             func.count(distinct(r.c.member_id)),
+            *(func.coalesce(func.sum(r.c[k]), 0) for k in sums),
         ).where(and_(*when_r))
     ).one()
-    back_spend, back_discount, back_subsidy = conn.execute(
-        select(
-            func.coalesce(func.sum(v.c.amount_fen), 0),
-            func.coalesce(func.sum(v.c.discount_fen), 0),
-            func.coalesce(func.sum(v.c.subsidy_fen), 0),
-        ).where(and_(*when_v))
+    back = conn.execute(
+        select(*(func.coalesce(func.sum(v.c[k]), 0) for k in sums)).where(and_(*when_v))
     ).one()
+    spend, discount, subsidy, voucher = (int(a) - int(b) for a, b in zip(made, back, strict=True))
     return {
         "month": month,
         "merchants": len(ids),
         "redemptions": count,
-        "total_spend_fen": int(spend) - int(back_spend),
-        "total_discount_fen": int(discount) - int(back_discount),
-        "total_subsidy_fen": int(subsidy) - int(back_subsidy),
+        "total_spend_fen": spend,
+        "total_discount_fen": discount,
+        "total_subsidy_fen": subsidy,
+        "total_voucher_fen": voucher,
         "unique_members": members,
     }

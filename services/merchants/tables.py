@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    text,
 )
 
 from events.store import add_bus_tables
@@ -113,13 +114,18 @@ redemptions = Table(
     Column("id", String(36), primary_key=True),
     Column("merchant_id", String(36), ForeignKey("merchants.id"), nullable=False),
     Column("store_id", String(36), ForeignKey("stores.id"), nullable=False),
-    Column("offer_id", String(36), ForeignKey("offers.id"), nullable=False),
+    # None when no offer applied and a voucher alone took something off the bill.
+    Column("offer_id", String(36), ForeignKey("offers.id"), nullable=True),
     Column("member_id", String(64), nullable=False, index=True),
     Column("staff_id", String(64), nullable=False),
     Column("amount_fen", Integer, nullable=False),
-    Column("discount_fen", Integer, nullable=False),
+    Column("discount_fen", Integer, nullable=False),  # the offer's part plus the voucher's
     Column("payable_fen", Integer, nullable=False),
-    Column("subsidy_fen", Integer, nullable=False),
+    Column(
+        "subsidy_fen", Integer, nullable=False
+    ),  # the union's share of the offer's part, plus the voucher's
+    Column("voucher_id", String(36), ForeignKey("vouchers.id"), nullable=True),
+    Column("voucher_fen", Integer, nullable=False, server_default=text("0")),  # of discount_fen
     Column("usage_period", String(20), nullable=True),
     Column("reversed_fen", Integer, nullable=False),  # of amount_fen, refunded so far
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -137,6 +143,7 @@ reversals = Table(
     Column("amount_fen", Integer, nullable=False),
     Column("discount_fen", Integer, nullable=False),
     Column("subsidy_fen", Integer, nullable=False),
+    Column("voucher_fen", Integer, nullable=False, server_default=text("0")),  # of discount_fen
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_reversals_merchant_created", "merchant_id", "created_at"),
 )
@@ -153,6 +160,9 @@ vouchers = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("granted_by", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by the redemption that spends it (a conditional UPDATE: once, across every till); a full
+    # refund of that redemption clears it again while the voucher has not expired.
+    Column("used_at", DateTime(timezone=True), nullable=True),
 )
 
 members = add_members_table(metadata)

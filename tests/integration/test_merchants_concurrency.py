@@ -1,5 +1,5 @@
-"""The till under concurrency on PostgreSQL, over real HTTP: budgets are never overspent, and twins
-with one Idempotency-Key make one redemption (issue 10, tests)."""
+"""The till under concurrency on PostgreSQL, over real HTTP: budgets are never overspent, twins
+with one Idempotency-Key make one redemption (issue 10, tests), and a voucher is spent once."""
 
 from __future__ import annotations
 
@@ -128,3 +128,35 @@ def test_a_per_member_limit_holds_under_concurrent_tills(served):
 
     assert [a.status_code for a in answers].count(201) == 2
     assert api.count(tables.redemptions) == 2
+
+
+def test_one_voucher_presented_at_several_tills_at_once_is_spent_once(served):
+    api, base = served
+    merchant_id = api.merchant()
+    stores = [api.store(merchant_id) for _ in range(3)]
+    api.offer(merchant_id, "fixed", fixed_fen=300)
+    tills = [api.till(merchant_id, s) for s in stores]
+    member_id = api.member()
+    voucher_id = api.voucher(member_id, 1000)
+    # Each till scanned its own fresh card code of the member: only the voucher is shared.
+    jobs = [(i, tills[i % 3], stores[i % 3], api.fake.card_code(member_id)) for i in range(12)]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(
+            pool.map(
+                lambda j: _post(
+                    base,
+                    "/api/v1/redemptions",
+                    {"card_token": j[3], "store_id": j[2], "amount_fen": 5000, "voucher_id": voucher_id},
+                    {**j[1], "Idempotency-Key": f"v-{j[0]}"},
+                ),
+                jobs,
+            )
+        )
+
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(201) == 1, statuses
+    assert {a.json()["code"] for a in answers if a.status_code != 201} == {"voucher.used"}
+    assert api.count(tables.redemptions) == 1
+    assert api.count(tables.redemptions, tables.redemptions.c.voucher_id == voucher_id) == 1
+    assert api.row(tables.vouchers, voucher_id).used_at is not None

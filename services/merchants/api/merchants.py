@@ -149,6 +149,7 @@ def _csv(found: dict) -> Response:
             totals["discount_fen"],
             totals["subsidy_fen"],
             totals["net_fen"],
+            totals["voucher_fen"],
         ]
     )
     response = Response(out.getvalue(), mimetype="text/csv")

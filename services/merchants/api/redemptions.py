@@ -1,4 +1,4 @@
-"""The till: redeem an offer against a scanned member card, and refund it."""
+"""The till: redeem an offer (and a voucher) against a scanned member card, and refund it."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -45,8 +45,10 @@ class Redemptions(MethodView):
     @blp.response(201, s.RedemptionOut)
     @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
     def post(self, body):
-        """Redeem a member's discount at one of the till's stores (Idempotency-Key required)"""
-        return till.redeem(unit_of_work(), _rules(), idempotent("redeem", body), staff_id=staff_id(), **body)
+        """Redeem a member's discount and voucher at one of the till's stores (Idempotency-Key required)"""
+        return till.redeem(
+            unit_of_work(), _rules(), idempotent("redeem", body), till.Sale(staff_id(), **body)
+        )
 
 
 @blp.route("/<redemption_id>/reversal")
@@ -86,3 +88,11 @@ class Quote(MethodView):
         """The offer a bill would get at the store, before a card code is spent (member limits not applied)"""
         with unit_of_work().read_only() as uow:
             return queries.quote(uow.connection, staff_id(), query["store_id"], query["amount_fen"], now())
+
+    @require(TILL)
+    @blp.arguments(s.RedemptionIn)
+    @blp.response(200, s.MemberQuoteOut)
+    def post(self, body):
+        """What the member's sale would get, with their usable vouchers; spends nothing, not the card code"""
+        # A POST, not a GET: the card code is a credential until spent and stays out of URLs and logs.
+        return till.preview(unit_of_work(), _rules(), till.Sale(staff_id(), **body))

@@ -26,15 +26,16 @@ from .offers import (
     offers_with_uses,
     spend_offer_budget,
 )
-from .redemptions import (
-    add_redemption,
-    add_reversal,
+from .redemptions import add_redemption, add_reversal, redemption, refund_budget
+from .rows import offer_from_row
+from .vouchers import (
     add_shift_voucher,
     add_voucher,
-    redemption,
-    refund_budget,
+    give_back_voucher,
+    spend_voucher,
+    usable_vouchers,
+    voucher,
 )
-from .rows import offer_from_row
 
 __all__ = [
     "add_merchant",
@@ -48,6 +49,7 @@ __all__ = [
     "at_till",
     "count_use",
     "give_back_use",
+    "give_back_voucher",
     "mark_exhausted",
     "merchant",
     "offer",
@@ -59,7 +61,10 @@ __all__ = [
     "set_store_open",
     "spend_merchant_budget",
     "spend_offer_budget",
+    "spend_voucher",
     "store",
     "till_stores",
+    "usable_vouchers",
     "username_taken",
+    "voucher",
 ]

@@ -1,10 +1,8 @@
-"""Redemptions at the till, their reversals, and vouchers granted to members."""
+"""Redemptions at the till and their reversals."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, select, update
-
-from services.common.sql import insert_on_conflict
 
 from .. import tables
 
@@ -41,17 +39,3 @@ _REFUND = {t.name: _refund(t) for t in (tables.offers, tables.merchants)}
 def refund_budget(conn: Connection, table, row_id: str, amount: int) -> None:
     """Give ``amount`` back to a budget; it may be spent again, so it is no longer exhausted."""
     conn.execute(_REFUND[table.name], {"row": row_id, "amount": amount})
-
-
-def add_voucher(conn: Connection, **row) -> None:
-    conn.execute(tables.vouchers.insert().values(**row))
-
-
-def add_shift_voucher(conn: Connection, **row) -> bool:
-    """The thank-you voucher of a shift, unless that shift has one already; True if added."""
-    statement = (
-        insert_on_conflict(conn, tables.vouchers)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=[tables.vouchers.c.shift_id])
-    )
-    return conn.execute(statement).rowcount == 1

@@ -4,12 +4,13 @@ logins (POST /api/v1/staff), and the member card's public keys. Card codes are m
 services/common/card_codes.py and a key of the tests' own, as enrolment makes them.
 
 ``MerchantsApi`` holds the calls the tests make again and again: a merchant with stores, a till
-login, an offer, a member made active by a member event, a fresh card code, a redemption.
+login, an offer, a member made active by a member event, a voucher, a fresh card code, a redemption.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 import time
@@ -202,6 +203,17 @@ class MerchantsApi:
         )
         return member_id
 
+    def voucher(self, member_id: str, value_fen: int = 1000, *, days: int = 7) -> str:
+        """A voucher an admin of the federation grants (member events place members under "root")."""
+        body = {
+            "member_id": member_id,
+            "value_fen": value_fen,
+            "reason": "普惠周",
+            "expires_at": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+        }
+        headers = {**self.mint.admin(ROOT), "Idempotency-Key": f"v-{next(_keys)}"}
+        return self.created("/api/v1/vouchers", body, headers)["id"]
+
     def shop(self, merchant_kind: str = "percent", **offer) -> Shop:
         merchant_id = self.merchant()
         store_id = self.store(merchant_id)
@@ -246,6 +258,15 @@ class MerchantsApi:
 
         with self.engine().connect() as conn:
             return [r.type for r in conn.execute(select(tables.outbox.c.type).order_by(tables.outbox.c.seq))]
+
+    def events(self, event_type: str) -> list[dict]:
+        """The payloads of the outbox's events of one type, oldest first, as consumers will read them."""
+        from services.merchants import tables
+
+        o = tables.outbox
+        with self.engine().connect() as conn:
+            rows = conn.execute(select(o.c.payload).where(o.c.type == event_type).order_by(o.c.seq))
+            return [json.loads(r.payload) for r in rows]
 
 
 @dataclass

@@ -113,6 +113,7 @@ def test_the_monthly_statement_totals_reconcile_exactly_with_the_redemption_rows
         "discount_fen": discount,
         "subsidy_fen": subsidy,
         "net_fen": gross - discount + subsidy,
+        "voucher_fen": 0,
     }
     assert all(r.subsidy_fen == r.discount_fen * 40 // 100 for r in rows)
     for key in ("gross_fen", "discount_fen", "subsidy_fen", "net_fen"):
