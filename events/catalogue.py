@@ -59,9 +59,9 @@ class Catalogue:
 
 CATALOGUE = Catalogue(
     [
-        Topic("members", partitions=6, key="member_id", types=members.SCHEMAS),
+        Topic("members", partitions=12, key="member_id", types=members.SCHEMAS),
         Topic("courses", partitions=6, key="member_id", types=courses.SCHEMAS),
-        Topic("benefits", partitions=6, key="member_id", types=benefits.SCHEMAS),
-        Topic("stations", partitions=3, key="station_id", types=stations.SCHEMAS),
+        Topic("benefits", partitions=24, key="member_id", types=benefits.SCHEMAS),
+        Topic("stations", partitions=6, key="station_id", types=stations.SCHEMAS),
     ]
 )

@@ -1,7 +1,9 @@
 """deploy/k8s runs every built service of services/registry.py and routes every declared route.
 
-The generic web, worker and prune objects live once in deploy/k8s/base/service; each service has a
-short overlay under deploy/k8s/services/<name>. Two kinds of check:
+The generic web, worker and prune objects live once in deploy/k8s/base/service, the consumer of a
+service that reacts to events in deploy/k8s/base/consumer; each service has a short overlay under
+deploy/k8s/services/<name>. The numbers (HPA bounds, replicas, resources) are the capacity plan's and
+tests/unit/test_capacity.py checks them. Two kinds of check:
 
 * read with pyyaml, always: the overlays, the top-level kustomization and the Ingress against the
   registry, in both directions;
@@ -27,6 +29,7 @@ from tests.support import registry_facts
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base" / "service"
+CONSUMER_BASE = K8S / "base" / "consumer"
 OVERLAYS = K8S / "services"
 # Every pod has an address of its own, so every worker serves its metrics on the same port.
 WORKER_METRICS_PORT = 9102
@@ -54,6 +57,16 @@ def normalise(prefix: str) -> str:
     return prefix.split("(")[0].rstrip("/") or "/"
 
 
+def consumes(name: str) -> bool:
+    """Whether the service reacts to other services' events, and so runs a consumer of its own."""
+    return bool(SERVICES[name].part("handlers"))
+
+
+def roles(name: str) -> tuple[str, ...]:
+    """Its Deployments: the web pods, the worker (relay and jobs) and, when it consumes, the consumer."""
+    return ("web", "worker", "consumer") if consumes(name) else ("web", "worker")
+
+
 def overlay_values(name: str) -> dict[str, str]:
     generators = {g["name"]: g for g in kustomization(OVERLAYS / name).get("configMapGenerator", [])}
     return dict(literal.split("=", 1) for literal in generators["service"]["literals"])
@@ -70,7 +83,9 @@ def test_every_built_service_has_an_overlay_and_nothing_else_does():
 def test_kustomization_applies_every_overlay_and_manifest_but_the_secret_template():
     resources = kustomization(K8S)["resources"]
     assert len(resources) == len(set(resources))
-    manifests = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secrets.example.yaml"}
+    # capacity.yaml is the plan the manifests follow, read by tests/unit/test_capacity.py only.
+    not_applied = {"kustomization.yaml", "secrets.example.yaml", "capacity.yaml"}
+    manifests = {p.name for p in K8S.glob("*.yaml")} - not_applied
     assert {r for r in resources if r.endswith(".yaml")} == manifests
     assert {r for r in resources if not r.endswith(".yaml")} == {f"services/{name}" for name in SERVICES}
 
@@ -79,20 +94,30 @@ def test_kustomization_applies_every_overlay_and_manifest_but_the_secret_templat
 def test_each_overlay_states_its_service_and_port_as_the_registry_does(name):
     overlay = kustomization(OVERLAYS / name)
     assert overlay["namePrefix"] == f"{name}-"
-    assert overlay["components"] == ["../../base/service"]
+    expected = ["../../base/service", "../../base/consumer"] if consumes(name) else ["../../base/service"]
+    assert overlay["components"] == expected
     assert overlay_values(name) == {"service": name, "port": str(SERVICES[name].port)}
 
 
+def component_objects(directory: Path) -> set[tuple[str, str]]:
+    component = kustomization(directory)
+    assert component["kind"] == "Component"
+    documents = [d for path in component["resources"] for d in load_yaml(directory / path)]
+    return {(d["kind"], d["metadata"]["name"]) for d in documents}
+
+
 def test_the_base_holds_the_generic_objects_of_a_service():
-    base = kustomization(BASE)
-    assert base["kind"] == "Component"
-    documents = [d for path in base["resources"] for d in load_yaml(BASE / path)]
-    assert {(d["kind"], d["metadata"]["name"]) for d in documents} == {
+    assert component_objects(BASE) == {
         ("Service", "web"),
         ("Deployment", "web"),
         ("PodDisruptionBudget", "web"),
+        ("HorizontalPodAutoscaler", "web"),
         ("Deployment", "worker"),
         ("CronJob", "prune"),
+    }
+    assert component_objects(CONSUMER_BASE) == {
+        ("Deployment", "consumer"),
+        ("PodDisruptionBudget", "consumer"),
     }
 
 
@@ -232,15 +257,21 @@ def test_no_placeholder_of_the_base_is_left(documents):
 
 def test_exactly_the_built_services_run(documents):
     deployments = of_kind(documents, "Deployment")
-    assert set(deployments) == {f"{name}-{role}" for name in SERVICES for role in ("web", "worker")}
+    assert set(deployments) == {f"{name}-{role}" for name in SERVICES for role in roles(name)}
     assert set(of_kind(documents, "CronJob")) == {f"{name}-prune" for name in SERVICES}
 
 
 def test_every_registered_service_has_a_web_deployment_with_probes(documents):
     deployments = of_kind(documents, "Deployment")
+    autoscalers = of_kind(documents, "HorizontalPodAutoscaler")
     for name, info in SERVICES.items():
         web = deployments[f"{name}-web"]
-        assert web["spec"]["replicas"] >= 2, name
+        # Its HPA owns the replica count, never fewer than two; a count in the Deployment would be
+        # reasserted by every apply, undoing a scale-up.
+        assert "replicas" not in web["spec"], name
+        hpa = autoscalers[f"{name}-web"]["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{name}-web"}
+        assert hpa["minReplicas"] >= 2, name
         container = only_container(web)
         command = container["command"]
         assert command[:3] == ["unionhub", "serve", name]
@@ -274,17 +305,30 @@ def test_every_registered_service_has_a_single_worker(documents):
     deployments = of_kind(documents, "Deployment")
     for name in SERVICES:
         worker = deployments[f"{name}-worker"]
-        # One relay per service: a second one only waits on the first's row locks.
+        # One relay per service: a second one only waits for the first's advisory lock.
         assert worker["spec"]["replicas"] == 1, name
         assert worker["spec"]["strategy"]["type"] == "Recreate", name
-        assert only_container(worker)["command"][:3] == ["unionhub", "worker", name]
+        command = only_container(worker)["command"]
+        assert command == ["unionhub", "worker", name, "--role", "relay", "--role", "jobs"], name
         assert "resources" in only_container(worker)
+
+
+def test_a_service_that_reacts_to_events_consumes_them_in_a_deployment_of_its_own(documents):
+    deployments = of_kind(documents, "Deployment")
+    for name in (n for n in SERVICES if consumes(n)):
+        consumer = deployments[f"{name}-consumer"]
+        assert only_container(consumer)["command"] == ["unionhub", "worker", name, "--role", "consumer"]
+        # Instances may overlap in a rollout: the inbox makes a redelivered event a no-op.
+        assert consumer["spec"].get("strategy", {}).get("type", "RollingUpdate") == "RollingUpdate", name
+        budget = of_kind(documents, "PodDisruptionBudget")[f"{name}-consumer"]["spec"]
+        pod_labels = consumer["spec"]["template"]["metadata"]["labels"]
+        assert budget["selector"]["matchLabels"].items() <= pod_labels.items(), name
 
 
 def test_every_worker_serves_its_bus_metrics_where_prometheus_is_told_to_scrape(documents):
     deployments = of_kind(documents, "Deployment")
-    for name in SERVICES:
-        worker = deployments[f"{name}-worker"]
+    for name, role in ((n, r) for n in SERVICES for r in roles(n) if r != "web"):
+        worker = deployments[f"{name}-{role}"]
         container = only_container(worker)
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         annotations = worker["spec"]["template"]["metadata"]["annotations"]
@@ -338,7 +382,7 @@ def test_services_get_the_shared_settings_and_their_secret(documents):
     assert config["KAFKA_BOOTSTRAP"].count(",") >= 2, "expects a cluster of at least three brokers"
     deployments = of_kind(documents, "Deployment")
     for name in SERVICES:
-        for role in ("web", "worker"):
+        for role in roles(name):
             refs = secret_refs(only_container(deployments[f"{name}-{role}"]))
             assert {"unionhub-config", "unionhub-shared", name} <= refs, (name, role)
 
