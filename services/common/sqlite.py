@@ -23,9 +23,11 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import URL
 
 from .sql import READ_ONLY
@@ -69,11 +71,27 @@ def _raw(connection):
     return getattr(connection, "dbapi_connection", None) or connection
 
 
+class _UtcDateTime(DATETIME):
+    """SQLite keeps a datetime as text without its offset, so one given as +08:00 (a form's Shanghai
+    time) would be read back as that wall time in UTC, eight hours off: it is turned to UTC first."""
+
+    def bind_processor(self, dialect):
+        as_text = super().bind_processor(dialect)
+
+        def process(value):
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC)
+            return as_text(value)
+
+        return process
+
+
 def make_engine(url: URL) -> Engine:
     on_disk = bool(url.database) and url.database != ":memory:" and not url.database.startswith("file:")
     if on_disk:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: _UtcDateTime}  # before any use
     lock = WriteLock(Path(f"{url.database}.lock")) if on_disk else None
 
     @event.listens_for(engine, "connect")

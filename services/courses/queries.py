@@ -47,14 +47,19 @@ def _term(r) -> dict:
     }
 
 
-def published_courses(conn: Connection, term_ids: list[str], *, limit: int, offset: int) -> list[dict]:
+def courses_in_terms(
+    conn: Connection, term_ids: list[str], status: str, *, limit: int, offset: int
+) -> list[dict]:
+    """The courses of these terms in one status: published ones as members browse them, by category
+    and title; drafts newest first, as the admin who just made one looks for it to publish."""
+    order = (c.created_at.desc(), c.id) if status == "draft" else (c.category, c.title, c.id)
     first = select(s.course_id, func.min(s.starts_at).label("first_session")).group_by(s.course_id).subquery()
     rows = conn.execute(
         select(t.courses, first.c.first_session, t.venues.c.name.label("venue"))
         .join(first, first.c.course_id == c.id)
         .outerjoin(t.venues, t.venues.c.id == c.venue_id)
-        .where(c.term_id.in_(term_ids), c.status == "published")
-        .order_by(c.category, c.title, c.id)
+        .where(c.term_id.in_(term_ids), c.status == status)
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     )
@@ -96,6 +101,8 @@ def course_detail(conn: Connection, course_id: str) -> dict | None:
     )
     return {
         **course_out(row),
+        "seats_per_member": row.seats_per_member,
+        "branch_ids": row.branch_ids,
         "branch_path": row.branch_path,
         "sessions": [
             {"id": x.id, "starts_at": utc(x.starts_at), "ends_at": utc(x.ends_at)} for x in sessions

@@ -101,6 +101,14 @@ class CourseCreatedOut(Schema):
 
 class CourseQuery(Strict):
     term_id = fields.String(load_default=None, validate=_id)
+    status = fields.String(
+        load_default="published",
+        validate=validate.OneOf(("published", "draft")),
+        metadata={
+            "description": "published (anyone signed in); draft: admins only, the drafts of the terms "
+            "in their subtree (of term_id, or of every such term)"
+        },
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
 
@@ -131,6 +139,8 @@ class CourseOut(Schema):
 
 
 class CourseDetailOut(CourseOut):
+    seats_per_member = fields.Integer()
+    branch_ids = fields.List(fields.String(), allow_none=True)  # the course's admins only
     sessions = fields.List(fields.Nested(SessionOut))
 
 

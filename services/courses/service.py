@@ -13,7 +13,7 @@ from services.common.db import UnitOfWork
 from services.common.domain import Conflict, NotFound
 from services.common.units import in_scope
 
-from . import model, repository
+from . import model, queries, repository
 from .model import Schedule, Term
 from .repository.rows import Course, Venue
 
@@ -126,3 +126,17 @@ def publish_course(uow: UnitOfWork, admin_units, course_id: str) -> None:
             raise Conflict("course.already_published")
         repository.publish_course(uow.connection, course_id)
         uow.commit()
+
+
+def draft_courses(
+    uow: UnitOfWork, admin_units, term_id: str | None, *, limit: int, offset: int
+) -> list[dict]:
+    """The drafts of one term, or of every term, in the admin's subtree: what waits to be published.
+    A term outside the subtree reads as absent, as every other admin read answers it."""
+    with uow.read_only():
+        conn = uow.connection
+        if term_id is None:
+            term_ids = [term["id"] for term in queries.terms_in_scope(conn, admin_units)]
+        else:
+            term_ids = [term_in_scope(conn, term_id, admin_units).id]
+        return queries.courses_in_terms(conn, term_ids, "draft", limit=limit, offset=offset)

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from services.common.auth import ADMIN, MEMBER, bearer_token, principal, require
 from services.common.clock import now
-from services.common.domain import NotFound
+from services.common.domain import Forbidden, NotFound
 from services.common.idempotency import HEADER, HEADER_DOC, IdempotentRequest
 from services.common.units import in_scope
 from services.common.views import unit_of_work
@@ -28,15 +28,22 @@ class Courses(MethodView):
     @blp.arguments(s.CourseQuery, location="query")
     @blp.response(200, s.CourseOut(many=True))
     def get(self, query):
-        """Published courses with the seats left: of one term, or of every term still taking bookings"""
+        """Published courses with the seats left: of one term, or of every term still taking bookings
+
+        With `status=draft`, an admin's drafts instead (403 for anyone else): of `term_id`, or of
+        every term in the admin's subtree.
+        """
+        page = {"limit": query["limit"], "offset": query["offset"]}
+        if query["status"] == "draft":
+            if ADMIN not in principal().roles:
+                raise Forbidden("forbidden")
+            return service.draft_courses(unit_of_work(), admin_units(), query["term_id"], **page)
         with unit_of_work().read_only() as uow:
             if query["term_id"]:
                 term_ids = [query["term_id"]]
             else:
                 term_ids = [t["id"] for t in queries.open_terms(uow.connection, now())]
-            return queries.published_courses(
-                uow.connection, term_ids, limit=query["limit"], offset=query["offset"]
-            )
+            return queries.courses_in_terms(uow.connection, term_ids, "published", **page)
 
     @require(ADMIN)
     @blp.arguments(s.CourseIn)
@@ -51,13 +58,15 @@ class Course(MethodView):
     @require()
     @blp.response(200, s.CourseDetailOut)
     def get(self, course_id):
-        """One course with its sessions; a draft only for the admins who manage it"""
+        """One course with its sessions; a draft, and which branches may book it, only for its admins"""
         with unit_of_work().read_only() as uow:
             found = queries.course_detail(uow.connection, course_id)
         caller = principal()
         manages = found is not None and ADMIN in caller.roles and in_scope(found["branch_path"], caller.units)
         if found is None or not (manages or found["status"] == "published"):
             raise NotFound("course.not_found")
+        if not manages:
+            del found["branch_ids"]  # which branches may book is for the course's admins to see
         return found
 
 

@@ -191,11 +191,13 @@ async function fillChart(terms) {
 // ---- panels ---------------------------------------------------------------------------------------
 const loaded = {};
 
-// Fills every select matching `selector` with rows, keeping what was chosen if it is still there.
+// Fills every select matching `selector` with rows, keeping what was chosen if it is still there,
+// and the select's blank first option (such as "not set yet") if it has one.
 function fill(selector, rows, label) {
   for (const select of $$(selector)) {
     const chosen = select.multiple ? [...select.selectedOptions].map((o) => o.value) : [select.value];
     select.replaceChildren(
+      ...$$('option[value=""]', select),
       ...rows.map((row) => element("option", { value: row.id, selected: chosen.includes(row.id) }, label(row))),
     );
   }
@@ -290,27 +292,28 @@ async function showCourses(term) {
   );
 }
 
-// Courses created here are drafts until published; members see only published ones, and so does
-// the list above, so the drafts of this visit wait here for their Publish.
-const drafts = [];
+// Courses are created as drafts; members see only published ones, and so does the list above. The
+// drafts of every term the admin manages (status=draft, which only admins may ask for) wait here for
+// their Publish.
+let termNames = {};
 
-function showDrafts() {
+async function showDrafts() {
+  const drafts = await get("/api/v1/courses?status=draft&limit=200");
   show("#drafts-box", drafts.length > 0);
   table(
     "#drafts",
     drafts,
     [
       [t("admin.name"), (d) => d.title],
-      [t("admin.term"), (d) => d.term],
-      ["", (d) => t("admin.draft_made", { n: d.sessions })],
+      [t("admin.term"), (d) => termNames[d.term_id] ?? d.term_id],
+      [t("admin.first_session"), (d) => (d.first_session ? localTime(d.first_session) : "")],
     ],
     [
       [
         t("admin.publish"),
         async (draft) => {
           await api("POST", `/api/v1/courses/${encodeURIComponent(draft.id)}/publish`, { token });
-          drafts.splice(drafts.indexOf(draft), 1);
-          showDrafts();
+          await showDrafts();
           await showCourses({ id: draft.term_id });
         },
       ],
@@ -318,9 +321,21 @@ function showDrafts() {
   );
 }
 
+// The venues of the admin's subtree, for the course form to hold a course at one.
+async function venues() {
+  const list = await get("/api/v1/venues");
+  fill("[data-venues]", list, (v) => v.name);
+  table("#venues", list, [
+    [t("admin.name"), (v) => v.name],
+    [t("admin.address"), (v) => v.address ?? ""],
+  ]);
+}
+
 async function courses() {
   await units();
+  await venues();
   const terms = await get("/api/v1/terms/managed");
+  termNames = Object.fromEntries(terms.map((x) => [x.id, x.name]));
   fill("[data-terms]", terms, (x) => x.name);
   table(
     "#terms",
@@ -331,6 +346,7 @@ async function courses() {
     ],
     [[t("admin.show"), showCourses]],
   );
+  await showDrafts();
 }
 
 async function showStores(merchant) {
@@ -339,6 +355,13 @@ async function showStores(merchant) {
     [t("admin.name"), (s) => s.name],
     ["", (s) => s.address ?? ""],
   ]);
+}
+
+// A till login serves some of its merchant's stores: the stores of the merchant picked.
+async function staffStores() {
+  const merchantId = $("#staff-merchant").value;
+  const stores = merchantId ? await get(`/api/v1/merchants/${encodeURIComponent(merchantId)}/stores`) : [];
+  fill("#staff-stores", stores, (s) => s.name);
 }
 
 async function merchants() {
@@ -368,6 +391,7 @@ async function merchants() {
       [t("admin.statement"), statement],
     ],
   );
+  await staffStores();
 }
 
 async function showStation(station) {
@@ -434,11 +458,14 @@ async function open(name) {
 // ---- forms ----------------------------------------------------------------------------------------
 // A form's inputs say how their text becomes the API's JSON: data-number (a number), data-fen (yuan
 // typed, fen sent), data-moment (a datetime-local, sent as Shanghai time), data-steps (满减 steps
-// typed as "100:10, 200:25"), data-blank-null (blank is null), data-omit-blank (blank is
-// left out, so the API's default applies), data-list="field" (checkboxes whose
-// values make one list), a multiple select (a list); a dotted name nests ("schedule.start"). Inputs
-// marked data-path go into the URL, not the body; inputs in a hidden part of the form are not sent.
-// Text that does not convert is sent as typed, so the API's message lands under its field.
+// typed as "100:10, 200:25"), data-budget (yuan or a count, as the form's budget_kind says),
+// data-blank-null (blank, or a multiple select with nothing chosen, is null), data-omit-blank (blank is
+// left out, so the API's default applies), a named checkbox (true or false), data-list="field"
+// (unnamed checkboxes whose values make one list), a multiple select (a list), data-rows="field"
+// (rows of data-cell inputs, each row a list, blank rows dropped, none at all null); a dotted name
+// nests ("schedule.start"). Inputs marked data-path go into the URL, not the body; inputs in a
+// hidden part of the form are not sent. Text that does not convert is sent as typed, so the API's
+// message lands under its field.
 const asNumber = (text) => (text === "" ? null : Number.isFinite(Number(text)) ? Number(text) : text);
 
 function steps(text) {
@@ -461,8 +488,11 @@ function payload(form) {
     const text = input.value.trim();
     if (text === "" && "omitBlank" in input.dataset) continue; // the API's default applies
     let value = text;
-    if (input.multiple) value = [...input.selectedOptions].map((o) => o.value);
-    else if ("number" in input.dataset) value = asNumber(text);
+    if (input.type === "checkbox") value = input.checked;
+    else if (input.multiple) {
+      value = [...input.selectedOptions].map((o) => o.value);
+      if (!value.length && "blankNull" in input.dataset) value = null;
+    } else if ("number" in input.dataset) value = asNumber(text);
     else if ("fen" in input.dataset) value = text === "" ? null : fen(text) ?? text;
     else if ("moment" in input.dataset) value = text && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(text) ? `${text}:00+08:00` : text;
     else if ("steps" in input.dataset) value = steps(text);
@@ -476,7 +506,24 @@ function payload(form) {
     if (box.checked) lists[box.dataset.list].push(/^\d+$/.test(box.value) ? Number(box.value) : box.value);
   }
   for (const [name, list] of Object.entries(lists)) put(values, name, list);
+  for (const box of $$("[data-rows]", form)) {
+    const rows = $$("[data-row]", box)
+      .map((row) => $$("[data-cell]", row).map((cell) => cell.value.trim()))
+      .filter((cells) => cells.some((cell) => cell !== ""));
+    put(values, box.dataset.rows, rows.length ? rows : null);
+  }
   return values;
+}
+
+// data-rows: "add" appends a blank copy of the first row; a reset leaves the first row only.
+function growable(box, add) {
+  add.addEventListener("click", () => {
+    const row = $("[data-row]", box).cloneNode(true);
+    for (const cell of $$("[data-cell]", row)) cell.value = "";
+    box.append(row);
+    $("[data-cell]", row).focus();
+  });
+  add.form.addEventListener("reset", () => $$("[data-row]", box).slice(1).forEach((row) => row.remove()));
 }
 
 // An error on "steps.0.1" or "schedule.weekdays.2" goes under the nearest field the form shows.
@@ -524,17 +571,22 @@ function wireForms() {
   create($("#campaign-form"), "/api/v1/campaigns", enrolment);
 
   create($("#term-form"), "/api/v1/terms", courses);
-  create($("#course-form"), "/api/v1/courses", async (answer, body) => {
-    const term = $("#course-term").selectedOptions[0]?.textContent ?? "";
-    drafts.push({ id: answer.id, sessions: answer.sessions, title: body.title, term_id: body.term_id, term });
-    showDrafts();
+  create($("#venue-form"), "/api/v1/venues", venues);
+  create($("#course-form"), "/api/v1/courses", async (answer) => {
+    $("#course-made").textContent = t("admin.draft_made", { n: answer.sessions });
+    show("#course-made");
+    await showDrafts();
   });
+  $("#course-form").addEventListener("input", () => show("#course-made", false));
 
   create($("#merchant-form"), "/api/v1/merchants", merchants);
   create(
     $("#store-form"),
     (form) => `/api/v1/merchants/${pathId(form, "merchant_id")}/stores`,
-    (answer) => showStores({ id: answer.merchant_id ?? $("#store-merchant").value }),
+    async (answer) => {
+      await showStores({ id: answer.merchant_id ?? $("#store-merchant").value });
+      await staffStores(); // the new store may be the one a till login is about to serve
+    },
   );
   const kind = $("#offer-kind");
   const showKind = () => {
@@ -542,7 +594,18 @@ function wireForms() {
   };
   kind.addEventListener("change", showKind);
   kind.form.addEventListener("reset", () => setTimeout(showKind));
+  growable($("#offer-weeks"), $("#offer-week-add"));
   create($("#offer-form"), "/api/v1/offers", merchants);
+  $("#staff-merchant").addEventListener("change", () => staffStores().catch(showProblem));
+  create(
+    $("#staff-form"),
+    (form) => `/api/v1/merchants/${pathId(form, "merchant_id")}/staff`,
+    async (answer) => {
+      $("#staff-made").textContent = t("admin.staff_made", { username: answer.username, n: answer.store_ids.length });
+      show("#staff-made");
+    },
+  );
+  $("#staff-form").addEventListener("input", () => show("#staff-made", false));
 
   create($("#station-form"), "/api/v1/stations", stations);
   create(
