@@ -8,6 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 repo="$(cd "$here/../.." && pwd -P)"
 
 bash "$here/up.sh"
+bash "$here/browser.sh"   # tests/browser drive Debian's headless chromium
 
 cd "$repo"
 .venv/bin/ruff check .

@@ -198,16 +198,19 @@ def set_up(j: Journey) -> Place:
     )
 
 
-def join(j: Journey, place: Place, *, scan: bool = True) -> Worker:
+def join(j: Journey, place: Place, *, scan: bool = True, login_code: str | None = None) -> Worker:
     """A worker scans the poster (the QR read by a real decoder), logs in with WeChat and joins after
-    identity verification."""
+    identity verification. ``login_code`` is the wx.login code to log in with (a browser test's phone
+    logs in with its device code); by default one no one has used."""
     if scan:
         join_url = qr(j.admin.get(j.url(f"/api/v1/campaigns/{place.campaign['id']}/qr.png"), timeout=10))
         assert join_url == place.campaign["join_url"]
     session = requests.Session()
     page = session.get(j.url(f"/api/v1/join/{place.campaign['code']}"), timeout=10)
     assert page.json()["branch"] == place.branch["name"]
-    login = session.post(j.url("/api/v1/auth/wechat"), json={"code": wx_code("journey")}, timeout=10)
+    login = session.post(
+        j.url("/api/v1/auth/wechat"), json={"code": login_code or wx_code("journey")}, timeout=10
+    )
     assert login.status_code == 200, login.text
     session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
     mobile = f"139{uuid.uuid4().int % 10**8:08d}"

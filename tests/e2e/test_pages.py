@@ -55,6 +55,7 @@ class Journey:
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PAGES = ("/app/", "/app/till", "/app/duty", "/app/admin")
+ASSET_TYPES = ("text/javascript", "text/css", "image/png")  # scripts, the stylesheet, the pages' icon
 
 
 def page_json(session: requests.Session, lang: str = "zh-CN") -> dict:
@@ -89,7 +90,7 @@ def fetch_page_and_assets(gateway: str, path: str, lang: str = "zh-CN") -> str:
         assert asset.startswith("/app/"), asset
         served = requests.get(f"{gateway}{asset}", timeout=10)
         assert served.status_code == 200, asset
-        assert served.headers["Content-Type"].split(";")[0] in ("text/javascript", "text/css"), asset
+        assert served.headers["Content-Type"].split(";")[0] in ASSET_TYPES, asset
         if asset.startswith("/app/static/") and asset.endswith(".js"):
             todo += re.findall(r'from\s+"([^"]+)"', served.text)
     return page.text

@@ -15,7 +15,9 @@ function position() {
     navigator.geolocation.getCurrentPosition(
       (p) => resolve({ lat: p.coords.latitude, lng: p.coords.longitude }),
       () => resolve({}), // refused or unavailable: check in without it
-      { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+      // A fresh fix every time: a volunteer refused as too far walks closer and tries again, and a
+      // position remembered from before the walk would be refused again.
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 0 },
     );
   });
 }

@@ -79,7 +79,8 @@ async function quote() {
   clearErrors(form);
   const amount = fen(form.elements.amount.value);
   if (amount === null || amount <= 0) {
-    $('[data-error-for="amount_fen"]', form).textContent = t("till.amount");
+    $('[data-error-for="amount_fen"]', form).textContent = t("till.amount_invalid");
+    form.elements.amount.setAttribute("aria-invalid", "true");
     return;
   }
   try {
