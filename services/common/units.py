@@ -23,9 +23,27 @@ class Units:
 
     def path(self, branch_id: str, admin_token: str) -> list[str]:
         """The branch's ancestry, federation first and the branch last, if the admin may see it."""
+        found = self._get(f"/api/v1/branches/{requests.utils.quote(branch_id, safe='')}", admin_token)
+        return list(found["path"])
+
+    def subtree(self, branch_id: str, admin_token: str) -> dict[str, list[str]]:
+        """The branch and every unit below it, each id with its path, if the admin may see the branch.
+
+        Enrolment lists the admin's own subtree, so a branch outside it is absent as with ``path``.
+        """
+        below = {
+            unit["id"]: list(unit["path"])
+            for unit in self._get("/api/v1/branches", admin_token)
+            if branch_id in unit["path"]
+        }
+        if branch_id not in below:
+            raise NotFound("branch.not_found")
+        return below
+
+    def _get(self, path: str, admin_token: str):
         try:
             response = self.session.get(
-                f"{self.base_url}/api/v1/branches/{requests.utils.quote(branch_id, safe='')}",
+                f"{self.base_url}{path}",
                 headers={"Authorization": f"Bearer {admin_token}"},
                 timeout=self.timeout,
             )
@@ -36,7 +54,7 @@ class Units:
             raise NotFound("branch.not_found")
         if response.status_code != 200:
             raise Unavailable("enrolment.unavailable")
-        return list(response.json()["path"])
+        return response.json()
 
 
 def in_scope(branch_path: Iterable[str] | None, admin_units: Iterable[str]) -> bool:

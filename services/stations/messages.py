@@ -18,6 +18,14 @@ MESSAGES = {
         "en": "Only a staff account can be assigned as coordinator.",
         "zh-CN": "只能指派工作人员账号为驿站负责人",
     },
+    "station.registration_not_granted": {
+        "en": (
+            "You have no grant to register stations under this branch. An admin can grant it, or grant"
+            " it again for a branch created since."
+        ),
+        "zh-CN": "您没有在该基层工会下登记驿站的授权，请联系管理员授权（新设立的基层工会需重新授权）",
+    },
+    "registration_grant.not_found": {"en": "Registration grant not found.", "zh-CN": "未找到该驿站登记授权"},
     "station_code.malformed": {
         "en": "This is not a station check-in code.",
         "zh-CN": "这不是驿站签到二维码",

@@ -1,6 +1,8 @@
-"""Stations' domain objects and rules: who may manage a station, the rota, check-in rules, lockers.
+"""Stations' domain objects and rules: who may register and manage a station, the rota, check-in
+rules, lockers.
 
-No Flask, SQL, Redis or Kafka here; use cases (service.py, duty.py, shifts.py, lockers.py) bring the records.
+No Flask, SQL, Redis or Kafka here; use cases (service.py, registration.py, duty.py, shifts.py,
+lockers.py) bring the records.
 """
 
 from __future__ import annotations
@@ -63,6 +65,28 @@ def may_manage(station: Station, principal: Principal) -> bool:
     if ADMIN in principal.roles and in_scope(station.branch_path, principal.units):
         return True
     return COORDINATOR in principal.roles and staff_id(principal) in station.coordinators
+
+
+@dataclass(frozen=True)
+class RegistrationGrant:
+    """An admin's leave for a coordinator to register stations at a branch or any branch below it."""
+
+    id: str
+    staff_id: str
+    branch_id: str
+    branch_path: tuple[str, ...]
+    granted_by: str
+    granted_at: datetime
+    revoked_by: str | None = None
+    revoked_at: datetime | None = None
+
+
+def may_register(branch_path: tuple[str, ...] | None, grants: list[RegistrationGrant]) -> bool:
+    """A coordinator registers at a branch when one of their live grants is for it or a branch above.
+
+    Like may_manage, the grants recorded here decide; a role, unit or station claim in a token does not.
+    """
+    return in_scope(branch_path, [g.branch_id for g in grants if g.revoked_at is None])
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

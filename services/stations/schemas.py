@@ -95,6 +95,27 @@ class CoordinatorIn(Strict):
     staff_id = fields.String(required=True, validate=_id)
 
 
+class GrantIn(Strict):
+    staff_id = fields.String(required=True, validate=_id)  # a coordinator login's staff id
+    branch_id = fields.String(required=True, validate=_id)
+
+
+class GrantArgs(Strict):
+    staff_id = fields.String(load_default=None, validate=_id)
+    live = fields.Boolean(load_default=False)  # leave out revoked grants
+
+
+class GrantOut(Schema):
+    id = fields.String()
+    staff_id = fields.String()
+    branch_id = fields.String()
+    branch_path = fields.List(fields.String())
+    granted_by = fields.String()
+    granted_at = fields.DateTime()
+    revoked_by = fields.String(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
 class GroupIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     member_ids = fields.List(

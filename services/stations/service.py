@@ -1,7 +1,8 @@
 """Station use cases: registering stations, their coordinators and posters, problem reports, visits.
 
-Who may manage a station is decided here from this service's records (model.may_manage); a station
-the caller may not manage reads as absent, as enrolment answers for units outside an admin's subtree.
+Which coordinator may register a station is registration.py's to say. Who may manage a station is
+decided here from this service's records (model.may_manage); a station the caller may not manage
+reads as absent, as enrolment answers for units outside an admin's subtree.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 import redis
 
 from schemas.events import stations as ev
-from services.common.auth import Principal
+from services.common.auth import ADMIN, Principal
 from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Gone, Invalid, NotFound
@@ -20,8 +21,9 @@ from services.common.members import require_active
 from services.common.signed_codes import CodeSigner, SignedCodeError
 from services.common.units import Units
 
-from . import finder, hours, repository, tables
+from . import finder, hours, registration, repository, tables
 from .model import Station, check_amenities, may_manage
+from .model import staff_id as staff_id_of
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,9 @@ def create_station(
     uow: UnitOfWork,
     client: redis.Redis,
     units: Units,
+    who: Principal,
     *,
-    admin_token: str,
-    actor: str,
+    token: str,
     name: str,
     address: str,
     lat: float,
@@ -73,25 +75,35 @@ def create_station(
     opening_hours: str,
     lockers: int,
 ) -> Station:
+    """An admin registers a station of a branch in their subtree; a coordinator one of a branch a
+    registration grant covers, and runs it from then on (registration.py)."""
     amenities = check_amenities(amenities)
     hours.parse(opening_hours)  # refuses a malformed expression with its position
-    # Enrolment answers only for a branch in this admin's subtree: that is the scope check.
-    path = units.path(branch_id, admin_token)
-    station = Station(
-        id=str(uuid.uuid4()),
-        name=name,
-        address=address,
-        lat=lat,
-        lng=lng,
-        branch_id=branch_id,
-        branch_path=tuple(path),
-        amenities=amenities,
-        opening_hours=opening_hours,
-        lockers=lockers,
-        qr_generation=1,
-    )
+    # Enrolment answers an admin only for a branch in their subtree: that is the scope check.
+    path = units.path(branch_id, token) if ADMIN in who.roles else None
+    at = now()
     with uow:
-        repository.add_station(uow.connection, station, actor=actor, at=now())
+        coordinator = None
+        if path is None:
+            coordinator = staff_id_of(who)
+            path = registration.covered_path(uow.connection, coordinator, branch_id)
+        station = Station(
+            id=str(uuid.uuid4()),
+            name=name,
+            address=address,
+            lat=lat,
+            lng=lng,
+            branch_id=branch_id,
+            branch_path=tuple(path),
+            amenities=amenities,
+            opening_hours=opening_hours,
+            lockers=lockers,
+            qr_generation=1,
+            coordinators=(coordinator,) if coordinator else (),
+        )
+        repository.add_station(uow.connection, station, actor=who.subject, at=at)
+        if coordinator:
+            repository.assign_coordinator(uow.connection, station.id, coordinator, actor=who.subject, at=at)
         uow.commit()
     publish(client, station)
     return station

@@ -56,6 +56,43 @@ station_coordinators = Table(
     Column("assigned_at", DateTime(timezone=True), nullable=False),
 )
 
+_live = "revoked_at IS NULL"
+
+# Who may register stations: an admin grants a coordinator (staff id) a branch, which covers the
+# branch and the branches below it. Revoking stops future registrations; stations already registered
+# keep their coordinators. Revoked grants stay as the record of who granted and revoked what.
+registration_grants = Table(
+    "registration_grants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("staff_id", String(64), nullable=False, index=True),
+    Column("branch_id", String(64), nullable=False),
+    Column("branch_path", JSON, nullable=False),  # the granted branch's; scopes the admins who see it
+    Column("granted_by", String(64), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(64), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # One live grant per coordinator and branch, even when an admin grants twice at once.
+    Index(
+        "uq_registration_grants_live",
+        "staff_id",
+        "branch_id",
+        unique=True,
+        postgresql_where=text(_live),
+        sqlite_where=text(_live),
+    ),
+)
+
+# Where each branch sits, as enrolment listed it when an admin granted a branch above it: a
+# coordinator's token cannot ask enrolment, so a coordinator's registration reads the path here.
+branches = Table(
+    "branches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("path", JSON, nullable=False),
+    Column("learned_at", DateTime(timezone=True), nullable=False),
+)
+
 duty_groups = Table(
     "duty_groups",
     metadata,

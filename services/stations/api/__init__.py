@@ -5,8 +5,9 @@ Views are thin: parse (the schemas), call one use case, answer.
 
 from .issues import blp as issues
 from .lockers import blp as lockers
+from .registration import blp as registration
 from .rota import blp as rota
 from .shifts import blp as shifts
 from .stations import blp as stations
 
-BLUEPRINTS = [stations, issues, rota, shifts, lockers]
+BLUEPRINTS = [stations, registration, issues, rota, shifts, lockers]

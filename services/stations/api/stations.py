@@ -41,18 +41,14 @@ class Stations(MethodView):
         # @blp.response undumped, which still documents the schema.
         return Response(finder.search(redis(), query), mimetype="application/json")
 
-    @require(ADMIN)
+    @require(ADMIN, COORDINATOR)
     @blp.arguments(s.StationIn)
     @blp.response(201, s.Created)
     def post(self, body):
-        """Register a station of a branch in the admin's subtree"""
+        """Register a station: an admin's of a branch in their subtree, a coordinator's of a branch their
+        registration grant covers (they are assigned to it)"""
         station = service.create_station(
-            unit_of_work(),
-            redis(),
-            stations().units,
-            admin_token=bearer_token(),
-            actor=principal().subject,
-            **body,
+            unit_of_work(), redis(), stations().units, principal(), token=bearer_token(), **body
         )
         return {"id": station.id}
 

@@ -27,6 +27,16 @@ from .duty import (
     shift,
     swap,
 )
+from .grants import (
+    add_grant,
+    all_grants,
+    branch_path,
+    grant,
+    learn_branches,
+    live_grant,
+    live_grants,
+    revoke_grant,
+)
 from .lockers import add_deposit, collect, deposit_by_code, flag_left_behind, occupied
 from .stations import (
     add_issue,
@@ -45,6 +55,7 @@ from .stations import (
 
 __all__ = [
     "add_deposit",
+    "add_grant",
     "add_group",
     "add_issue",
     "add_log",
@@ -52,8 +63,10 @@ __all__ = [
     "add_station",
     "add_swap",
     "add_visit",
+    "all_grants",
     "all_stations",
     "assign_coordinator",
+    "branch_path",
     "bump_qr_generation",
     "collect",
     "deposit_by_code",
@@ -62,12 +75,16 @@ __all__ = [
     "end_shift",
     "flag_future_duties",
     "flag_left_behind",
+    "grant",
     "group",
     "group_ids",
     "group_members",
     "groups_of",
     "hand_duty",
     "issue",
+    "learn_branches",
+    "live_grant",
+    "live_grants",
     "mark_duty",
     "occupied",
     "open_shift_of",
@@ -76,6 +93,7 @@ __all__ = [
     "remove_member_from_groups",
     "replace_duties",
     "resolve_issue",
+    "revoke_grant",
     "save_details",
     "set_live",
     "settle_swap",

@@ -85,6 +85,13 @@ def _next_free_monday() -> str:
     return (date.fromisoformat(this_monday()) + timedelta(weeks=4)).isoformat()
 
 
+def _fresh_registration_grant(world: World) -> str:
+    """A grant letting a new coordinator login register stations under A1, for the row that revokes it."""
+    staff_id, _ = world.new_staff("admin_a", "coordinator", "a1")
+    body = {"staff_id": staff_id, "branch_id": world.ids["a1"]}
+    return world.created("/api/v1/stations/registration-grants", "admin_a", body)["id"]
+
+
 M = "/api/v1/members/{member_id}"
 C = "/api/v1/campaigns/{campaign_id}"
 S = "/api/v1/stations/{station_id}"
@@ -317,6 +324,12 @@ CASES: list[Case] = [
         expect=204,
     ),
     station_staff("POST", f"{S}/qr/revoke", {"station_id": World.fresh_station}),
+    admin_only(
+        "DELETE",
+        "/api/v1/stations/registration-grants/{grant_id}",
+        {"grant_id": _fresh_registration_grant},
+        expect=204,
+    ),
     Case(
         "POST",
         f"{S}/issues",

@@ -1,7 +1,8 @@
 """Stations in-process (Flask test client) on a fresh SQLite file, with tokens from ``token_mint``,
 members made active through the service's own handlers (``deliver``), the tests' Redis database
 (db 12 for this service's runs) flushed around every test, and a stand-in for enrolment's branch
-endpoint, which tells the path of a branch to an admin whose subtree holds it.
+endpoints: the path of one branch, and the units of an admin's subtree with their paths, told only to
+an admin whose subtree holds them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask, abort, request
+from flask import Flask, abort, jsonify, request
 
 from schemas.events import members as m
 from services.common.clock import SHANGHAI
@@ -18,9 +19,14 @@ from tests.support import Api, build_app, decode_qr, deliver, dispose_app, membe
 
 token_mint = support.token_mint(scope="session")
 
-# The union tree the fake enrolment knows: branch -> its path, federation first.
+# The union tree the fake enrolment knows: unit -> its path, federation first. A test may add a
+# branch, as enrolment creates one (monkeypatch.setitem).
 BRANCHES = {
+    "root": ["root"],
+    "city-1": ["root", "city-1"],
+    "city-2": ["root", "city-2"],
     "b-1": ["root", "city-1", "b-1"],
+    "b-1-1": ["root", "city-1", "b-1", "b-1-1"],
     "b-2": ["root", "city-2", "b-2"],
 }
 
@@ -29,14 +35,23 @@ BRANCHES = {
 def enrolment_url(token_mint):
     app = Flask("fake-enrolment")
 
+    def admin():
+        principal = app.config["VERIFIER"].verify(request.headers.get("Authorization", "").partition(" ")[2])
+        if "admin" not in principal.roles:
+            abort(403)
+        return principal
+
     @app.get("/api/v1/branches/<branch_id>")
     def branch(branch_id):
-        token = request.headers.get("Authorization", "").partition(" ")[2]
-        principal = app.config["VERIFIER"].verify(token)
         path = BRANCHES.get(branch_id)
-        if path is None or not set(principal.units) & set(path):
+        if path is None or not set(admin().units) & set(path):
             abort(404)
         return {"id": branch_id, "path": path}
+
+    @app.get("/api/v1/branches")
+    def subtree():
+        units = set(admin().units)
+        return jsonify([{"id": unit, "path": path} for unit, path in BRANCHES.items() if units & set(path)])
 
     from services.common.auth import TokenVerifier
 

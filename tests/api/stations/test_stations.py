@@ -92,7 +92,7 @@ def test_an_admin_cannot_register_a_station_for_a_branch_outside_their_subtree(a
     assert reply.json()["code"] == "branch.not_found"
 
 
-def test_members_and_coordinators_cannot_register_stations(api, token_mint):
+def test_members_and_coordinators_without_a_grant_cannot_register_stations(api, token_mint):
     for headers in (token_mint.member("m-1"), token_mint.staff("coord-1", "coordinator")):
         assert api.send("POST", "/api/v1/stations", json=station_body(), headers=headers).status_code == 403
 

@@ -1,8 +1,9 @@
-"""Stations' rules without Flask: who manages a station, distances, the rotation, duty ownership."""
+"""Stations' rules without Flask: who registers and manages a station, distances, the rotation,
+duty ownership."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -37,6 +38,30 @@ def test_admins_above_the_branch_and_assigned_coordinators_manage_the_station():
     assert model.may_manage(s, Principal("staff:c-1", frozenset({"coordinator"})))
     claimed = Principal("staff:c-2", frozenset({"coordinator"}), station_ids=("s-1",))
     assert not model.may_manage(s, claimed)
+
+
+def grant(branch_id: str, *, revoked: bool = False) -> model.RegistrationGrant:
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    return model.RegistrationGrant(
+        id=f"g-{branch_id}",
+        staff_id="c-1",
+        branch_id=branch_id,
+        branch_path=("root", branch_id),
+        granted_by="staff:a",
+        granted_at=at,
+        revoked_by="staff:a" if revoked else None,
+        revoked_at=at if revoked else None,
+    )
+
+
+def test_a_live_grant_of_the_branch_or_one_above_lets_a_coordinator_register_there():
+    path = ("root", "city-1", "b-1")
+    assert model.may_register(path, [grant("b-1")])
+    assert model.may_register(path, [grant("b-2"), grant("city-1")])
+    assert not model.may_register(path, [grant("b-1-1"), grant("city-2")])  # below it, beside it
+    assert not model.may_register(path, [grant("city-1", revoked=True)])
+    assert not model.may_register(path, [])
+    assert not model.may_register(None, [grant("root")])  # a branch whose path is not known here
 
 
 def test_known_distances():
