@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The JS and CSS the services serve themselves: swagger-ui for each /docs, and for the web pages
-# (services/web, docs/web.md) qrcode-generator, jsQR and Chart.js. npm packages pinned in
+# (services/web, docs/web.md) qrcode-generator, jsQR and Chart.js; and, as a devDependency, axe-core,
+# which the browser tests put on the pages to check them and no page serves. npm packages pinned in
 # deploy/web/package-lock.json, installed into deploy/web/node_modules, reinstalled when the lock
 # changes. No page loads anything from a CDN. Source after lib.sh.
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import marshmallow as ma
 import redis
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
@@ -111,6 +111,15 @@ def create_service_app(
     api = ServiceApi(app)
     register_error_handlers(app)  # after Api(), which installs handlers of its own
     install_request_context(app, settings.service)
+
+    @app.after_request
+    def _not_cached(response):
+        # An API answer is its caller's (a token, a card code, a list scoped to an admin's subtree) or
+        # changes by the second: no browser or proxy keeps a copy unless its view says one may.
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     app.register_blueprint(health)
     app.register_blueprint(docs_assets)
     for blueprint in blueprints:

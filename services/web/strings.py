@@ -101,6 +101,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     "till.reverse_confirm": ("确定撤销这笔核销吗？", "Reverse this redemption?"),
     "till.reversed": ("已撤销", "Reversed"),
     "till.time": ("时间", "Time"),
+    "till.bill": ("金额", "Bill"),
+    "till.taken_off": ("优惠", "Off"),
+    "till.action": ("操作", "Action"),
+    "till.vouchers": ("会员的代金券", "The member's vouchers"),
+    "till.no_voucher": ("不使用代金券", "No voucher"),
+    "till.voucher_part": ("代金券抵扣", "Voucher"),
+    "till.voucher.shift_thanks": ("驿站值班感谢券", "Thanks for a station duty"),
+    "till.voucher_until": ("{day}前有效", "valid before {day}"),
+    "till.with_voucher": ("含代金券 {v}", "incl. voucher {v}"),
+    "till.voucher_only": ("仅代金券", "Voucher only"),
+    "till.reversed_done": ("已撤销，全额退款", "Reversed: the bill is refunded in full"),
+    "till.reversed_voucher_back": (
+        "已撤销，全额退款，代金券已退回会员",
+        "Reversed: the bill is refunded in full and the voucher is the member's again",
+    ),
     # --- duty -------------------------------------------------------------------------------------------
     "duty.title": ("驿站值班", "Station duty"),
     "duty.checkin": ("签到开站", "Check in and open"),
@@ -339,6 +354,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart.fill_rate": ("满员率", "Fill"),
     "chart.no_shows": ("缺席人次", "No-shows"),
     "chart.none": ("暂无数据", "No data yet"),
+    "chart.others": ("其他{n}家商户", "{n} other merchants"),
     "chart.pick_campaign": ("选择活动", "Campaign"),
 }
 

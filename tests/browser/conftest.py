@@ -6,6 +6,10 @@ Every test gets a fresh browser with an empty profile, and when it ends, the bro
 no console error the test did not expect (a script error, a refused CSP load, a failed request)
 and no request to anywhere but 127.0.0.1.
 
+The tests also save screenshots of the pages at phone and desktop size, as they reach the states
+worth showing; with UNIONHUB_SCREENSHOTS=docs/screenshots they refresh the ones the README shows,
+otherwise they go to a temporary directory (checked all the same: right size, small enough).
+
 Without the browser (`bash deploy/local/browser.sh` installs it) or the system
 (`bash deploy/local/up.sh`), these tests are skipped, or fail under UNIONHUB_REQUIRE_INFRA=1.
 """
@@ -13,6 +17,7 @@ Without the browser (`bash deploy/local/browser.sh` installs it) or the system
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -46,7 +51,14 @@ def browser(chromium, gateway, tmp_path):  # noqa: F811  (gateway is the fixture
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # The driver is named, so Selenium Manager never looks for (or downloads) one of its own.
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    page = Browser(driver, gateway)
+    shots = Path(os.environ.get("UNIONHUB_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page = Browser(driver, gateway, shots)
+    # Chart.js then draws at once instead of animating for a second: the charts a test reads or a
+    # screenshot shows are the finished ones (the console honours the setting: admin.js).
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
+    )
     page.viewport(PHONE)
     try:
         yield page

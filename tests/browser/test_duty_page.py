@@ -32,7 +32,8 @@ def test_a_volunteer_checks_in_where_the_station_is_logs_lockers_and_checks_out(
     journey.created(
         journey.admin,
         f"/api/v1/stations/{station['id']}/rota",
-        {"start": monday.isoformat(), "weeks": 1, "group_ids": [group["id"]]},
+        # Two weeks: a test running over Sunday midnight still finds the volunteer on the rota.
+        {"start": monday.isoformat(), "weeks": 2, "group_ids": [group["id"]]},
     )
     station_code = qr(journey.admin.get(journey.url(f"/api/v1/stations/{station['id']}/qr.png"), timeout=10))
 
@@ -44,6 +45,7 @@ def test_a_volunteer_checks_in_where_the_station_is_logs_lockers_and_checks_out(
     browser.open("/app/duty")
     browser.visible("#checkin-form")
     assert browser.find("#use_location").is_selected()
+    browser.usable(phone=True)
 
     # Too far from the station: refused, and still off duty.
     browser.locate(*FAR)
@@ -81,6 +83,8 @@ def test_a_volunteer_checks_in_where_the_station_is_logs_lockers_and_checks_out(
     browser.type("#pickup_code", pickup_code)
     browser.tap("#pickup-submit")
     browser.text("#pickup-result", "已从")
+    browser.usable(phone=True)
+    browser.snapshot("duty-on-duty")
 
     # Checking out closes the station (nobody else is on duty).
     browser.tap("#checkout")

@@ -43,6 +43,8 @@ def test_a_worker_joins_from_the_poster_and_gets_a_card_whose_qr_renews(browser,
     # The SMS code, then a wrong ID number: the API's message, in Chinese, right under its field.
     mobile = f"137{uuid.uuid4().int % 10**8:08d}"
     browser.visible("#join-form")
+    browser.usable(phone=True)
+    browser.snapshot("join-form")
     browser.type("#mobile", mobile)
     browser.tap("#send-code")
     assert HAN.search(browser.visible("#code-sent").text)
@@ -53,6 +55,7 @@ def test_a_worker_joins_from_the_poster_and_gets_a_card_whose_qr_renews(browser,
     error = browser.field_error("#join-form", "id_number")
     assert HAN.search(error.text), error.text
     assert browser.find("#id_number").get_attribute("aria-invalid") == "true"
+    browser.usable(phone=True)  # the form with its errors shown
     assert browser.find("#card").is_displayed() is False  # nothing changed: no member, no card
 
     # Switching to English keeps the login; the same mistake now reads in English, then the join.
@@ -76,6 +79,7 @@ def test_a_worker_joins_from_the_poster_and_gets_a_card_whose_qr_renews(browser,
     (member,) = [m for m in members if m["card_no"] == browser.find("#card-no").text]
     assert member["status"] == "active" and browser.find("#card-status").text == "Active"
     assert not browser.find("#join").is_displayed()
+    browser.usable(phone=True)
     first = read_card_qr(browser)
     drawn_at = time.monotonic()
     countdown = int(re.search(r"\d+", browser.text("#card-expires", "Renews in").text)[0])
@@ -85,10 +89,13 @@ def test_a_worker_joins_from_the_poster_and_gets_a_card_whose_qr_renews(browser,
     browser.until(lambda _: (text := read_card_qr(browser)) != first and text, "a new card code", seconds=65)
     assert time.monotonic() - drawn_at < 60  # before the first code expired
 
-    # The same phone opening the poster again comes back to its card.
+    # The same phone opening the poster again comes back to its card (in Chinese: the switch was
+    # for that one page).
     browser.driver.get(join_url)
     browser.text("#card-no", member["card_no"])
     assert not browser.find("#join").is_displayed()
+    browser.until(lambda _: browser.find("#card-qr").get_attribute("data-token"), "the card's QR drawn")
+    browser.snapshot("join-card")
 
 
 def test_a_revoked_campaign_says_so_and_offers_no_form(browser, journey, place):

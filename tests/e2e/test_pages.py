@@ -1,8 +1,9 @@
 """The web pages through the gateway, against the running system: every page and every file it
 loads, then the API calls each page's JS makes, in the order a person's taps make them.
 
-No browser runs here (none is installed on the developers' machines or CI's); the flows below are
-the requests join.js, till.js, duty.js and admin.js send, with the headers they send.
+No browser runs here (tests/browser runs the pages' JS in Chromium); the flows below are the
+requests join.js, till.js, duty.js and admin.js send, with the headers they send, and what their
+answers must say: personal ones are cached nowhere.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ def test_a_worker_joins_in_a_browser_a_till_sells_once_a_volunteer_does_a_shift_
         j.url("/api/v1/auth/wechat"), json={"code": device}, headers=page_json(browser), timeout=10
     )
     assert login.status_code == 200 and login.json()["member_id"] is None
+    assert login.headers["Cache-Control"] == "no-store"  # a token: no cache keeps it
     member = {**page_json(browser, "en"), "Authorization": f"Bearer {login.json()['access_token']}"}
     mobile = f"137{uuid.uuid4().int % 10**8:08d}"
     sent = browser.post(j.url("/api/v1/join/sms-code"), json={"mobile": mobile}, headers=member, timeout=10)
@@ -215,7 +217,9 @@ def test_a_worker_joins_in_a_browser_a_till_sells_once_a_volunteer_does_a_shift_
     member["Authorization"] = f"Bearer {joined.json()['access_token']}"
     relogin = browser.post(j.url("/api/v1/auth/wechat"), json={"code": device}, timeout=10).json()
     assert relogin["member_id"] == joined.json()["member_id"]  # the same phone opens the card next time
-    me = browser.get(j.url("/api/v1/members/me"), headers=member, timeout=10).json()
+    me_answer = browser.get(j.url("/api/v1/members/me"), headers=member, timeout=10)
+    assert me_answer.headers["Cache-Control"] == "no-store"
+    me = me_answer.json()
     assert me["card_no"] == joined.json()["card_no"]
     first = browser.get(j.url("/api/v1/members/me/card/token"), headers=member, timeout=10).json()
     assert 10 < first["expires_in"] <= 120  # join.js renews 10 s before expiry
@@ -224,35 +228,44 @@ def test_a_worker_joins_in_a_browser_a_till_sells_once_a_volunteer_does_a_shift_
     till_html = fetch_page_and_assets(j.gateway, "/app/till")
     assert 'id="sale-form"' in till_html
     till = requests.Session()
-    token = till.post(
+    staff_login = till.post(
         j.url("/api/v1/auth/staff/login"),
         json={"username": f"page-till-{j.suffix}", "password": "staff-password-1"},
         headers=page_json(till),
         timeout=10,
-    ).json()["access_token"]
+    )
+    assert staff_login.headers["Cache-Control"] == "no-store"
+    token = staff_login.json()["access_token"]
     till.headers.update({**page_json(till), "Authorization": f"Bearer {token}"})
     stores = till.get(j.url("/api/v1/redemptions/stores"), timeout=10).json()
     assert [s["id"] for s in stores] == [made["store"]["id"]]
     store_id = made["store"]["id"]
-    quote = till.get(
-        j.url("/api/v1/redemptions/quote"), params={"store_id": store_id, "amount_fen": 15800}, timeout=10
+    # The quote takes the card (it spends nothing) and says what confirming would: the offer, and
+    # the member's vouchers to apply (none yet); the sale then sends the same body with its key.
+    card = browser.get(j.url("/api/v1/members/me/card/token"), headers=member, timeout=10).json()["token"]
+    sale = {"card_token": card, "store_id": store_id, "amount_fen": 15800, "voucher_id": None}
+    quote = _until(
+        lambda: till.post(j.url("/api/v1/redemptions/quote"), json=sale, timeout=10),
+        lambda r: r.status_code == 200,
+        "merchants learning of the new member",
     )
-    assert quote.json() == {
+    assert quote.headers["Cache-Control"] == "no-store"
+    assert {k: v for k, v in quote.json().items() if k != "card_no"} == {
         "offer_id": made["offer"]["id"],
         "offer_title": "满100减10",
+        "amount_fen": 15800,
         "discount_fen": 1000,
+        "voucher_id": None,
+        "voucher_fen": 0,
         "payable_fen": 14800,
+        "vouchers": [],
     }
-    card = browser.get(j.url("/api/v1/members/me/card/token"), headers=member, timeout=10).json()["token"]
-    sale = {"card_token": card, "store_id": store_id, "amount_fen": 15800}
     sale_key = str(uuid.uuid4())
-    done = _until(
-        lambda: till.post(
-            j.url("/api/v1/redemptions"), json=sale, headers={"Idempotency-Key": sale_key}, timeout=10
-        ),
-        lambda r: r.status_code == 201,
-        "merchants learning of the new member",
-    ).json()
+    confirmed = till.post(
+        j.url("/api/v1/redemptions"), json=sale, headers={"Idempotency-Key": sale_key}, timeout=10
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    done = confirmed.json()
     double = till.post(
         j.url("/api/v1/redemptions"), json=sale, headers={"Idempotency-Key": sale_key}, timeout=10
     )

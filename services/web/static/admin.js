@@ -5,6 +5,8 @@ import {
 } from "/app/static/app.js";
 
 const Chart = window.Chart;
+// Someone who asked their system for less motion gets the charts drawn at once.
+if (Chart && matchMedia("(prefers-reduced-motion: reduce)").matches) Chart.defaults.animation = false;
 let token = null;
 const charts = {};
 const get = (path) => api("GET", path, { token });
@@ -70,18 +72,37 @@ async function funnelChart(campaignId) {
           },
         ],
       },
-      options: { scales: { rate: { position: "right", min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } } },
+      // "y" named first: Chart.js puts a dataset without a yAxisID on the first vertical scale, and
+      // with "rate" alone the bars would be drawn against 0–100 %.
+      options: {
+        scales: {
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+          rate: { position: "right", min: 0, max: 100, ticks: { callback: (v) => `${v}%` } },
+        },
+      },
     },
     days.length > 0,
   );
 }
 
+// The merchants with the most redemptions each get a colour; the rest share "others", so that with
+// a province's hundreds of merchants the legend stays a line or two under the chart.
+const TOP_MERCHANTS = 5;
+
 async function redemptionsChart() {
   const rows = await get("/api/v1/merchants/daily?days=30");
   const days = [...new Set(rows.map((r) => r.day))].sort();
-  const merchants = [...new Map(rows.map((r) => [r.merchant_id, r.merchant_name])).entries()];
-  const palette = ["#b3261e", "#1a73e8", "#1b6e3a", "#e37400", "#6a1b9a", "#00838f"];
-  const cell = (day, id, field) => rows.find((r) => r.day === day && r.merchant_id === id)?.[field] ?? 0;
+  const totals = new Map();
+  for (const r of rows) totals.set(r.merchant_id, { name: r.merchant_name, n: (totals.get(r.merchant_id)?.n ?? 0) + r.redemptions });
+  const ranked = [...totals.entries()].sort((a, b) => b[1].n - a[1].n);
+  const top = ranked.slice(0, TOP_MERCHANTS).map(([id, m]) => ({ ids: [id], name: m.name }));
+  const rest = ranked.slice(TOP_MERCHANTS).map(([id]) => id);
+  // "Others" only names more than one merchant: a sixth alone keeps its own name.
+  if (rest.length === 1) top.push({ ids: rest, name: totals.get(rest[0]).name });
+  else if (rest.length) top.push({ ids: rest, name: t("chart.others", { n: rest.length }) });
+  const palette = ["#b3261e", "#1a73e8", "#1b6e3a", "#e37400", "#6a1b9a", "#5b6770"];
+  const sum = (day, ids, field) =>
+    rows.filter((r) => r.day === day && ids.includes(r.merchant_id)).reduce((n, r) => n + r[field], 0);
   draw(
     "chart-redemptions",
     {
@@ -89,23 +110,42 @@ async function redemptionsChart() {
       data: {
         labels: days,
         datasets: [
-          ...merchants.map(([id, name], i) => ({
-            label: `${name} · ${t("chart.count")}`,
-            data: days.map((d) => cell(d, id, "redemptions")),
+          ...top.map((group, i) => ({
+            label: group.name,
+            data: days.map((d) => sum(d, group.ids, "redemptions")),
+            discounts: days.map((d) => sum(d, group.ids, "discount_fen")),
             backgroundColor: palette[i % palette.length],
             stack: "count",
           })),
-          ...merchants.map(([id, name], i) => ({
-            label: `${name} · ${t("chart.discount")}`,
+          {
+            label: t("chart.discount"),
             type: "line",
             yAxisID: "money",
-            data: days.map((d) => cell(d, id, "discount_fen") / 100),
-            borderColor: palette[i % palette.length],
+            data: days.map((d) => sum(d, [...totals.keys()], "discount_fen") / 100),
+            borderColor: "#1d2327",
             borderDash: [4, 4],
-          })),
+          },
         ],
       },
-      options: { scales: { x: { stacked: true }, y: { stacked: true }, money: { position: "right" } } },
+      options: {
+        scales: {
+          x: { stacked: true },
+          y: { stacked: true, title: { display: true, text: t("chart.count") } },
+          money: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } },
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 12 } },
+          // A merchant's bar says its redemptions and its discount that day.
+          tooltip: {
+            callbacks: {
+              label: (item) =>
+                item.dataset.discounts
+                  ? `${item.dataset.label}: ${item.raw} · ${yuan(item.dataset.discounts[item.dataIndex])} ${t("yuan")}`
+                  : `${item.dataset.label}: ${item.raw}`,
+            },
+          },
+        },
+      },
     },
     rows.length > 0,
   );
@@ -203,10 +243,14 @@ function fill(selector, rows, label) {
   }
 }
 
-// The branches of the admin's subtree, for every form that names one.
+// The branches of the admin's subtree, for every form that names one. A new unit's parent must be
+// one that may have units under it: a grassroots branch ("branch") may not (enrolment refuses it).
 async function units() {
   const list = await get("/api/v1/branches");
   fill("[data-units]", list, (u) => u.name);
+  const parents = list.filter((u) => u.kind !== "branch");
+  fill("[data-parents]", parents, (u) => u.name);
+  show("#branch-form", parents.length > 0); // an admin of one branch has nowhere to add one
   return list;
 }
 

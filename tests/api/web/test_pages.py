@@ -3,6 +3,7 @@ another origin, and the npm files they use served from the packages the scripts 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -122,10 +123,42 @@ def test_the_npm_packages_are_pinned_in_the_lockfile_the_scripts_install():
         assert f'"node_modules/{package}"' in lock, package
 
 
+def test_the_accessibility_checker_is_pinned_for_the_tests_only():
+    """axe-core is a devDependency: installed by the scripts for the browser tier (tests/browser),
+    left out of the image (npm ci --omit=dev), and never in the pages' allow-list."""
+    root = Path(__file__).resolve().parents[3] / "deploy" / "web"
+    package = json.loads((root / "package.json").read_text())
+    lock = json.loads((root / "package-lock.json").read_text())
+
+    assert "axe-core" in package["devDependencies"] and "axe-core" not in package["dependencies"]
+    assert lock["packages"]["node_modules/axe-core"]["dev"] is True
+    assert lock["packages"]["node_modules/axe-core"]["version"] == package["devDependencies"]["axe-core"]
+    assert "axe-core" not in VENDOR
+    assert "--omit=dev" in (root.parents[1] / "deploy" / "compose" / "Dockerfile").read_text()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+def test_the_readme_shows_every_screenshot_at_phone_and_desktop_width():
+    """The browser tier saves them (UNIONHUB_SCREENSHOTS=docs/screenshots); the README shows each."""
+    readme = (SCREENSHOTS.parents[1] / "README.md").read_text()
+    shown = set(re.findall(r'src="docs/screenshots/([^"]+\.png)"', readme))
+    saved = {file.name for file in SCREENSHOTS.glob("*.png")}
+
+    assert shown == saved and saved, (shown, saved)
+    for name in {file.rsplit("-", 1)[0] for file in saved}:
+        assert {f"{name}-phone.png", f"{name}-desktop.png"} <= saved, name
+    for file in SCREENSHOTS.glob("*.png"):
+        data = file.read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) < 300_000, file.name
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/app/vendor/jsqr/package.json",
+        "/app/vendor/axe-core/axe.min.js",  # the browser tests' accessibility checker: theirs alone
         "/app/vendor/chart.js/dist/chart.js",
         "/app/vendor/swagger-ui-dist/index.html",
         "/app/vendor/jsqr/../chart.js/package.json",
