@@ -174,6 +174,16 @@ def default_consumer(bootstrap: str, group_id: str, **overrides) -> Callable[[li
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_interval_ms=300_000,
+            # A consumer that dies without leaving the group (SIGKILL, a lost node) keeps its
+            # partitions until the broker stops hearing from it: kafka-python's 45 s default held a
+            # service's events that long in the fault runs (docs/reliability.md, "Faults"). Heartbeats
+            # come from the client's own thread, so a long batch is not silence; a rebalance after a
+            # stall of over 10 s only redelivers, which the inbox absorbs.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            # While the broker is away the client's reconnect backoff doubles up to 30 s by default, and
+            # the events waited up to that long after it was back; 1 s keeps the retries cheap.
+            reconnect_backoff_max_ms=1_000,
             client_id=f"{group_id}-consumer",
         )
         config.update(overrides)

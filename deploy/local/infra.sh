@@ -15,6 +15,7 @@ set -euo pipefail
 
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+drop_inherited_fds
 
 ALL_COMPONENTS=(postgres redis kafka nginx)   # start order; stop is reversed
 

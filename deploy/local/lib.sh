@@ -278,6 +278,20 @@ ensure_traversable() {
 }
 
 # ---------------------------------------------------------------- locking ----
+# Close every descriptor the script inherited beyond stdin, stdout and stderr (255 is bash's own, on the
+# script it reads). The daemons it starts would keep them open for as long as they run: a lock that
+# `flock LOCK bash <script>` holds for the script alone would be held by the running services, and
+# every later `flock LOCK` would wait for them forever.
+drop_inherited_fds() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd="${fd##*/}"
+        if (( fd > 2 && fd != 255 )); then
+            eval "exec $fd>&-"
+        fi
+    done
+}
+
 # Serialise concurrent infra.sh runs (parallel CI steps, a human and a test
 # runner) so two `up`s cannot both decide to start the same service.
 # Daemons started while the lock is held must be launched with `9>&-`, or they

@@ -8,6 +8,7 @@
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+drop_inherited_fds
 
 RUN_DIR="$UNIONHUB_HOME/run"
 LOG_DIR="$UNIONHUB_HOME/log"

@@ -1,5 +1,6 @@
 """What the load benchmarks of tests/load/ share: starting and stopping what they measure, a gateway
-of their own, the load runners, and py-spy around a phase.
+of their own, the load runners, py-spy around a phase, where the CPU goes, and the set-up they make
+before they measure (members, courses, a merchant with its stores and tills, stations, joins).
 
 Every bench starts everything it measures on loopback ports of its own and stops exactly that at
 the end (by pid, process group included); it touches nothing that is running. Every loop here is
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -21,10 +23,12 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -36,7 +40,9 @@ for path in (str(REPO), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_enrolment import Phase, percentile, session_from  # noqa: E402
+from bench_enrolment import Phase, percentile, resident_id, session_from  # noqa: E402
+
+from services.common.clock import SHANGHAI  # noqa: E402
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 90.0
@@ -166,25 +172,58 @@ def fresh_databases(admin_dsn: str, names: list[str]) -> Iterator[None]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_bare(procs: Processes, port: int, env: dict) -> subprocess.Popen:
-    """tests/load/bare_app.py on the gunicorn settings of `unionhub serve` (2 workers × 4 threads)."""
+def start_bare(
+    procs: Processes, port: int, env: dict, workers: int = 2, threads: int = 4
+) -> subprocess.Popen:
+    """tests/load/bare_app.py on the gunicorn settings of `unionhub serve` (2 workers × 4 threads), or
+    on the ones a bench compares, which it gives our service too."""
     return procs.start(
         "bare",
         [
             sys.executable, "-m", "gunicorn", "--pythonpath", str(HERE), "bare_app:create_app()",
-            "--bind", f"{HOST}:{port}", "--workers", "2", "--threads", "4",
+            "--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads),
         ],
         env,
     )  # fmt: skip
 
 
-def start_service(procs: Processes, name: str, port: int, env: dict, label: str | None = None):
-    """A service by `unionhub serve` with its defaults (gunicorn 2 × 4, access log on)."""
+def start_service(
+    procs: Processes,
+    name: str,
+    port: int,
+    env: dict,
+    label: str | None = None,
+    workers: int = 2,
+    threads: int = 4,
+):
+    """A service by `unionhub serve` with its defaults (gunicorn 2 × 4, access log on), or the workers
+    and threads a bench compares."""
+    serve = cli("serve", name, "--port", str(port), "--host", HOST)
+    return procs.start(label or name, [*serve, "--workers", str(workers), "--threads", str(threads)], env)
+
+
+def start_worker(procs: Processes, name: str, metrics_port: int, env: dict, label: str | None = None):
+    """A service's event worker by `unionhub worker` (relay, consumer, jobs), serving its bus metrics
+    on ``metrics_port``."""
     return procs.start(
-        label or name,
-        cli("serve", name, "--port", str(port), "--host", HOST, "--workers", "2", "--threads", "4"),
-        env,
+        label or f"{name}-worker",
+        cli("worker", name),
+        {**env, "UNIONHUB_WORKER_METRICS_PORT": str(metrics_port)},
     )
+
+
+def start_fake(procs: Processes, name: str, port: int, env: dict):
+    """A fake of services/registry.py FAKES on one process, as deploy/local/services.sh runs it: the
+    identity fake keeps its SMS outbox in memory, which two workers would split."""
+    return procs.start(name, cli("serve", name, "--port", str(port), "--host", HOST, "--workers", "1"), env)
+
+
+def kill_group(proc: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) -> None:
+    """Signal a process we started and everything it forked (gunicorn's workers); wait for it to end
+    when the signal ends it."""
+    os.killpg(proc.pid, sig)
+    if sig in (signal.SIGKILL, signal.SIGTERM):
+        proc.wait(timeout=15)
 
 
 # --- the gateway --------------------------------------------------------------------------------
@@ -548,3 +587,426 @@ def summarise(phase: str, files: list[Path], top: int = 30) -> None:
     print("    top own time:")
     for name, n in own.most_common(12):
         print(f"    {100 * n / total:5.1f}%  {name}")
+
+
+# --- set-up the benches share ---------------------------------------------------------------------
+# What a bench makes before it measures, through the API where the API makes it and straight into a
+# projection where an event would have made it (the event path is measured by bench_bus.py).
+
+BRANCH = ("b-1", ("root", "b-1"))  # a branch and its path from the root, where a stand-in plays enrolment
+
+
+def bearer(issuer, subject: str, roles: list[str], **scopes) -> str:
+    return "Bearer " + issuer.issue(subject, roles, **scopes)[0]
+
+
+def add_members(
+    dsn: str, member_ids: list[str], branch: tuple[str, tuple[str, ...]] = BRANCH, card_numbers: bool = False
+) -> None:
+    """Rows of a service's member projection (services/common/members.py), as a member.joined event
+    would leave them: active members of ``branch``, with a card number where ``card_numbers``."""
+    at = datetime.now(UTC)
+    branch_id, path = branch[0], json.dumps(list(branch[1]))
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY members (member_id, status, branch_id, branch_path, card_no, updated_at) FROM STDIN"
+        ) as copy:
+            for n, member_id in enumerate(member_ids):
+                copy.write_row(
+                    (member_id, "active", branch_id, path, f"GZ{n:010d}" if card_numbers else None, at)
+                )
+
+
+def clear_keys(client, patterns: tuple[str, ...]) -> None:
+    """Our keys in our Redis db, from this run or one that was cut short."""
+    for pattern in patterns:
+        batch = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.delete(*batch)
+                batch = []
+        if batch:
+            client.delete(*batch)
+
+
+def _post(session: requests.Session, base: str, path: str, body: dict, headers: dict) -> dict:
+    response = session.post(base + path, json=body, headers=headers, timeout=30)
+    if response.status_code != 201:
+        raise SystemExit(f"setup: POST {path} answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+# courses
+
+
+def create_term(base: str, admin: str, branch_id: str, opens_at: datetime) -> str:
+    """A term of ``branch_id`` whose booking opens at ``opens_at`` and closes a week later."""
+    today = datetime.now(SHANGHAI).date()
+    with requests.Session() as session:
+        return _post(
+            session, base, "/api/v1/terms",
+            {
+                "name": "压测学期",
+                "branch_id": branch_id,
+                "booking_opens_at": opens_at.isoformat(),
+                "booking_closes_at": (opens_at + timedelta(days=7)).isoformat(),
+                "starts_on": (today + timedelta(days=8)).isoformat(),
+                "ends_on": (today + timedelta(days=60)).isoformat(),
+            },
+            {"Authorization": admin},
+        )["id"]  # fmt: skip
+
+
+def create_course(base: str, admin: str, term_id: str, capacity: int, title: str = "压测瑜伽") -> str:
+    """A published course of ``capacity`` seats in ``term_id``."""
+    headers = {"Authorization": admin}
+    with requests.Session() as session:
+        course_id = _post(
+            session, base, "/api/v1/courses",
+            {
+                "term_id": term_id,
+                "title": title,
+                "category": "yoga",
+                "capacity": capacity,
+                "schedule": {"weekdays": [2, 4], "start": "19:00", "minutes": 90},
+            },
+            headers,
+        )["id"]  # fmt: skip
+        session.post(
+            f"{base}/api/v1/courses/{course_id}/publish", headers=headers, timeout=30
+        ).raise_for_status()
+    return course_id
+
+
+# merchants
+
+STEPS = [[5000, 500], [10000, 1200], [20000, 3000]]  # fen: 满50减5, 满100减12, 满200减30
+BILL_FEN = (5000, 30000)  # a bill of ¥50–300, so a step of the offer always applies
+GUIYANG = (26.647, 106.630)
+
+
+def expected_discount(amount_fen: int) -> int:
+    return max((off for threshold, off in STEPS if amount_fen >= threshold), default=0)
+
+
+def create_merchant(
+    base: str, admin: str, budget_fen: int, stores: int, tills_per_store: int, rng, branch_id: str = BRANCH[0]
+):
+    """A merchant of ``branch_id`` (the union subsidises half of each discount), its stores around
+    Guiyang, a 满减 offer (``STEPS``, one use per member a day, a money budget of ``budget_fen``) in a
+    benefit week that covers today, and its till logins, each serving one store, through the API:
+    (offer id, store ids, each store's till staff ids)."""
+    session, headers = requests.Session(), {"Authorization": admin}
+
+    def post(path: str, body: dict) -> dict:
+        return _post(session, base, path, body, headers)
+
+    merchant_id = post(
+        "/api/v1/merchants",
+        {"name": "压测超市", "category": "超市", "branch_id": branch_id, "union_share_percent": 50},
+    )["id"]
+    store_ids = [
+        post(
+            f"/api/v1/merchants/{merchant_id}/stores",
+            {
+                "name": f"压测超市{n + 1}号店",
+                "address": f"贵阳市压测路{n + 1}号",
+                "lat": round(rng.gauss(GUIYANG[0], 0.05), 6),
+                "lng": round(rng.gauss(GUIYANG[1], 0.05), 6),
+            },
+        )["id"]
+        for n in range(stores)
+    ]
+    at, today = datetime.now(UTC), datetime.now(SHANGHAI).date()
+    offer_id = post(
+        "/api/v1/offers",
+        {
+            "merchant_id": merchant_id,
+            "title": "普惠周满减",
+            "kind": "threshold",
+            "steps": STEPS,
+            "starts_at": (at - timedelta(hours=1)).isoformat(),
+            "ends_at": (at + timedelta(days=1)).isoformat(),
+            "benefit_weeks": [
+                [(today - timedelta(days=1)).isoformat(), (today + timedelta(days=5)).isoformat()]
+            ],
+            "member_limit": 1,
+            "limit_period": "day",
+            "budget_kind": "money",
+            "budget_total": budget_fen,
+        },
+    )["id"]
+    tills = {
+        store_id: [
+            post(
+                f"/api/v1/merchants/{merchant_id}/staff",
+                {"username": f"till-{n}-{t}", "password": "bench-till-password", "store_ids": [store_id]},
+            )["id"]
+            for t in range(tills_per_store)
+        ]
+        for n, store_id in enumerate(store_ids)
+    }
+    session.close()
+    return offer_id, store_ids, tills
+
+
+# stations: where they are and where couriers ask
+
+BOX = {"lat": (24.6, 29.2), "lng": (103.6, 109.6)}  # Guizhou's bounding box
+# The seats of Guizhou's nine prefectures: (lat, lng, the prefecture's population in millions, 2020 census).
+CITIES = {
+    "贵阳": (26.647, 106.630, 6.0),
+    "遵义": (27.725, 106.927, 6.6),
+    "毕节": (27.302, 105.285, 6.9),
+    "六盘水": (26.593, 104.830, 3.0),
+    "安顺": (26.253, 105.948, 2.5),
+    "铜仁": (27.718, 109.191, 3.3),
+    "凯里": (26.583, 107.977, 3.8),
+    "都匀": (26.259, 107.518, 3.5),
+    "兴义": (25.088, 104.895, 3.0),
+}
+CITY_SIGMA_DEG = 0.1  # about 11 km north-south
+# How likely a station offers each amenity; the queries ask for one of the common ones.
+AMENITY_ODDS = {
+    "water": 0.9, "charging": 0.7, "microwave": 0.5, "ac_heating": 0.6, "toilet": 0.5, "first_aid": 0.4,
+    "fridge": 0.3, "lockers": 0.3, "ebike_parking": 0.6, "truck_parking": 0.1,
+}  # fmt: skip
+QUERY_AMENITIES = ("water", "charging", "microwave", "ac_heating", "toilet")
+HOURS = (("24/7", 0.3), ("Mo-Fr 08:00-20:00; PH off", 0.4), ("Mo-Su 07:00-22:00", 0.15),
+         ("Mo-Sa 09:00-21:00; Su off", 0.15))  # fmt: skip
+RADIUS_M, LIMIT = 5000, 20
+
+
+def point(rng, city_share: float) -> tuple[float, float]:
+    if rng.random() < city_share:
+        lat, lng, _ = rng.choices(list(CITIES.values()), weights=[c[2] for c in CITIES.values()])[0]
+        lat, lng = rng.gauss(lat, CITY_SIGMA_DEG), rng.gauss(lng, CITY_SIGMA_DEG)
+        return min(max(lat, BOX["lat"][0]), BOX["lat"][1]), min(max(lng, BOX["lng"][0]), BOX["lng"][1])
+    return rng.uniform(*BOX["lat"]), rng.uniform(*BOX["lng"])
+
+
+def stations(rng, count: int, city_share: float) -> list[tuple]:
+    """Rows of stations' ``stations`` table: a ``city_share`` around the prefecture seats (weighted by
+    population), the rest uniform over the box; amenities drawn per station, opening hours from HOURS."""
+    at = datetime.now(UTC)
+    rows = []
+    for n in range(count):
+        lat, lng = point(rng, city_share)
+        amenities = [a for a, odds in AMENITY_ODDS.items() if rng.random() < odds]
+        hours = rng.choices([h for h, _ in HOURS], weights=[w for _, w in HOURS])[0]
+        rows.append((
+            str(uuid.uuid4()), f"压测驿站{n}", f"贵州省压测路{n}号", round(lat, 6), round(lng, 6), BRANCH[0],
+            json.dumps(list(BRANCH[1])), json.dumps(amenities), hours, rng.randint(0, 12), 1, "closed",
+            "bench", at,
+        ))  # fmt: skip
+    return rows
+
+
+def insert_stations(dsn: str, rows: list[tuple]) -> None:
+    columns = (
+        "id, name, address, lat, lng, branch_id, branch_path, amenities, opening_hours, lockers,"
+        " qr_generation, status, created_by, created_at"
+    )
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        with cur.copy(f"COPY stations ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def queries(rng, count: int, city_share: float) -> tuple[list[str], list[str]]:
+    """Paths of the finder and of the bare ``/geo``, the same points in the same order: radius 5 km,
+    one amenity, open now, 20 at most."""
+    ours, bare = [], []
+    for _ in range(count):
+        lat, lng = point(rng, city_share)
+        where = f"lat={lat:.5f}&lng={lng:.5f}&radius_m={RADIUS_M}"
+        ours.append(
+            f"/api/v1/stations?{where}&amenity={rng.choice(QUERY_AMENITIES)}&open_now=true&limit={LIMIT}"
+        )
+        bare.append(f"/geo?{where}")
+    return ours, bare
+
+
+# enrolment: workers who log in and join
+
+
+def admin_login(base: str, password: str) -> str:
+    """The bootstrap federation admin's Authorization header (username ``admin``)."""
+    login = requests.post(
+        f"{base}/api/v1/auth/staff/login", json={"username": "admin", "password": password}, timeout=10
+    )
+    login.raise_for_status()
+    return f"Bearer {login.json()['access_token']}"
+
+
+def campaign_for(base: str, admin: str) -> dict:
+    """A new branch under the root and a campaign of it, through the API; the campaign as answered
+    (its ``branch_id``, ``code``, ``join_url``)."""
+    with requests.Session() as session:
+        session.headers["Authorization"] = admin
+        root = next(
+            u for u in session.get(f"{base}/api/v1/branches", timeout=10).json() if not u["parent_id"]
+        )
+        tag = uuid.uuid4().hex[:6]
+        branch = _post(
+            session, base, "/api/v1/branches", {"name": f"压测分会{tag}", "parent_id": root["id"]}, {}
+        )
+        return _post(
+            session, base, "/api/v1/campaigns", {"branch_id": branch["id"], "name": f"压测{tag}"}, {}
+        )
+
+
+def join_body(campaign_code: str) -> dict:
+    return {
+        "campaign_code": campaign_code,
+        "name": "压测",
+        "mobile": f"13{uuid.uuid4().int % 1_000_000_000:09d}",
+        "id_number": resident_id(),
+        "employer": "压测公司",
+        "occupation": "骑手",
+        "consent": True,
+    }
+
+
+def wechat_logins(base: str, count: int, clients: int, max_seconds: float) -> tuple[Phase, list[str]]:
+    """``count`` WeChat logins, each with a wx.login code of its own (so an openid of its own)."""
+    phase, tokens, lock = Phase("wechat login"), [], threading.Lock()
+    deadline = time.monotonic() + max_seconds
+    per_client = [count // clients + (i < count % clients) for i in range(clients)]
+
+    def log_in(n: int) -> None:
+        session = session_from()
+        for _ in range(n):
+            if time.monotonic() > deadline:
+                break
+            begun = time.perf_counter()
+            response = session.post(
+                f"{base}/api/v1/auth/wechat", json={"code": f"bench-{uuid.uuid4().hex}"}, timeout=30
+            )
+            phase.record(response.status_code, time.perf_counter() - begun)
+            if response.status_code == 200:
+                with lock:
+                    tokens.append(response.json()["access_token"])
+        session.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(log_in, per_client))
+    phase.wall = time.perf_counter() - started
+    return phase, tokens
+
+
+def prepare_joins(
+    base: str, tokens: list[str], campaign_code: str, identity: str | None, clients: int, max_seconds: float
+) -> list[tuple[str, dict]]:
+    """A join body per token; where joining needs a texted code, asked for and read from the fake
+    (``identity``: its outbox, directly or as the local gateway routes it).
+
+    Not timed: the code's text goes to a phone in real life, minutes before the join.
+    """
+    deadline = time.monotonic() + max_seconds
+
+    def one(token: str) -> tuple[str, dict] | None:
+        body = join_body(campaign_code)
+        if identity:
+            if time.monotonic() > deadline:
+                return None
+            with requests.Session() as session:
+                sent = session.post(
+                    f"{base}/api/v1/join/sms-code",
+                    json={"mobile": body["mobile"]},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
+                if sent.status_code != 202:
+                    return None
+                texts = session.get(
+                    f"{identity}/fake/sms/messages", params={"mobile": body["mobile"]}, timeout=10
+                ).json()
+                body["sms_code"] = texts[0]["code"]
+        return token, body
+
+    with ThreadPoolExecutor(clients) as pool:
+        prepared = [p for p in pool.map(one, tokens) if p]
+    if len(prepared) < len(tokens):
+        print(f"  only {len(prepared)} of {len(tokens)} join codes could be had", flush=True)
+    return prepared
+
+
+def enrol(
+    base: str, identity: str, campaign_code: str, count: int, clients: int = 8
+) -> list[tuple[str, str]]:
+    """``count`` workers who log in and join through the campaign for real (a texted code read from
+    the identity fake, name and ID number checked by it): each member's Authorization header, from
+    the join's answer, and member id. A join refused is left out and its answer printed: set-up goes
+    on with the members it has, and says how many."""
+    _, tokens = wechat_logins(base, count, clients, max_seconds=120)
+    prepared = prepare_joins(base, tokens, campaign_code, identity, clients, max_seconds=120)
+
+    def join(item: tuple[str, dict]) -> tuple[str, str] | None:
+        token, body = item
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+        response = requests.post(f"{base}/api/v1/join", json=body, headers=headers, timeout=30)
+        if response.status_code != 201:
+            print(f"  a set-up join answered {response.status_code}: {response.text[:200]}", flush=True)
+            return None
+        answer = response.json()
+        return f"Bearer {answer['access_token']}", answer["member_id"]
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [joined for joined in pool.map(join, prepared) if joined]
+
+
+# --- where the CPU goes -------------------------------------------------------------------------
+
+
+class CpuUse:
+    """The CPU time each part used during a phase, from /proc; ``parts`` name a function that lists
+    the part's pids (asked again at the end, for processes started meanwhile). The client is this
+    process, every thread of it."""
+
+    def __init__(self, parts: dict[str, Callable[[], list[int]]]):
+        self.parts = parts
+        self.used: dict[str, float] = {}
+
+    def __enter__(self):
+        self.before = {name: {p: cpu_seconds([p]) for p in pids()} for name, pids in self.parts.items()}
+        self.client = time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.used = {
+            name: sum(cpu_seconds([p]) - self.before[name].get(p, 0.0) for p in pids())
+            for name, pids in self.parts.items()
+        }
+        self.used["client"] = time.process_time() - self.client
+        return False
+
+    def line(self, requests_sent: int) -> str:
+        per = {name: 1e6 * used / max(1, requests_sent) for name, used in self.used.items()}
+        parts = ", ".join(f"{name} {us:,.0f}" for name, us in per.items() if us >= 0.5)
+        return f"CPU per request (µs): {parts}; all {sum(per.values()):,.0f}"
+
+
+def tree(pid: int) -> list[int]:
+    return [pid, *gunicorn_workers(pid)]  # a master and its children: gunicorn's workers, nginx's
+
+
+def backends(admin_dsn: str, database: str) -> Callable[[], list[int]]:
+    def pids() -> list[int]:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
+            return [r[0] for r in rows]
+
+    return pids
+
+
+def redis_server(client) -> list[int]:
+    """The Redis server's pid when it runs on this machine as a process we can see; shared with
+    whatever else uses that Redis."""
+    pid = client.info("server").get("process_id")
+    try:
+        return [pid] if "redis" in Path(f"/proc/{pid}/comm").read_text() else []
+    except OSError:
+        return []
