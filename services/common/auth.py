@@ -93,18 +93,36 @@ class JwksKeys:
 
 
 class TokenVerifier:
+    # Tokens verified lately, at most this many: a till, a member's phone or the web console sends
+    # the same token with every request while it lives, and PyJWT's checks of it (the base64 of each
+    # part, character by character, then Ed25519) were 4 % of a till redemption's CPU
+    # (docs/benchmarks.md, "Benefit-week redemptions").
+    REMEMBERED = 4096
+
     def __init__(self, keys, issuer: str, *, audience: str = AUDIENCE, leeway: int = 30):
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self._verified: dict[str, _Verified] = {}
 
     def verify(self, token: str) -> Principal:
+        verified = self._verified.get(token)
+        if verified is not None and verified.still_valid(self.keys, time.time()):
+            return verified.principal
+        principal, verified = self._verify(token)
+        if len(self._verified) >= self.REMEMBERED:
+            self._verified.clear()  # simpler than LRU; refilled within a second under load
+        self._verified[token] = verified
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, _Verified]:
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
+            key = self.keys.key(kid)
             claims = jwt.decode(
                 token,
-                self.keys.key(kid),
+                key,
                 algorithms=ALGORITHMS,
                 audience=self.audience,
                 issuer=self.issuer,
@@ -120,7 +138,31 @@ class TokenVerifier:
         except requests.RequestException as error:
             # The issuer's JWKS cannot be fetched: we cannot tell, so we must not accept.
             raise Problem(503, "service_unavailable") from error
-        return Principal.from_claims(claims)
+        principal = Principal.from_claims(claims)
+        # The span PyJWT accepts the token in (iat and nbf not after now + leeway, exp after now - leeway).
+        valid_from = max(int(claims["iat"]), int(claims.get("nbf", claims["iat"]))) - self.leeway
+        return principal, _Verified(principal, kid, key, valid_from, int(claims["exp"]) + self.leeway)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that verified: the same text verifies again with the same key, so only the time and
+    the key need checking again. A key the JWKS no longer holds (rotated out), or holds anew after a
+    refetch, sends the token through the full check."""
+
+    principal: Principal
+    kid: str
+    key: object
+    valid_from: float
+    valid_until: float
+
+    def still_valid(self, keys, now: float) -> bool:
+        if not self.valid_from <= now < self.valid_until:
+            return False
+        try:
+            return keys.key(self.kid) is self.key
+        except (KeyNotFound, requests.RequestException):
+            return False
 
 
 def bearer_token() -> str | None:

@@ -136,6 +136,17 @@ def verify(token: object, keys: PublicKeys, *, now: int) -> CardClaims:
     return CardClaims(member_id=str(member_id), nonce=nonce.hex(), expires_at=expires_at)
 
 
+def claimed_member_id(token: object) -> str | None:
+    """The member id a code names, NOT checked: for reading that member's row in the same round trip
+    as the rest of a request's reads, before ``verify``. Nothing may be decided on it until ``verify``
+    passes (which reads the id from the same bytes). None when the code is malformed."""
+    try:
+        raw = _decode(token)
+    except CardTokenError:
+        return None
+    return str(uuid.UUID(bytes=raw[_HEADER.size + NONCE_BYTES : _PAYLOAD_BYTES]))
+
+
 def redeem(token: object, keys: PublicKeys, *, now: int, used: UsedTokens) -> CardClaims:
     """``verify``, then accept the code once: a second redemption anywhere is card_token.used."""
     claims = verify(token, keys, now=now)

@@ -13,6 +13,7 @@ after ``TTL`` (a replay after that is a new request), ``prune`` deletes expired 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -30,14 +31,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     exc,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .clock import utc
 from .domain import Conflict, Invalid
-from .sql import insert_on_conflict
 
 # Clients retry within seconds or minutes; a day covers a phone that was offline overnight.
 TTL = timedelta(hours=24)
@@ -129,13 +131,18 @@ class IdempotentRequest:
         """The stored answer, if the same request was already accepted and has not expired."""
         if self.key is None:
             return None
-        t = self.table
-        row = conn.execute(select(t).where(t.c.scope == self.scope, t.c.key == self.key)).first()
-        if row is None or utc(row.created_at) < self._live_since():
+        lookup = _statements(self.table, conn.dialect.name).lookup
+        row = conn.execute(lookup, {"scope": self.scope, "key": self.key}).first()
+        return None if row is None else self.answer_of(row.request_hash, row.status, row.body, row.created_at)
+
+    def answer_of(self, stored_hash: str | None, status: int | None, body: str | None, created_at):
+        """``answered`` for the record of this scope and key that the caller read itself (None's where
+        there is none): a use case on a hot path folds the look-up into a read of its own."""
+        if self.key is None or stored_hash is None or utc(created_at) < self._live_since():
             return None
-        if not hmac.compare_digest(row.request_hash, request_hash(self.payload, self.secret)):
+        if not hmac.compare_digest(stored_hash, request_hash(self.payload, self.secret)):
             raise Conflict("idempotency_key_reused")
-        return row.status, json.loads(row.body)
+        return status, json.loads(body)
 
     def remember(self, conn: Connection, status: int, body: dict) -> None:
         """Store the answer in the caller's transaction; a concurrent twin raises KeyTaken.
@@ -145,25 +152,50 @@ class IdempotentRequest:
         (a course's seats), so a round trip saved here is saved for every booking in the queue."""
         if self.key is None:
             return
-        t = self.table
-        insert = insert_on_conflict(conn, t).values(
-            scope=self.scope,
-            key=self.key,
-            request_hash=request_hash(self.payload, self.secret),
-            status=status,
-            body=json.dumps(body, default=str, ensure_ascii=False),
-            created_at=datetime.now(UTC),
-        )
-        replace_expired = insert.on_conflict_do_update(
-            index_elements=[t.c.scope, t.c.key],
-            set_={c: insert.excluded[c] for c in ("request_hash", "status", "body", "created_at")},
-            where=t.c.created_at < self._live_since(),
-        )
+        record = self.record(status, body)
         # A row comes back when this answer was stored (new, or over an expired one); none when a
         # live twin holds the key. Not rowcount: with RETURNING, which SQLAlchemy adds to an INSERT
         # on PostgreSQL, psycopg reports it as -1.
-        if conn.execute(replace_expired.returning(t.c.id)).first() is None:
+        if conn.execute(_statements(self.table, conn.dialect.name).remember, record).first() is None:
             raise KeyTaken()
+
+    def record(self, status: int, body: dict) -> dict:
+        """The record ``remember`` stores for this answer, with ``live_since`` (an existing record
+        older than that has expired and is replaced), as parameters: for a use case that writes it
+        within a statement of its own (courses' booking, docs/benchmarks.md "Course booking burst")."""
+        return {
+            "scope": self.scope,
+            "key": self.key,
+            "request_hash": request_hash(self.payload, self.secret),
+            "status": status,
+            "body": json.dumps(body, default=str, ensure_ascii=False),
+            "created_at": datetime.now(UTC),
+            "live_since": self._live_since(),
+        }
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lookup: object
+    remember: object
+
+
+# Built once per table and dialect, with bind parameters: built per call, SQLAlchemy worked out each
+# statement's cache key on every request, and a till redemption's two look-ups and its storing of the
+# answer came to a fifth of its CPU (docs/benchmarks.md, "Benefit-week redemptions").
+@functools.cache
+def _statements(table: Table, dialect: str) -> _Statements:
+    t = table
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(t)
+    remember = insert.on_conflict_do_update(
+        index_elements=[t.c.scope, t.c.key],
+        set_={c: insert.excluded[c] for c in ("request_hash", "status", "body", "created_at")},
+        where=t.c.created_at < bindparam("live_since"),
+    ).returning(t.c.id)
+    lookup = select(t.c.request_hash, t.c.status, t.c.body, t.c.created_at).where(
+        t.c.scope == bindparam("scope"), t.c.key == bindparam("key")
+    )
+    return _Statements(lookup, remember)
 
 
 class KeyTaken(exc.IntegrityError):

@@ -12,6 +12,7 @@ and the record of the event commit together.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,8 +60,7 @@ OnInactive = Callable[[object, str, str], None]
 def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) -> Member | None:
     """The member as this service knows them; ``lock`` holds their row to the end of the
     transaction, so one member's concurrent requests go one at a time."""
-    query = select(table).where(table.c.member_id == member_id)
-    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
+    row = conn.execute(_find(table, lock), {"member_id": member_id}).mappings().first()
     if row is None:
         return None
     return Member(
@@ -68,9 +68,21 @@ def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) 
     )
 
 
+@functools.cache
+def _find(table: Table, lock: bool):
+    # Built once per table, the id a parameter: built per call, SQLAlchemy worked out the statement's
+    # cache key on every booking and redemption (docs/benchmarks.md, "Course booking burst").
+    query = select(table).where(table.c.member_id == bindparam("member_id"))
+    return query.with_for_update() if lock else query
+
+
 def require_active(conn: Connection, table: Table, member_id: str | None, *, lock: bool = False) -> Member:
     """The caller's membership, or a 403 that says why it may not act (unknown, suspended, left)."""
-    member = find(conn, table, member_id, lock=lock) if member_id else None
+    return check_active(find(conn, table, member_id, lock=lock) if member_id else None)
+
+
+def check_active(member: Member | None) -> Member:
+    """``require_active`` for a member the caller read itself (None: not in the projection)."""
     if member is None:
         # Joined a moment ago and the event has not arrived yet, or never joined.
         raise Forbidden("member.unknown")

@@ -7,11 +7,6 @@ def redeem_attempts(staff_id: str) -> str:
     return f"{PREFIX}:redeem:{staff_id}"
 
 
-def in_flight(request: str) -> str:
-    """An idempotent till request being applied; ``request`` is a hash of its scope and key."""
-    return f"{PREFIX}:in_flight:{request}"
-
-
 def card_keys() -> str:
     """The last card keys enrolment published, for when it does not answer (card_codes.CardKeys)."""
     return f"{PREFIX}:card_keys"

@@ -1,21 +1,21 @@
 """A sale at the till as it stands before anything is spent: every check that can refuse it
 without spending (till.py's docstring gives their order), and what the offer and the voucher take off
-the bill. A redemption records a plan (till.py); a preview only shows it."""
+the bill. The checks read nothing: the till reads all they need in one statement first
+(repository.till_read). A redemption records a plan (till.py); a preview only shows it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from services.common import members
 from services.common.clock import utc
 from services.common.domain import Conflict, Forbidden, Invalid
 
-from . import model, repository, tables
+from . import model
 from .cards import Cards
 from .model import Budget, Choice
+from .repository import AtTill, TillRead, Voucher
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Plan:
     """A sale that passed every check, with what comes off the bill: the offer's discount and the
     voucher's part (``discount_fen`` is both), and the card claims whose nonce is still to spend."""
 
-    merchant: object  # repository.at_till: the merchant, the store_id and the till's assignment
+    merchant: AtTill
     member: members.Member
     choice: Choice | None  # None: no offer applies, and a voucher alone takes something off
     period: str | None
@@ -62,18 +62,21 @@ def check_amount(amount_fen: int, max_bill_fen: int) -> None:
         raise Invalid("amount.out_of_range", field="amount_fen", max_fen=max_bill_fen)
 
 
-def planned(conn: Connection, cards: Cards, sale: Sale, at: datetime, *, offer_optional: bool) -> Plan:
-    """The sale checked, refused with the first reason found, and priced: the offer's discount on the
-    whole bill, then the voucher's part of what is left (model.voucher_part)."""
-    merchant = repository.at_till(conn, sale.staff_id, sale.store_id)
+def planned(read: TillRead, cards: Cards, sale: Sale, at: datetime, *, offer_optional: bool) -> Plan:
+    """The sale checked against what the till read (repository.till_read), refused with the first
+    reason found, and priced: the offer's discount on the whole bill, then the voucher's part of what
+    is left (model.voucher_part)."""
+    merchant = read.merchant
     if merchant is None:
         raise Invalid("store.not_found", field="store_id")
     if not merchant.assigned:
         raise Forbidden("store.not_assigned")
     claims = cards.check(sale.card_token, now=int(at.timestamp()))
-    member = members.require_active(conn, tables.members, claims.member_id)
-    voucher = None if sale.voucher_id is None else _presented(conn, sale.voucher_id, member.member_id, at)
-    choice = _offer(conn, merchant, member.member_id, sale, at, optional=offer_optional)
+    # The read looked the member up by the id the code names before the code was checked; only a
+    # member it vouches for counts.
+    member = members.check_active(read.member if read.member_id == claims.member_id else None)
+    voucher = None if sale.voucher_id is None else _presented(read.voucher, member.member_id, at)
+    choice = _offer(read, merchant, sale, at, optional=offer_optional)
     plan = Plan(merchant, member, choice, choice.offer.period(at) if choice else None, claims)
     if voucher is None:
         return plan
@@ -83,9 +86,8 @@ def planned(conn: Connection, cards: Cards, sale: Sale, at: datetime, *, offer_o
     return replace(plan, voucher_id=voucher.id, voucher_fen=voucher_fen)
 
 
-def _presented(conn: Connection, voucher_id: str, member_id: str, at: datetime):
+def _presented(voucher: Voucher | None, member_id: str, at: datetime) -> Voucher:
     """The voucher the till presents, if the member may spend it now: say exactly why not."""
-    voucher = repository.voucher(conn, voucher_id)
     if voucher is None:
         raise Invalid("voucher.not_found", field="voucher_id")
     if voucher.member_id != member_id:
@@ -98,17 +100,16 @@ def _presented(conn: Connection, voucher_id: str, member_id: str, at: datetime):
     return voucher
 
 
-def _offer(conn: Connection, merchant, member_id: str, sale: Sale, at: datetime, *, optional: bool):
+def _offer(read: TillRead, merchant: AtTill, sale: Sale, at: datetime, *, optional: bool):
     """The named offer, or the best that applies. None, when ``optional``, where no offer the till
     left to this service to choose applies (a voucher may still pay part of the bill); an offer the
     till named is refused with its reason either way."""
+    offers, used = read.offers, read.used
     if sale.offer_id is not None:
-        offers, used = repository.offers_with_uses(conn, member_id, at, offer_id=sale.offer_id)
         if not offers:
             raise Invalid("offer.not_found", field="offer_id")
         choice = _chosen(offers[0], merchant, sale.amount_fen, at, used.get(sale.offer_id, 0))
     else:
-        offers, used = repository.offers_with_uses(conn, member_id, at, merchant_id=merchant.id)
         choice = model.best(offers, sale.amount_fen, at, used)
         if choice is None:
             if optional:
@@ -124,7 +125,7 @@ def _offer(conn: Connection, merchant, member_id: str, sale: Sale, at: datetime,
     return choice
 
 
-def _chosen(offer: model.Offer, merchant, amount_fen: int, at: datetime, used: int) -> Choice:
+def _chosen(offer: model.Offer, merchant: AtTill, amount_fen: int, at: datetime, used: int) -> Choice:
     """The till named the offer: say exactly why it does not apply."""
     if offer.merchant_id != merchant.id:
         raise Invalid("offer.not_of_merchant", field="offer_id")
@@ -140,7 +141,7 @@ def _chosen(offer: model.Offer, merchant, amount_fen: int, at: datetime, used: i
     return Choice(offer, discount)
 
 
-def merchant_budget(merchant) -> Budget:
+def merchant_budget(merchant: AtTill) -> Budget:
     return (
         Budget(merchant.budget_kind, merchant.budget_remaining) if merchant.budget_kind else model.UNLIMITED
     )

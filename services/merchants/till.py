@@ -10,6 +10,14 @@ the write transaction spend the voucher and the budgets with conditional UPDATEs
 twice or overspend. A refusal before the nonce leaves the member's code usable; the only refusals
 after it are races lost to another till (the voucher, a budget or the limit gone meanwhile).
 
+Everything the checks look at is read first, in one statement (repository.till_read): the stored
+answer, the store, the assignment, the member the code names, the voucher, the offers and the
+member's uses of them. The checks themselves read nothing. A concurrent twin with the same
+Idempotency-Key is told apart when it spends the nonce: the nonce holds a hash of the key of the
+request that spent it (cards.py), so the twin waits for that request's answer where another use of
+the code gets 409. A redemption is so one read, one write transaction of five statements, and two
+Redis commands: the rate limit and the nonce.
+
 Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
 budget), so the write transactions queue on it: they spend last, right before COMMIT, to hold it for
 one statement and the commit. A budget too small then raises, and the transaction's other writes roll
@@ -57,29 +65,26 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
         rules.redis, keys.redeem_attempts(sale.staff_id), limit=rules.limit_per_minute, window_seconds=60
     )
     at = now()
-    with uow.read_only():
-        if stored := request.answered(uow.connection):
-            return stored[1]
-        # With a voucher, a bill no offer discounts is still a sale: the voucher pays part of it.
-        plan = planned(uow.connection, rules.cards, sale, at, offer_optional=sale.voucher_id is not None)
-    with _InFlight(rules, request) as first:
-        if not first:
-            return _twin_answer(uow, rules, request)
-        if request.key is not None:
-            # A twin may have finished between our first look and taking the mark: it committed its
-            # answer before letting the mark go.
+    read = _read(uow, rules, sale, at, request)
+    if stored := request.answer_of(*read.answer):
+        return stored[1]
+    # With a voucher, a bill no offer discounts is still a sale: the voucher pays part of it.
+    plan = planned(read, rules.cards, sale, at, offer_optional=sale.voucher_id is not None)
+    holder = _holder(request)
+    if not rules.cards.spend(plan.claims, now=int(at.timestamp()), holder=holder):
+        return _twin_answer(uow, rules, request, plan.claims, holder)
+    try:
+        return _record(uow, request, plan, staff_id=sale.staff_id, amount_fen=sale.amount_fen, at=at)
+    except Exception as error:
+        # Refused or failed after spending the code: it stays spent, as nobody's (Cards.disown).
+        rules.cards.disown(plan.claims)
+        if isinstance(error, exc.IntegrityError):
+            # A request with the same Idempotency-Key and another body (so another card code)
+            # committed first: ``answered`` says the key was reused.
             with uow.read_only():
                 if stored := request.answered(uow.connection):
                     return stored[1]
-        rules.cards.spend(plan.claims, now=int(at.timestamp()))
-        try:
-            return _record(uow, request, plan, staff_id=sale.staff_id, amount_fen=sale.amount_fen, at=at)
-        except exc.IntegrityError:
-            # A twin with the same Idempotency-Key (whose in-flight mark had lapsed) committed first.
-            with uow.read_only():
-                if stored := request.answered(uow.connection):
-                    return stored[1]
-            raise
+        raise
 
 
 def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:
@@ -89,10 +94,9 @@ def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:
     A bill no offer discounts previews as no offer, so that the till still sees the vouchers."""
     check_amount(sale.amount_fen, rules.max_bill_fen)
     at = now()
+    plan = planned(_read(uow, rules, sale, at), rules.cards, sale, at, offer_optional=True)
     with uow.read_only():
-        conn = uow.connection
-        plan = planned(conn, rules.cards, sale, at, offer_optional=True)
-        usable = repository.usable_vouchers(conn, plan.member.member_id, at)
+        usable = repository.usable_vouchers(uow.connection, plan.member.member_id, at)
     return {
         "offer_id": plan.offer.id if plan.offer else None,
         "offer_title": plan.offer.title if plan.offer else None,
@@ -107,6 +111,23 @@ def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:
             for v in usable
         ],
     }
+
+
+def _read(
+    uow: UnitOfWork, rules: TillRules, sale: Sale, at: datetime, request: IdempotentRequest | None = None
+) -> repository.TillRead:
+    with uow.read_only():
+        return repository.till_read(
+            uow.connection,
+            staff_id=sale.staff_id,
+            store_id=sale.store_id,
+            member_id=rules.cards.claimed_member_id(sale.card_token),
+            at=at,
+            offer_id=sale.offer_id,
+            voucher_id=sale.voucher_id,
+            scope=request.scope if request else None,
+            key=request.key if request else None,
+        )
 
 
 def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id, amount_fen, at) -> dict:
@@ -222,31 +243,23 @@ def _redemption(uow: UnitOfWork, plan: Plan, *, staff_id: str, amount_fen: int, 
     }
 
 
-class _InFlight:
-    """Marks an idempotent request as being applied, so a concurrent twin with the same key waits for
-    its answer instead of racing it to the card code's nonce (which only one can win)."""
-
-    def __init__(self, rules: TillRules, request: IdempotentRequest):
-        self.redis = rules.redis
-        self.ttl = max(1, int(rules.wait_seconds * 2))
-        self.key = None
-        if request.key is not None:
-            digest = hashlib.sha256(f"{request.scope}\x00{request.key}".encode()).hexdigest()
-            self.key = keys.in_flight(digest)
-
-    def __enter__(self) -> bool:
-        return self.key is None or bool(self.redis.set(self.key, 1, nx=True, ex=self.ttl))
-
-    def __exit__(self, *exc_info) -> None:
-        if self.key is not None:
-            self.redis.delete(self.key)
+def _holder(request: IdempotentRequest) -> str:
+    """What the card code's spent nonce holds for this request: its scope and key, hashed (the key is
+    the client's, and the scope names the till login). 64 bits tell apart the few requests that ever
+    spend one code, and keep each of the hundreds of thousands of live nonces 32 bytes over enrolment's
+    (docs/capacity.md, "Redis")."""
+    return hashlib.sha256(f"{request.scope}\x00{request.key}".encode()).hexdigest()[:16]
 
 
-def _twin_answer(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest) -> dict:
+def _twin_answer(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, claims, holder: str) -> dict:
+    """A concurrent twin with the same Idempotency-Key spent the code: its answer, once committed.
+    If it was refused or failed meanwhile, it gave the code up (Cards.disown) and so is this one."""
     deadline = time.monotonic() + rules.wait_seconds
     while time.monotonic() < deadline:
         time.sleep(0.05)
         with uow.read_only():
             if stored := request.answered(uow.connection):
                 return stored[1]
+        if rules.cards.holder(claims) != holder:
+            raise Conflict("card_token.used")
     raise Conflict("idempotency_in_progress")

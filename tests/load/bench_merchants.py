@@ -65,9 +65,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -75,17 +73,25 @@ import redis
 import requests
 from bench_enrolment import Phase, machine, percentile, session_from
 from harness import (
+    BILL_FEN,
     HOST,
     POSTGRES_ADMIN,
+    STEPS,
+    CpuUse,
     Processes,
     Profiler,
+    add_members,
+    backends,
+    bearer,
     clean_env,
-    cpu_seconds,
+    clear_keys,
+    create_merchant,
+    expected_discount,
     fresh_databases,
-    gunicorn_workers,
     load_average,
     pg_url,
     ratio,
+    redis_server,
     run_cli,
     run_paced,
     serve_in_thread,
@@ -93,11 +99,11 @@ from harness import (
     start_bare,
     start_gateway,
     start_service,
+    tree,
     verdict,
     wait_for,
 )
 
-from services.common.clock import SHANGHAI
 from services.enrolment.card_token import MAX_TTL, CardIssuer
 
 PORTS = {"bare": 8370, "merchants": 8371, "gateway": 8380, "outside": 8390}
@@ -105,9 +111,6 @@ REDIS_URL = "redis://127.0.0.1:6379/13"  # a db of our own: the running system a
 REDIS_PATTERNS = ("merchants:*", "unionhub:card_token:used:*", "bare:nonce:*")
 TREE = {"root": ["root"], "b-1": ["root", "b-1"]}
 TARGET_RATIO, P99_TARGET_MS = 0.4, 100.0
-STEPS = [[5000, 500], [10000, 1200], [20000, 3000]]  # fen: 满50减5, 满100减12, 满200减30
-BILL_FEN = (5000, 30000)
-GUIYANG = (26.647, 106.630)
 REDEEMED = "unionhub.redemption.redeemed.v1"
 
 
@@ -136,88 +139,7 @@ def outside_app(issuer, card_issuer):
     return app
 
 
-def bearer(issuer, subject: str, roles: list[str], **scopes) -> str:
-    return "Bearer " + issuer.issue(subject, roles, **scopes)[0]
-
-
 # --- setup ----------------------------------------------------------------------------------------
-
-
-def create_merchant(base: str, admin: str, budget_fen: int, stores: int, tills_per_store: int, rng):
-    """The merchant, its stores, the offer and the tills, through the API: (offer id, store ids,
-    each store's till staff ids)."""
-    session, headers = requests.Session(), {"Authorization": admin}
-
-    def post(path: str, body: dict) -> dict:
-        response = session.post(base + path, json=body, headers=headers, timeout=30)
-        if response.status_code != 201:
-            raise SystemExit(f"setup: POST {path} answered {response.status_code}: {response.text[:300]}")
-        return response.json()
-
-    merchant_id = post(
-        "/api/v1/merchants",
-        {"name": "压测超市", "category": "超市", "branch_id": "b-1", "union_share_percent": 50},
-    )["id"]
-    store_ids = [
-        post(
-            f"/api/v1/merchants/{merchant_id}/stores",
-            {
-                "name": f"压测超市{n + 1}号店",
-                "address": f"贵阳市压测路{n + 1}号",
-                "lat": round(rng.gauss(GUIYANG[0], 0.05), 6),
-                "lng": round(rng.gauss(GUIYANG[1], 0.05), 6),
-            },
-        )["id"]
-        for n in range(stores)
-    ]
-    at, today = datetime.now(UTC), datetime.now(SHANGHAI).date()
-    offer_id = post(
-        "/api/v1/offers",
-        {
-            "merchant_id": merchant_id,
-            "title": "普惠周满减",
-            "kind": "threshold",
-            "steps": STEPS,
-            "starts_at": (at - timedelta(hours=1)).isoformat(),
-            "ends_at": (at + timedelta(days=1)).isoformat(),
-            "benefit_weeks": [
-                [(today - timedelta(days=1)).isoformat(), (today + timedelta(days=5)).isoformat()]
-            ],
-            "member_limit": 1,
-            "limit_period": "day",
-            "budget_kind": "money",
-            "budget_total": budget_fen,
-        },
-    )["id"]
-    tills = {
-        store_id: [
-            post(
-                f"/api/v1/merchants/{merchant_id}/staff",
-                {"username": f"till-{n}-{t}", "password": "bench-till-password", "store_ids": [store_id]},
-            )["id"]
-            for t in range(tills_per_store)
-        ]
-        for n, store_id in enumerate(store_ids)
-    }
-    session.close()
-    return offer_id, store_ids, tills
-
-
-def add_members(dsn: str, member_ids: list[str]) -> None:
-    """Rows of merchants' member projection (services/common/members.py), as a member.joined event
-    would leave them: active members of b-1 with a card number."""
-    at = datetime.now(UTC)
-    path = json.dumps(TREE["b-1"])
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY members (member_id, status, branch_id, branch_path, card_no, updated_at) FROM STDIN"
-        ) as copy:
-            for n, member_id in enumerate(member_ids):
-                copy.write_row((member_id, "active", "b-1", path, f"GZ{n:010d}", at))
-
-
-def expected_discount(amount_fen: int) -> int:
-    return max((off for threshold, off in STEPS if amount_fen >= threshold), default=0)
 
 
 class Requests:
@@ -341,64 +263,6 @@ def figures(phase: Phase) -> dict:
     }
 
 
-class CpuUse:
-    """The CPU time each part used during a phase, from /proc; ``parts`` name a function that lists
-    the part's pids (asked again at the end, for processes started meanwhile). The client is this
-    process, every thread of it."""
-
-    def __init__(self, parts: dict[str, Callable[[], list[int]]]):
-        self.parts = parts
-        self.used: dict[str, float] = {}
-
-    def __enter__(self):
-        self.before = {name: {p: cpu_seconds([p]) for p in pids()} for name, pids in self.parts.items()}
-        self.client = time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.used = {
-            name: sum(cpu_seconds([p]) - self.before[name].get(p, 0.0) for p in pids())
-            for name, pids in self.parts.items()
-        }
-        self.used["client"] = time.process_time() - self.client
-        return False
-
-    def line(self, requests_sent: int) -> str:
-        per = {name: 1e6 * used / max(1, requests_sent) for name, used in self.used.items()}
-        parts = ", ".join(f"{name} {us:,.0f}" for name, us in per.items() if us >= 0.5)
-        return f"CPU per request (µs): {parts}; all {sum(per.values()):,.0f}"
-
-
-def tree(pid: int) -> list[int]:
-    return [pid, *gunicorn_workers(pid)]  # a master and its children: gunicorn's workers, nginx's
-
-
-def backends(admin_dsn: str, database: str) -> Callable[[], list[int]]:
-    def pids() -> list[int]:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
-            return [r[0] for r in rows]
-
-    return pids
-
-
-def redis_server(client: redis.Redis) -> list[int]:
-    """The Redis server's pid when it runs on this machine as a process we can see; shared with
-    whatever else uses that Redis."""
-    pid = client.info("server").get("process_id")
-    try:
-        return [pid] if "redis" in Path(f"/proc/{pid}/comm").read_text() else []
-    except OSError:
-        return []
-
-
-def clear_keys(client: redis.Redis) -> None:
-    for pattern in REDIS_PATTERNS:
-        batch = list(client.scan_iter(match=pattern, count=1000))
-        for at in range(0, len(batch), 1000):
-            client.delete(*batch[at : at + 1000])
-
-
 # --- checks afterwards ----------------------------------------------------------------------------
 
 
@@ -501,14 +365,14 @@ def main() -> None:
     print("machine:", machine().split("; enrolment gunicorn")[0])
     print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
     try:
-        clear_keys(client)
+        clear_keys(client, REDIS_PATTERNS)
         with fresh_databases(args.postgres, list(databases.values())):
             try:
                 run(args, tmp, databases, procs, client)
             finally:
                 procs.stop_all()
     finally:
-        clear_keys(client)
+        clear_keys(client, REDIS_PATTERNS)
         client.close()
         if args.keep:
             print(f"kept {tmp}")
@@ -561,7 +425,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes, client: redis.Redis)
             gateway, admin, budget_fen, args.stores, args.tills_per_store, rng
         )
         member_ids = [str(uuid.uuid4()) for _ in range(args.redemptions + paced_count)]
-        add_members(merchants_dsn, member_ids)
+        add_members(merchants_dsn, member_ids, card_numbers=True)
         burst_members, paced_members = member_ids[: args.redemptions], member_ids[args.redemptions :]
         make = Requests(issuer, card_issuer, store_ids, tills, rng)
         print(

@@ -16,6 +16,10 @@ blp = Blueprint(
     "redemptions", __name__, url_prefix="/api/v1/redemptions", description="Redemptions at the till"
 )
 
+# An instance, not the class: given a class, webargs builds the schema (deep-copying its fields) on
+# every request, a fiftieth of a redemption's CPU at the till (docs/benchmarks.md).
+SALE_IN = s.RedemptionIn()
+
 
 def _rules() -> till.TillRules:
     m = merchants()
@@ -41,7 +45,7 @@ class Redemptions(MethodView):
             )
 
     @require(TILL)
-    @blp.arguments(s.RedemptionIn)
+    @blp.arguments(SALE_IN)
     @blp.response(201, s.RedemptionOut)
     @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
     def post(self, body):
@@ -90,7 +94,7 @@ class Quote(MethodView):
             return queries.quote(uow.connection, staff_id(), query["store_id"], query["amount_fen"], now())
 
     @require(TILL)
-    @blp.arguments(s.RedemptionIn)
+    @blp.arguments(SALE_IN)
     @blp.response(200, s.MemberQuoteOut)
     def post(self, body):
         """What the member's sale would get, with their usable vouchers; spends nothing, not the card code"""

@@ -8,7 +8,6 @@ from .merchants import (
     add_merchant,
     add_store,
     add_till_staff,
-    at_till,
     merchant,
     set_store_open,
     spend_merchant_budget,
@@ -23,21 +22,23 @@ from .offers import (
     mark_exhausted,
     offer,
     offers_of,
-    offers_with_uses,
     spend_offer_budget,
 )
 from .redemptions import add_redemption, add_reversal, redemption, refund_budget
 from .rows import offer_from_row
+from .till import AtTill, TillRead, Voucher, till_read
 from .vouchers import (
     add_shift_voucher,
     add_voucher,
     give_back_voucher,
     spend_voucher,
     usable_vouchers,
-    voucher,
 )
 
 __all__ = [
+    "AtTill",
+    "TillRead",
+    "Voucher",
     "add_merchant",
     "add_offer",
     "add_redemption",
@@ -46,7 +47,6 @@ __all__ = [
     "add_store",
     "add_till_staff",
     "add_voucher",
-    "at_till",
     "count_use",
     "give_back_use",
     "give_back_voucher",
@@ -55,7 +55,6 @@ __all__ = [
     "offer",
     "offer_from_row",
     "offers_of",
-    "offers_with_uses",
     "redemption",
     "refund_budget",
     "set_store_open",
@@ -63,8 +62,8 @@ __all__ = [
     "spend_offer_budget",
     "spend_voucher",
     "store",
+    "till_read",
     "till_stores",
     "usable_vouchers",
     "username_taken",
-    "voucher",
 ]

@@ -49,30 +49,6 @@ def till_stores(conn: Connection, staff_id: str, store_id: str) -> bool:
     return conn.execute(_TILL_STORE, {"staff": staff_id, "store": store_id}).first() is not None
 
 
-# The till's first read: the store, whether this login serves it and the merchant's budget, in one
-# round trip (the store's merchant always exists: a foreign key).
-_AT_TILL = (
-    select(
-        _m.c.id,
-        _m.c.budget_kind,
-        _m.c.budget_remaining,
-        _m.c.union_share_percent,
-        _s.c.id.label("store_id"),
-        _t.c.staff_id.is_not(None).label("assigned"),
-    )
-    .select_from(_s)
-    .join(_m, _m.c.id == _s.c.merchant_id)
-    .outerjoin(_t, (_t.c.store_id == _s.c.id) & (_t.c.staff_id == bindparam("staff")))
-    .where(_s.c.id == bindparam("store"))
-)
-
-
-def at_till(conn: Connection, staff_id: str, store_id: str):
-    """The store's merchant (``id``, its budget and union share) with ``store_id`` and ``assigned``
-    (this till login serves the store), or None when there is no such store."""
-    return conn.execute(_AT_TILL, {"staff": staff_id, "store": store_id}).first()
-
-
 # The budget is spent only if it covers the cost; the row's own lock serialises concurrent tills, and
 # a till that finds too little changes no row.
 _SPEND = (

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import model, tables
+from .. import tables
 from .rows import offer_from_row
 
 _o = tables.offers
@@ -28,50 +28,6 @@ _OFFERS_OF = select(_o).where(_o.c.merchant_id == bindparam("m")).order_by(_o.c.
 
 def offers_of(conn: Connection, merchant_id: str) -> list:
     return [offer_from_row(r) for r in conn.execute(_OFFERS_OF, {"m": merchant_id})]
-
-
-# The offers and the member's uses of them in one round trip: the usage rows of today, this week and
-# the campaign are joined, and each offer keeps the one of the period it counts in.
-def _with_uses(which):
-    usage = (
-        (_u.c.offer_id == _o.c.id)
-        & (_u.c.member_id == bindparam("member"))
-        & _u.c.period.in_([bindparam(p) for p in model.PERIODS])
-    )
-    return (
-        select(_o, _u.c.period.label("used_period"), _u.c.uses)
-        .outerjoin(_u, usage)
-        .where(which)
-        .order_by(_o.c.created_at, _o.c.id)
-    )
-
-
-_OFFERS_WITH_USES = _with_uses(_o.c.merchant_id == bindparam("m"))
-_OFFER_WITH_USES = _with_uses(_o.c.id == bindparam("o"))
-
-
-def offers_with_uses(
-    conn: Connection,
-    member_id: str,
-    at: datetime,
-    *,
-    merchant_id: str | None = None,
-    offer_id: str | None = None,
-) -> tuple[list[model.Offer], dict[str, int]]:
-    """The merchant's offers, or the one named (none if there is no such offer), oldest first, and
-    how often the member used each in the period ``at`` falls in (offer id → uses)."""
-    params = {"member": member_id} | {p: model.period(p, at) for p in model.PERIODS}
-    if offer_id is not None:
-        statement, params["o"] = _OFFER_WITH_USES, offer_id
-    else:
-        statement, params["m"] = _OFFERS_WITH_USES, merchant_id
-    offers: dict[str, model.Offer] = {}
-    used: dict[str, int] = {}
-    for row in conn.execute(statement, params):
-        offer = offers.get(row.id) or offers.setdefault(row.id, offer_from_row(row))
-        if row.used_period is not None and row.used_period == offer.period(at):
-            used[row.id] = row.uses
-    return list(offers.values()), used
 
 
 # One statement, so two tills redeeming for the same member at once cannot both pass: the second

@@ -25,10 +25,6 @@ def add_shift_voucher(conn: Connection, **row) -> bool:
     return conn.execute(statement).rowcount == 1
 
 
-def voucher(conn: Connection, voucher_id: str):
-    return conn.execute(select(_v).where(_v.c.id == voucher_id)).first()
-
-
 def usable_vouchers(conn: Connection, member_id: str, at: datetime) -> list:
     """The member's vouchers not spent and not expired at ``at``, the one expiring first first."""
     return conn.execute(

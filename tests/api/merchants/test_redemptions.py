@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas.events import benefits
 from schemas.events import members as m
-from services.merchants import tables
+from services.common import card_codes
+from services.merchants import repository, tables
 from tests.api.merchants.conftest import window
 from tests.support import deliver, member_event
 
@@ -324,3 +325,44 @@ def test_a_fresh_process_checks_cards_with_the_keys_kept_in_redis_while_enrolmen
     finally:
         dispose_app(fresh)
     assert time.time()  # both processes share one database file and one Redis
+
+
+def _nonce(api, code: str) -> str:
+    keys = {card_codes.key_id(api.fake.card_key.public_key()): api.fake.card_key.public_key()}
+    return card_codes.verify(code, keys, now=int(time.time())).nonce
+
+
+def test_a_code_is_single_use_across_the_till_and_enrolment(api, clean_redis):
+    shop = api.shop()
+    enrolment = card_codes.RedisUsedTokens(clean_redis)  # how enrolment's own redemption marks a code
+    spent_at_enrolment = api.fake.card_code(api.member())
+    assert enrolment.mark_used(_nonce(api, spent_at_enrolment), 60)
+    spent_at_the_till = api.fake.card_code(api.member())
+
+    refused = api.redeem(
+        shop.till, {"card_token": spent_at_enrolment, "store_id": shop.store_id, "amount_fen": 5000}
+    )
+    api.redeem(shop.till, {"card_token": spent_at_the_till, "store_id": shop.store_id, "amount_fen": 5000})
+
+    assert refused.get_json()["code"] == "card_token.used"
+    assert not enrolment.mark_used(_nonce(api, spent_at_the_till), 60)
+    assert api.count(tables.redemptions) == 1
+
+
+def test_a_sale_refused_after_its_code_was_spent_gets_its_retry_refused_at_once(api, monkeypatch):
+    shop = api.shop(budget_kind="count", budget_total=5)
+    body = {"card_token": api.fake.card_code(api.member()), "store_id": shop.store_id, "amount_fen": 5000}
+    # Another till takes the last of the budget between this sale's read and its write.
+    monkeypatch.setattr(repository, "spend_offer_budget", lambda *_: None)
+    lost = api.redeem(shop.till, body, key="lost-1")
+    monkeypatch.undo()
+
+    started = time.monotonic()
+    retry = api.redeem(shop.till, body, key="lost-1")
+
+    assert lost.get_json()["code"] == "offer.budget_exhausted"
+    # Not a twin to wait for (which would end in idempotency_in_progress after the wait): the code
+    # is spent, and nobody's.
+    assert retry.get_json()["code"] == "card_token.used"
+    assert time.monotonic() - started < 1
+    assert api.count(tables.redemptions) == 0

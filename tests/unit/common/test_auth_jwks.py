@@ -155,3 +155,31 @@ def test_malformed_tokens_are_401(jwks, garbage):
     with pytest.raises(Problem) as refused:
         TokenVerifier(JwksKeys(jwks.url), ISSUER).verify(garbage)
     assert refused.value.status == 401
+
+
+def test_a_remembered_token_is_refused_once_it_expires(jwks):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = TokenVerifier(JwksKeys(jwks.url), ISSUER, leeway=0)
+    short = token(key, "k1", exp=int(time.time()) + 2)
+    first = verifier.verify(short)
+
+    assert verifier.verify(short) is first  # remembered, not checked again
+    time.sleep(2.1)
+    with pytest.raises(Problem) as refused:
+        verifier.verify(short)
+    assert (refused.value.status, refused.value.code) == (401, "token_invalid")
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_rotated_out(jwks):
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = old
+    verifier = TokenVerifier(JwksKeys(jwks.url, cache_seconds=0, min_refetch_seconds=0), ISSUER)
+    signed = token(old, "k1")
+    verifier.verify(signed)
+
+    jwks.keys = {"k2": new}  # the issuer withdraws the old key
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(signed)
+    assert refused.value.status == 401
