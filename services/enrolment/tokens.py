@@ -19,6 +19,11 @@ class Issuer:
         self.keys = keys
         self.issuer = issuer
         self.ttl_seconds = ttl_seconds
+        # Derived once, and the same object every time: the verifier keeps the tokens it checked
+        # lately with the key they passed and takes one again without the Ed25519 check only while
+        # key(kid) is still that key (services/common/auth.py). Derived on every call, it never was,
+        # and every request to enrolment checked its token in full (docs/benchmarks.md, "Mixed load").
+        self._public = {k.kid: k.private_key.public_key() for k in keys}
 
     def issue(self, subject: str, roles: list[str], **scopes) -> tuple[str, int]:
         now = int(time.time())
@@ -46,7 +51,7 @@ class Issuer:
 
     # The issuer verifies its own tokens with the same public keys it publishes.
     def key(self, kid: str):
-        for k in self.keys:
-            if k.kid == kid:
-                return k.private_key.public_key()
-        raise KeyNotFound(kid)
+        try:
+            return self._public[kid]
+        except KeyError:
+            raise KeyNotFound(kid) from None

@@ -6,10 +6,15 @@ import requests
 
 from services.common.domain import Invalid, Unavailable
 
+# One pool of kept-alive connections per process, as for the identity provider. With a Session and
+# a TCP (in production a TLS) connection made anew for every login, this call was more than half of
+# a login's CPU in enrolment; kept alive, a login costs a third less (docs/benchmarks.md, "Mixed load").
+_session = requests.Session()
+
 
 def code2session(url: str, appid: str, secret: str, code: str, *, timeout: float = 5.0) -> str:
     try:
-        response = requests.get(
+        response = _session.get(
             url,
             params={"appid": appid, "secret": secret, "js_code": code, "grant_type": "authorization_code"},
             timeout=timeout,

@@ -25,11 +25,21 @@ schemas, no access log:
   of the body's ``nonce`` (409 when it was spent), then one INSERT into ``bare_redemptions`` on an
   autocommit connection (one statement, one round trip); answers 201 with the row's id.
 
+For the mixed load (tests/load/bench_mixed.py), ``BARE_COURSES`` courses (default 1) of
+``BARE_COURSE_CAPACITY`` seats each, ``POST /book?course=N`` taking a seat of course N (default 1), and
+the least of what the member pages and a login do:
+
+* ``GET /list``: one SELECT of every course with its seats left (the course list of a term);
+* ``GET /row?course=N``: one SELECT of one row by its key (a member's own profile or bookings);
+* ``GET /card?course=N``: that SELECT, then an Ed25519 signature over a short code (a card code);
+* ``POST /token``: a signed JWT and no I/O (a WeChat login at the least).
+
 Not a test (pytest collects test_*.py only).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -84,8 +94,13 @@ INSERT_REDEMPTION = (
     " VALUES (%s, %s, %s, %s, now())"
 )
 NONCE_TTL_SECONDS = 605  # a card code lives at most 600 s, and merchants keeps its nonce 5 s past that
-INSERT_COURSE = "INSERT INTO bare_courses (id, capacity) VALUES (1, %s) ON CONFLICT (id) DO NOTHING"
-TAKE_SEAT = "UPDATE bare_courses SET confirmed = confirmed + 1 WHERE id = 1 AND confirmed < capacity"
+INSERT_COURSES = (
+    "INSERT INTO bare_courses (id, capacity) SELECT n, %s FROM generate_series(1, %s) AS n"
+    " ON CONFLICT (id) DO NOTHING"
+)
+TAKE_SEAT = "UPDATE bare_courses SET confirmed = confirmed + 1 WHERE id = %s AND confirmed < capacity"
+LIST_COURSES = "SELECT id, capacity - confirmed FROM bare_courses ORDER BY id LIMIT 50"
+READ_COURSE = "SELECT id, capacity, confirmed FROM bare_courses WHERE id = %s"
 GEO_KEY = "bare:geo:all"
 GEO_LIMIT = 20
 INSERT_MEMBER = (
@@ -114,7 +129,13 @@ def create_app() -> Flask:
             conn.execute(OUTBOX_DDL)
             conn.execute(COURSES_DDL)
             conn.execute(REDEMPTIONS_DDL)
-            conn.execute(INSERT_COURSE, (int(os.environ.get("BARE_COURSE_CAPACITY", "500")),))
+            conn.execute(
+                INSERT_COURSES,
+                (
+                    int(os.environ.get("BARE_COURSE_CAPACITY", "500")),
+                    int(os.environ.get("BARE_COURSES", "1")),
+                ),
+            )
     points = os.environ.get("BARE_GEO_POINTS")
     if points:
         with open(points, encoding="utf-8") as f:
@@ -132,6 +153,12 @@ def create_app() -> Flask:
         if conn is None or conn.closed:
             conn = local.auto = psycopg.connect(dsn, autocommit=True)
         return conn
+
+    def course() -> int:
+        return int(request.args.get("course", 1))
+
+    def signed(claims: dict) -> str:
+        return jwt.encode(claims, signing_key, algorithm="EdDSA", headers={"kid": "bare"})
 
     @app.get("/json")
     def bare_json():
@@ -177,13 +204,36 @@ def create_app() -> Flask:
             "roles": ["member"],
             "member_id": member_id,
         }
-        token = jwt.encode(claims, signing_key, algorithm="EdDSA", headers={"kid": "bare"})
+        token = signed(claims)
         return jsonify(member_id=member_id, status="active", access_token=token, expires_in=900), 201
 
     @app.post("/book")
     def bare_book():
-        taken = autocommit().execute(TAKE_SEAT).rowcount == 1
+        taken = autocommit().execute(TAKE_SEAT, (course(),)).rowcount == 1
         return jsonify(confirmed=taken), 201
+
+    @app.get("/list")
+    def bare_list():
+        rows = autocommit().execute(LIST_COURSES).fetchall()
+        return jsonify([{"id": r[0], "seats_left": r[1]} for r in rows])
+
+    @app.get("/row")
+    def bare_row():
+        found = autocommit().execute(READ_COURSE, (course(),)).fetchone()
+        return jsonify(id=found[0], capacity=found[1], confirmed=found[2])
+
+    @app.get("/card")
+    def bare_card():
+        found = autocommit().execute(READ_COURSE, (course(),)).fetchone()
+        code = signing_key.sign(f"{found[0]}.{uuid.uuid4().hex}.{int(time.time()) + 60}".encode())
+        return jsonify(token=base64.urlsafe_b64encode(code).decode(), expires_in=60)
+
+    @app.post("/token")
+    def bare_token():
+        now = int(time.time())
+        subject = "wx:bare-" + uuid.uuid4().hex[:20]
+        claims = {"iss": "bare", "aud": "unionhub", "sub": subject, "iat": now, "exp": now + 900}
+        return jsonify(access_token=signed(claims), member_id=None)
 
     @app.post("/redeem")
     def bare_redeem():

@@ -46,21 +46,24 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-from bench_enrolment import Phase, machine, percentile, resident_id, session_from
+from bench_enrolment import Phase, machine, percentile, session_from
 from harness import (
     HOST,
     POSTGRES_ADMIN,
     REPO,
     Processes,
     Profiler,
+    admin_login,
+    campaign_for,
     clean_env,
     cli,
     ensure_wrk,
     fresh_databases,
     has_db_upgrade,
+    join_body,
     load,
     pg_url,
+    prepare_joins,
     ratio,
     serve_pid,
     start_bare,
@@ -68,6 +71,7 @@ from harness import (
     start_service,
     verdict,
     wait_for,
+    wechat_logins,
 )
 
 try:
@@ -86,81 +90,6 @@ P99_TARGET_MS = 200.0
 
 
 # --- joins ----------------------------------------------------------------------------------------
-
-
-def join_body(campaign_code: str) -> dict:
-    return {
-        "campaign_code": campaign_code,
-        "name": "压测",
-        "mobile": f"13{uuid.uuid4().int % 1_000_000_000:09d}",
-        "id_number": resident_id(),
-        "employer": "压测公司",
-        "occupation": "骑手",
-        "consent": True,
-    }
-
-
-def wechat_logins(base: str, count: int, clients: int, max_seconds: float) -> tuple[Phase, list[str]]:
-    phase, tokens, lock = Phase("wechat login"), [], threading.Lock()
-    deadline = time.monotonic() + max_seconds
-    per_client = [count // clients + (i < count % clients) for i in range(clients)]
-
-    def log_in(n: int) -> None:
-        session = session_from()
-        for _ in range(n):
-            if time.monotonic() > deadline:
-                break
-            begun = time.perf_counter()
-            response = session.post(
-                f"{base}/api/v1/auth/wechat", json={"code": f"bench-{uuid.uuid4().hex}"}, timeout=30
-            )
-            phase.record(response.status_code, time.perf_counter() - begun)
-            if response.status_code == 200:
-                with lock:
-                    tokens.append(response.json()["access_token"])
-        session.close()
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(log_in, per_client))
-    phase.wall = time.perf_counter() - started
-    return phase, tokens
-
-
-def prepare_joins(
-    base: str, tokens: list[str], campaign_code: str, identity: str | None, clients: int, max_seconds: float
-) -> list[tuple[str, dict]]:
-    """A join body per token; where joining needs a texted code, asked for and read from the fake.
-
-    Not timed: the code's text goes to a phone in real life, minutes before the join.
-    """
-    deadline = time.monotonic() + max_seconds
-
-    def one(token: str) -> tuple[str, dict] | None:
-        body = join_body(campaign_code)
-        if identity:
-            if time.monotonic() > deadline:
-                return None
-            with requests.Session() as session:
-                sent = session.post(
-                    f"{base}/api/v1/join/sms-code",
-                    json={"mobile": body["mobile"]},
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=30,
-                )
-                if sent.status_code != 202:
-                    return None
-                texts = session.get(
-                    f"{identity}/fake/sms/messages", params={"mobile": body["mobile"]}, timeout=10
-                ).json()
-                body["sms_code"] = texts[0]["code"]
-        return token, body
-
-    with ThreadPoolExecutor(clients) as pool:
-        prepared = [p for p in pool.map(one, tokens) if p]
-    if len(prepared) < len(tokens):
-        print(f"  only {len(prepared)} of {len(tokens)} join codes could be had", flush=True)
-    return prepared
 
 
 def joins(name: str, url: str, prepared: list[tuple[str, dict]], clients: int, max_seconds: float) -> Phase:
@@ -201,27 +130,6 @@ def joins(name: str, url: str, prepared: list[tuple[str, dict]], clients: int, m
 def join_figures(phase: Phase) -> tuple[float, float]:
     ms = [x * 1000 for x in phase.latencies]
     return (phase.ok(201) / phase.wall if phase.wall else 0.0), percentile(ms, 99)
-
-
-def campaign_for(base: str) -> dict:
-    admin = requests.Session()
-    login = admin.post(
-        f"{base}/api/v1/auth/staff/login", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
-    )
-    login.raise_for_status()
-    admin.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-    root = next(u for u in admin.get(f"{base}/api/v1/branches", timeout=10).json() if not u["parent_id"])
-    tag = uuid.uuid4().hex[:6]
-    branch = admin.post(
-        f"{base}/api/v1/branches", json={"name": f"压测分会{tag}", "parent_id": root["id"]}, timeout=10
-    )
-    branch.raise_for_status()
-    campaign = admin.post(
-        f"{base}/api/v1/campaigns", json={"branch_id": branch.json()["id"], "name": f"压测{tag}"}, timeout=10
-    )
-    campaign.raise_for_status()
-    admin.close()
-    return campaign.json()
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -345,7 +253,8 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
         )  # fmt: skip
 
     masters = {kind: serve_pid(proc) for kind, proc in servers.items()}
-    campaigns = {kind: campaign_for(f"http://{HOST}:{PORTS[kind]}") for kind in servers}
+    direct = {kind: f"http://{HOST}:{PORTS[kind]}" for kind in servers}
+    campaigns = {kind: campaign_for(url, admin_login(url, ADMIN_PASSWORD)) for kind, url in direct.items()}
     bare_url = f"http://{HOST}:{PORTS['bare']}"
     print(f"load: {os.getloadavg()[0]:.2f} (1 min) before the first run", flush=True)
 
