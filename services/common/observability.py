@@ -190,12 +190,14 @@ def access_logger_class():
 
     class AccessLogger(glogging.Logger):
         def access(self, resp, req, environ, request_time):
-            if not self.access_log_enabled:
+            log = self.access_log
+            if not (self.access_log_enabled and log.isEnabledFor(logging.INFO)):
                 return
             try:
-                self.access_log.info(
-                    self.cfg.access_log_format, _Atoms(self, resp, req, environ, request_time)
-                )
+                line = self.cfg.access_log_format % _Atoms(self, resp, req, environ, request_time)
+                # Straight to the handlers: Logger.info would first walk the stack for the caller's
+                # file and line, which no access line shows (a sixth of the line's CPU).
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, (), None))
             except Exception:
                 self.error(traceback.format_exc())
 

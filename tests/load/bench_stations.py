@@ -35,6 +35,11 @@ Then, one after the other on the same machine:
 2. A paced client at ``--rate`` requests/s for ``--paced-seconds`` (open loop: latency counts from
    each request's scheduled time): ours through the gateway, then the bare direct.
 
+Each wrk run also reads the CPU time its server side used from /proc (gunicorn's master and
+workers, nginx through the gateway, and the Redis server, which whatever else uses that Redis shares)
+and prints it per request: on a machine whose other jobs move either side's throughput, the ratio of
+CPU per request moves much less.
+
 ``--profile DIR`` samples our gunicorn workers with py-spy during ours through the gateway.
 
 Every loop is bounded by a count and a deadline; traffic goes to 127.0.0.1 only.
@@ -51,24 +56,27 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import redis
 import requests
 from bench_enrolment import machine
 from harness import (
     HOST,
     POSTGRES_ADMIN,
+    CpuUse,
     Processes,
     Profiler,
     clean_env,
+    clear_keys,
     ensure_wrk,
     fresh_databases,
+    insert_stations,
     load_average,
     pg_url,
+    queries,
     ratio,
+    redis_server,
     run_cli,
     run_paced,
     run_python_load,
@@ -77,6 +85,8 @@ from harness import (
     start_bare,
     start_gateway,
     start_service,
+    stations,
+    tree,
     verdict,
     wait_for,
 )
@@ -85,79 +95,8 @@ PORTS = {"bare": 8350, "stations": 8351, "gateway": 8360}
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a db of our own: the running system and the tests use others
 TARGET_RATIO, P99_TARGET_MS = 0.6, 50.0
 
-BOX = {"lat": (24.6, 29.2), "lng": (103.6, 109.6)}
-# The seats of Guizhou's nine prefectures: (lat, lng, the prefecture's population in millions, 2020 census).
-CITIES = {
-    "贵阳": (26.647, 106.630, 6.0),
-    "遵义": (27.725, 106.927, 6.6),
-    "毕节": (27.302, 105.285, 6.9),
-    "六盘水": (26.593, 104.830, 3.0),
-    "安顺": (26.253, 105.948, 2.5),
-    "铜仁": (27.718, 109.191, 3.3),
-    "凯里": (26.583, 107.977, 3.8),
-    "都匀": (26.259, 107.518, 3.5),
-    "兴义": (25.088, 104.895, 3.0),
-}
-CITY_SIGMA_DEG = 0.1  # about 11 km north-south
-# How likely a station offers each amenity; the queries ask for one of the common ones.
-AMENITY_ODDS = {
-    "water": 0.9, "charging": 0.7, "microwave": 0.5, "ac_heating": 0.6, "toilet": 0.5, "first_aid": 0.4,
-    "fridge": 0.3, "lockers": 0.3, "ebike_parking": 0.6, "truck_parking": 0.1,
-}  # fmt: skip
-QUERY_AMENITIES = ("water", "charging", "microwave", "ac_heating", "toilet")
-HOURS = (("24/7", 0.3), ("Mo-Fr 08:00-20:00; PH off", 0.4), ("Mo-Su 07:00-22:00", 0.15),
-         ("Mo-Sa 09:00-21:00; Su off", 0.15))  # fmt: skip
-RADIUS_M, LIMIT = 5000, 20
 
-
-# --- where stations are and where couriers ask ------------------------------------------------------
-
-
-def point(rng: random.Random, city_share: float) -> tuple[float, float]:
-    if rng.random() < city_share:
-        lat, lng, _ = rng.choices(list(CITIES.values()), weights=[c[2] for c in CITIES.values()])[0]
-        lat, lng = rng.gauss(lat, CITY_SIGMA_DEG), rng.gauss(lng, CITY_SIGMA_DEG)
-        return min(max(lat, BOX["lat"][0]), BOX["lat"][1]), min(max(lng, BOX["lng"][0]), BOX["lng"][1])
-    return rng.uniform(*BOX["lat"]), rng.uniform(*BOX["lng"])
-
-
-def stations(rng: random.Random, count: int, city_share: float) -> list[tuple]:
-    at = datetime.now(UTC)
-    rows = []
-    for n in range(count):
-        lat, lng = point(rng, city_share)
-        amenities = [a for a, odds in AMENITY_ODDS.items() if rng.random() < odds]
-        hours = rng.choices([h for h, _ in HOURS], weights=[w for _, w in HOURS])[0]
-        rows.append((
-            str(uuid.uuid4()), f"压测驿站{n}", f"贵州省压测路{n}号", round(lat, 6), round(lng, 6), "b-1",
-            json.dumps(["root", "b-1"]), json.dumps(amenities), hours, rng.randint(0, 12), 1, "closed",
-            "bench", at,
-        ))  # fmt: skip
-    return rows
-
-
-def insert_stations(dsn: str, rows: list[tuple]) -> None:
-    columns = (
-        "id, name, address, lat, lng, branch_id, branch_path, amenities, opening_hours, lockers,"
-        " qr_generation, status, created_by, created_at"
-    )
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy(f"COPY stations ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
-def queries(rng: random.Random, count: int, city_share: float) -> tuple[list[str], list[str]]:
-    """Paths of the finder and of the bare endpoint, the same points in the same order."""
-    ours, bare = [], []
-    for _ in range(count):
-        lat, lng = point(rng, city_share)
-        where = f"lat={lat:.5f}&lng={lng:.5f}&radius_m={RADIUS_M}"
-        ours.append(
-            f"/api/v1/stations?{where}&amenity={rng.choice(QUERY_AMENITIES)}&open_now=true&limit={LIMIT}"
-        )
-        bare.append(f"/geo?{where}")
-    return ours, bare
+# --- what the queries find ---------------------------------------------------------------------------
 
 
 def wrk_script(path: Path, paths: list[str]) -> Path:
@@ -183,19 +122,6 @@ def sample(base: str, paths: list[str], n: int) -> dict:
         empty += not found[-1]
     session.close()
     return {"mean": sum(found) / len(found), "max": max(found), "empty": empty / len(found)}
-
-
-def clear_keys(client: redis.Redis) -> None:
-    """Our keys in our Redis db, from this run or one that was cut short."""
-    for pattern in ("stations:*", "bare:*"):
-        batch = []
-        for key in client.scan_iter(match=pattern, count=1000):
-            batch.append(key)
-            if len(batch) == 1000:
-                client.delete(*batch)
-                batch = []
-        if batch:
-            client.delete(*batch)
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -241,14 +167,14 @@ def main() -> None:
     print("machine:", machine().split("; enrolment gunicorn")[0])
     print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
     try:
-        clear_keys(client)
+        clear_keys(client, ("stations:*", "bare:*"))
         with fresh_databases(args.postgres, [database]):
             try:
                 run(args, tmp, database, procs)
             finally:
                 procs.stop_all()
     finally:
-        clear_keys(client)
+        clear_keys(client, ("stations:*", "bare:*"))
         client.close()
         if args.keep:
             print(f"kept {tmp}")
@@ -290,7 +216,7 @@ def run(args, tmp: Path, database: str, procs: Processes) -> None:
     wait_for(f"http://{HOST}:{PORTS['bare']}/json", bare, "bare", procs.logs)
     wait_for(f"http://{HOST}:{PORTS['stations']}/healthz", server, "stations", procs.logs)
     gateway = f"http://{HOST}:{PORTS['gateway']}"
-    start_gateway(
+    nginx = start_gateway(
         procs, "gateway", tmp / "nginx", PORTS["gateway"], {"stations": PORTS["stations"]}, base_env
     )
     bare_base, direct = f"http://{HOST}:{PORTS['bare']}", f"http://{HOST}:{PORTS['stations']}"
@@ -314,20 +240,38 @@ def run(args, tmp: Path, database: str, procs: Processes) -> None:
     paths = {"ours": ours_paths, "bare": bare_paths}
     scripts = {kind: wrk_script(tmp / f"{kind}.lua", listed) for kind, listed in paths.items()}
 
-    def saturate(name: str, base: str, kind: str):
-        if wrk:
-            rate = run_wrk(wrk, name, base, args.seconds, scripts[kind])
-        else:
-            rate = run_python_load(name, [base + p for p in paths[kind]], args.seconds)
+    with redis.Redis.from_url(REDIS_URL) as client:
+        redis_pids = redis_server(client)
+    ours_parts = {"gunicorn": lambda: tree(server.pid), "Redis": lambda: redis_pids}
+    meters = {
+        "bare": {"gunicorn": lambda: tree(bare.pid), "Redis": lambda: redis_pids},
+        "gateway": {**ours_parts, "nginx": lambda: tree(nginx.pid)},
+        "direct": ours_parts,
+    }
+    cpu: dict[str, float] = {}  # µs of server-side CPU per request, by run
+
+    def saturate(key: str, name: str, base: str, kind: str, meter: str):
+        with CpuUse(meters[meter]) as used:
+            if wrk:
+                rate = run_wrk(wrk, name, base, args.seconds, scripts[kind])
+            else:
+                rate = run_python_load(name, [base + p for p in paths[kind]], args.seconds)
         print("  " + rate.line(), flush=True)
+        print("    " + used.line(rate.requests), flush=True)
+        served = sum(v for part, v in used.used.items() if part != "client")
+        cpu[key] = 1e6 * served / max(1, rate.requests)
         return rate
 
     print(f"\nsaturation, {args.seconds:.0f} s each:", flush=True)
-    r = {"bare": saturate("bare GET /geo, direct", bare_base, "bare")}
+    r = {"bare": saturate("bare", "bare GET /geo, direct", bare_base, "bare", "bare")}
     with profiler.around("finder", [serve_pid(server)], args.seconds):
-        r["gateway"] = saturate("ours GET /api/v1/stations, through the gateway", gateway, "ours")
-    r["direct"] = saturate("ours GET /api/v1/stations, direct", direct, "ours")
-    r["bare again"] = saturate("bare GET /geo, direct (again, for drift)", bare_base, "bare")
+        r["gateway"] = saturate(
+            "gateway", "ours GET /api/v1/stations, through the gateway", gateway, "ours", "gateway"
+        )
+    r["direct"] = saturate("direct", "ours GET /api/v1/stations, direct", direct, "ours", "direct")
+    r["bare again"] = saturate(
+        "bare again", "bare GET /geo, direct (again, for drift)", bare_base, "bare", "bare"
+    )
 
     print(f"\npaced at {args.rate:.0f} requests/s, {args.paced_seconds:.0f} s each:", flush=True)
     paced = {}
@@ -338,6 +282,10 @@ def run(args, tmp: Path, database: str, procs: Processes) -> None:
         paced[key] = run_paced(name, [base + p for p in paths[kind]], args.rate, args.paced_seconds)
         print("  " + paced[key].line(), flush=True)
     print(f"load average at the end: {load_average()}", flush=True)
+    # Others' fault tests may restart or flush the shared Redis: figures measured on an empty finder
+    # say nothing, so the same sample must find the same at the end.
+    if sample(gateway, ours_paths, 200) != found or sample(bare_base, bare_paths, 200) != nearby:
+        print("VOID: the stations in Redis changed during the runs (restarted or flushed by another job?)")
 
     note = " (under py-spy: overhead included)" if args.profile else ""
     share = ratio(r["gateway"].rps, r["bare"].rps)
@@ -353,6 +301,12 @@ def run(args, tmp: Path, database: str, procs: Processes) -> None:
     print(
         f"finder direct vs bare: {ratio(r['direct'].rps, r['bare'].rps):.2f}×; "
         f"through the gateway vs direct: {ratio(r['gateway'].rps, r['direct'].rps):.2f}×"
+    )
+    print(
+        f"by CPU per request (server side): bare {cpu['bare']:,.0f} / {cpu['bare again']:,.0f} µs, ours "
+        f"through the gateway {cpu['gateway']:,.0f} µs, direct {cpu['direct']:,.0f} µs; bare ÷ ours "
+        f"through the gateway {ratio(cpu['bare'], cpu['gateway']):.2f}× / "
+        f"{ratio(cpu['bare again'], cpu['gateway']):.2f}×"
     )
     print(
         f"finder at {args.rate:.0f}/s through the gateway: p50 {paced['gateway'].p50_ms:.1f} ms, "

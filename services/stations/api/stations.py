@@ -4,6 +4,7 @@ stats."""
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
 from services.common import qr
 from services.common.auth import ADMIN, COORDINATOR, MEMBER, bearer_token, principal, require
@@ -11,12 +12,31 @@ from services.common.clock import local_day, now
 from services.common.domain import Invalid
 from services.common.views import unit_of_work
 
-from .. import finder, queries, repository, service
+from .. import finder, finder_query, queries, repository, service
 from .. import schemas as s
 from ..model import check_amenities, may_manage
 from .context import member_id, redis, stations
 
+# One instance: given the class, webargs would build a new schema for every request.
+FINDER_ARGS = s.FinderArgs()
+_plain_finder_args = finder_query.compile_query(FINDER_ARGS)
+
+
+class _Parser(FlaskParser):
+    """webargs' parser, except that the finder's query is first read by a loader compiled from
+    FinderArgs (finder_query): the schema itself loads only what that loader does not take plainly,
+    so a bad query gets FinderArgs' own 422. @blp.arguments still documents FinderArgs."""
+
+    def parse(self, argmap, req=None, **kwargs):
+        if argmap is FINDER_ARGS:
+            loaded = _plain_finder_args(request.args)
+            if loaded is not None:
+                return loaded
+        return super().parse(argmap, req, **kwargs)
+
+
 blp = Blueprint("stations", __name__, url_prefix="/api/v1", description="Courier rest stations")
+blp.ARGUMENTS_PARSER = _Parser()  # flask-smorest's hook for a blueprint's own parser
 
 
 def station_out(station) -> dict:
@@ -25,8 +45,7 @@ def station_out(station) -> dict:
 
 @blp.route("/stations")
 class Stations(MethodView):
-    # An instance: given the class, webargs would build a new schema for every request.
-    @blp.arguments(s.FinderArgs(), location="query")
+    @blp.arguments(FINDER_ARGS, location="query")
     @blp.response(200, s.FoundOut(many=True))
     def get(self, args):
         """Stations near a place, nearest first, filtered by amenity and open now (public)"""
