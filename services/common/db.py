@@ -126,10 +126,19 @@ class UnitOfWork:
         """Add an event to the outbox in this transaction."""
         outbox_mod.append(self.connection, self.db.outbox, event, self.db.catalogue)
 
-    def emit(self, event_type: str, subject: str, data: dict) -> Event:
-        event = Event(
+    def event(self, event_type: str, subject: str, data: dict) -> Event:
+        """An event of this service, carrying this request's trace context, not yet recorded: for a
+        use case that writes its outbox row within a statement of its own (``outbox_row``)."""
+        return Event(
             type=event_type, source=self.db.source, subject=subject, data=data, traceparent=self.traceparent
         )
+
+    def outbox_row(self, event: Event) -> dict:
+        """The outbox row ``record`` would insert for ``event``, its payload checked."""
+        return outbox_mod.serialise(event, self.db.catalogue)
+
+    def emit(self, event_type: str, subject: str, data: dict) -> Event:
+        event = self.event(event_type, subject, data)
         self.record(event)
         return event
 

@@ -20,21 +20,13 @@ from schemas.events import courses as events
 from services.common import members
 from services.common.clock import now
 from services.common.db import UnitOfWork
-from services.common.domain import Conflict, NotFound
+from services.common.domain import Conflict, NotFound, Unavailable
 from services.common.idempotency import IdempotentRequest
 from services.common.signed_codes import CodeSigner
 
 from . import model, repository, tables
-from .model import Eligibility, Person
+from .model import Person, Term
 from .repository.rows import Booking, Course
-
-
-@dataclass(frozen=True)
-class Booked:
-    id: str
-    status: str
-    position: int | None
-    ticket_code: str | None
 
 
 def add_child(uow: UnitOfWork, member_id: str, *, name: str, birth_date: date) -> str:
@@ -46,27 +38,44 @@ def add_child(uow: UnitOfWork, member_id: str, *, name: str, birth_date: date) -
     return child_id
 
 
-# Published courses' eligibility, for the view to learn before the booking's transaction whether
-# enrolment must be asked for the member's sex or age. Safe to keep for the process's life: nothing
-# changes a course's eligibility after it is created, and a published course is never unpublished.
-_ELIGIBILITY: dict[str, Eligibility] = {}
+@dataclass(frozen=True)
+class Offered:
+    """A published course and its term, as booking them checks them."""
+
+    course: Course  # its seat counts are those of when it was read: a booking reads them afresh
+    term: Term
 
 
-def eligibility(uow: UnitOfWork, course_id: str) -> Eligibility:
-    found = _ELIGIBILITY.get(course_id)
+# Published courses with their terms, for the view to learn before the booking's transaction whether
+# enrolment must be asked for the member's sex or age, and for the booking to check its window,
+# eligibility and limits without reading them again. Safe to keep for the process's life: nothing
+# changes a course or a term after it is created but a course's status, and a published course is
+# never unpublished.
+_PUBLISHED: dict[str, Offered] = {}
+
+
+def published(uow: UnitOfWork, course_id: str) -> Offered:
+    found = _PUBLISHED.get(course_id)
     if found is not None:
         return found
     with uow.read_only():
         course = repository.course(uow.connection, course_id)
+        term = repository.term(uow.connection, course.term_id) if course else None
     if course is None or course.status != "published":
         raise NotFound("course.not_found")
-    _ELIGIBILITY[course_id] = course.eligibility
-    return course.eligibility
+    found = _PUBLISHED[course_id] = Offered(course, term)
+    return found
+
+
+# Times a booking is tried again when the course changed between its checks and its seat (the last
+# seat went, or one was freed): once in a while for a few bookings as a course fills up. Past this
+# it changes faster than we book, and the member is asked to try again (503).
+BOOK_ATTEMPTS = 5
 
 
 def book(
     uow: UnitOfWork,
-    course_id: str,
+    offered: Offered,
     person: Person,
     request: IdempotentRequest,
     tickets: CodeSigner,
@@ -77,63 +86,11 @@ def book(
     (asked of enrolment before this transaction: no HTTP call while the course row is locked).
     """
     try:
-        with uow:
-            conn = uow.connection
-            # The member's row, locked: one member's bookings (for themselves and their children)
-            # go one at a time, so the checks below hold, and a twin with the same Idempotency-Key
-            # finds the first one's answer; other members are not held up.
-            member = members.require_active(conn, tables.members, person.member_id, lock=True)
-            answered = request.answered(conn)
+        for _ in range(BOOK_ATTEMPTS):
+            answered = _book(uow, offered, person, request, tickets)
             if answered:
                 return answered
-            checks = repository.bookable(conn, course_id, member.member_id, person.key)
-            if checks is None or checks.course.status != "published":
-                raise NotFound("course.not_found")
-            course, term = checks.course, checks.term
-            at = now()
-            term.check_booking_open(at)
-            model.check_no_shows(checks.no_shows, term.no_show_limit)
-            if person.child_id:
-                child = repository.child(conn, person.child_id, member.member_id)
-                if child is None:
-                    raise NotFound("child.not_found")
-                person = Person(member.member_id, child.id, birth_date=child.birth_date)
-            course.eligibility.check(person, member.branch_path, term.starts_on)
-            if checks.duplicate:
-                raise Conflict("booking.duplicate")
-            if checks.seats_held >= course.seats_per_member:
-                raise Conflict("booking.member_limit", limit=course.seats_per_member)
-            booking_id = str(uuid.uuid4())
-            # Only now the course's row: a seat, or the next waitlist number. Its lock orders the
-            # bookings of everyone at once, so it is taken last and held only for the writes below.
-            waiting = repository.seat_or_number(
-                conn, course.id, full_when_read=course.confirmed >= course.capacity
-            )
-            status, (number, place) = ("waitlisted", waiting) if waiting else ("confirmed", (None, None))
-            repository.add_booking(
-                conn,
-                id=booking_id,
-                course_id=course.id,
-                term_id=term.id,
-                member_id=member.member_id,
-                child_id=person.child_id,
-                person=person.key,
-                status=status,
-                position=number,
-                created_at=at,
-                updated_at=at,
-            )
-            data = event_data(member.member_id, booking_id, course, at)
-            if status == "confirmed":
-                uow.emit(events.BOOKED, member.member_id, data)
-                answer = Booked(booking_id, status, None, ticket(tickets, booking_id, course.id))
-            else:
-                uow.emit(events.WAITLISTED, member.member_id, {**data, "position": place})
-                answer = Booked(booking_id, status, place, None)
-            body = {k: v for k, v in answer.__dict__.items() if v is not None}
-            request.remember(conn, 201, body)
-            uow.commit()
-            return 201, body
+        raise Unavailable()
     except exc.IntegrityError:
         # A twin with the same Idempotency-Key committed first (its answer is ours), or the unique
         # index refused a second booking of the same person.
@@ -142,6 +99,75 @@ def book(
         if answered:
             return answered
         raise Conflict("booking.duplicate") from None
+
+
+def _book(
+    uow: UnitOfWork, offered: Offered, person: Person, request: IdempotentRequest, tickets: CodeSigner
+) -> tuple[int, dict] | None:
+    """One try of ``book``; None when the course changed before its seat was taken."""
+    with uow:
+        conn = uow.connection
+        # The member's row, locked: one member's bookings (for themselves and their children) go
+        # one at a time, so the checks below hold, and a twin with the same Idempotency-Key finds
+        # the first one's answer; other members are not held up.
+        member = members.require_active(conn, tables.members, person.member_id, lock=True)
+        course, term = offered.course, offered.term
+        checks = repository.bookable(
+            conn, course.id, term.id, member.member_id, person.key, request.scope, request.key
+        )
+        answered = request.answer_of(*checks.stored)
+        if answered:
+            return answered
+        at = now()
+        term.check_booking_open(at)
+        model.check_no_shows(checks.no_shows, term.no_show_limit)
+        if person.child_id:
+            child = repository.child(conn, person.child_id, member.member_id)
+            if child is None:
+                raise NotFound("child.not_found")
+            person = Person(member.member_id, child.id, birth_date=child.birth_date)
+        course.eligibility.check(person, member.branch_path, term.starts_on)
+        if checks.duplicate:
+            raise Conflict("booking.duplicate")
+        if checks.seats_held >= course.seats_per_member:
+            raise Conflict("booking.member_limit", limit=course.seats_per_member)
+        booking_id = str(uuid.uuid4())
+        booking = {
+            "id": booking_id,
+            "course_id": course.id,
+            "term_id": term.id,
+            "member_id": member.member_id,
+            "child_id": person.child_id,
+            "person": person.key,
+            "created_at": at,
+            "updated_at": at,
+        }
+        data = event_data(member.member_id, booking_id, course, at)
+        outcome = _expected(uow, tickets, course, checks.confirmed >= course.capacity, data)
+        # Only now the course's row: a seat, or the next waitlist number. Its lock orders the
+        # bookings of everyone at once, so it is taken last, by the statement that writes the rest,
+        # and held to its commit only.
+        placed = repository.place_and_commit(uow, request, booking, outcome)
+        return None if placed is None else (201, placed.answer)
+
+
+def _expected(
+    uow: UnitOfWork, tickets: CodeSigner, course: Course, full: bool, data: dict
+) -> repository.Outcome:
+    """The outcome the course's row showed when read: a seat while one is left, else a place."""
+    member_id, booking_id = data["member_id"], data["booking_id"]
+    if full:
+        return repository.Outcome(
+            True,
+            uow.event(events.WAITLISTED, member_id, {**data, "position": repository.PLACE}),
+            {"id": booking_id, "status": "waitlisted", "position": repository.PLACE},
+        )
+    code = ticket(tickets, booking_id, course.id)
+    return repository.Outcome(
+        False,
+        uow.event(events.BOOKED, member_id, data),
+        {"id": booking_id, "status": "confirmed", "ticket_code": code},
+    )
 
 
 def ticket(tickets: CodeSigner, booking_id: str, course_id: str) -> str:

@@ -1,17 +1,25 @@
 """Booking opens and hundreds press "book" at once, on PostgreSQL over real HTTP: seats never pass
-capacity, nobody holds two bookings for one course, and the waitlist numbers arrivals without a gap."""
+capacity, nobody holds two bookings for one course, and the waitlist numbers arrivals without a gap.
+And what makes a booking quick there: three statements, the last of them sent with its COMMIT."""
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import event, exc, func, select, text, update
 
-from services.courses import tables
+from schemas.events import courses as ev
+from services.common import postgres
+from services.common.idempotency import TTL, IdempotentRequest, KeyTaken
+from services.courses import repository, tables
 from tests.api.courses.conftest import CoursesApi, enrolment, token_mint  # noqa: F401 (fixtures)
 from tests.support import build_app, dispose_app, fresh_postgres_database, http_server, service_settings
 
@@ -31,6 +39,22 @@ def api(tmp_path, token_mint, enrolment, clean_redis):  # noqa: F811 (the fixtur
         app = build_app("courses", settings)
         yield CoursesApi(app, app.test_client(), token_mint, enrolment)
         dispose_app(app)
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app's engine sends meanwhile (BEGIN and COMMIT are not statements)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    engine = app.extensions["unionhub"].db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def _burst(base_url: str, course_id: str, members: list[dict]) -> list[requests.Response]:
@@ -75,6 +99,17 @@ def test_500_concurrent_bookings_on_a_50_seat_course_confirm_exactly_50_and_wait
     # What each member was told matches the list: their place is their number.
     told = sorted(r.json()["position"] for r in replies if r.json()["status"] == "waitlisted")
     assert told == numbers
+    # Each booking's event says the same, its place filled in by the statement that took it.
+    db = api.app.extensions["unionhub"].db
+    with db.engine.connect() as conn:
+        outbox = conn.execute(select(db.outbox.c.type, db.outbox.c.payload)).all()
+    places = {b.id: b.position for b in _rows(api, course_id)}
+    waitlisted = [json.loads(o.payload) for o in outbox if o.type == ev.WAITLISTED]
+    assert Counter(o.type for o in outbox if o.type in (ev.BOOKED, ev.WAITLISTED)) == {
+        ev.BOOKED: CAPACITY,
+        ev.WAITLISTED: ATTEMPTS - CAPACITY,
+    }
+    assert all(places[w["booking_id"]] == w["position"] for w in waitlisted)
 
 
 def test_a_repeated_burst_by_the_same_members_books_nobody_twice(api):
@@ -102,3 +137,116 @@ def test_concurrent_twins_with_one_idempotency_key_get_one_booking_and_the_same_
     with api.app.extensions["unionhub"].db.engine.connect() as conn:
         b = tables.bookings.c
         assert conn.execute(select(b.id).where(b.course_id == course_id)).rowcount == 1
+
+
+def _rows(api, course_id: str):
+    with api.app.extensions["unionhub"].db.engine.connect() as conn:
+        b = tables.bookings.c
+        return conn.execute(select(tables.bookings).where(b.course_id == course_id)).all()
+
+
+def test_a_booking_is_three_statements_the_last_taking_the_course_row_and_sent_with_commit(api):
+    course_id = api.course(capacity=2)
+    first, seat, place = api.member(), api.member(), api.member()
+    api.book(first, course_id, key="k-0")  # the process learns the course's eligibility once
+
+    with statements(api.app) as seen:
+        answers = [api.book(seat, course_id, key="k-1").json(), api.book(place, course_id, key="k-2").json()]
+
+    assert [a["status"] for a in answers] == ["confirmed", "waitlisted"]
+    # Per booking: the member's row locked; the stored answer with the checks; the seat or number,
+    # booking, event and stored answer in one statement, whose COMMIT goes in the same round trip.
+    assert len(seen) == 3 * 2
+    assert [s.lstrip().startswith("WITH taken AS") for s in seen] == [False, False, True] * 2
+    with api.app.extensions["unionhub"].db.engine.connect() as conn:
+        # Committed, nothing left open: another connection takes the course row at once.
+        conn.execute(text("SET lock_timeout = '1s'"))
+        conn.execute(select(tables.courses.c.id).where(tables.courses.c.id == course_id).with_for_update())
+
+
+def test_a_key_whose_answer_expired_books_anew_and_its_new_answer_is_stored(api):
+    course_id = api.course(capacity=5)
+    member = api.member()
+    first = api.book(member, course_id, key="k").json()
+    api.ok("DELETE", f"/api/v1/bookings/{first['id']}", api.auth(member))
+    expired = datetime.now(UTC) - TTL - timedelta(minutes=1)
+    with api.app.extensions["unionhub"].db.engine.begin() as conn:
+        conn.execute(update(tables.idempotency_keys).values(created_at=expired))
+
+    again = api.book(member, course_id, key="k")
+    replay = api.book(member, course_id, key="k")
+
+    assert again.status_code == 201 and again.json()["id"] != first["id"]
+    assert (replay.status_code, replay.json()) == (201, again.json())
+
+
+def test_a_live_answer_of_the_key_fails_the_last_statement_and_none_of_it_commits(api):
+    # The member's row lock keeps a twin from getting this far; should one, its write must not commit.
+    course_id = api.course(capacity=5)
+    member_id = api.member()["member_id"]
+    db = api.app.extensions["unionhub"].db
+    request = IdempotentRequest.of(
+        tables.idempotency_keys,
+        f"book:{member_id}:{course_id}",
+        "k",
+        {"child_id": None},
+        secret=api.app.extensions["courses"].idempotency_key,
+    )
+    with db.engine.begin() as conn:
+        request.remember(conn, 201, {"id": "the twin's", "status": "confirmed"})
+    at = datetime.now(UTC)
+    booking = {"id": str(uuid.uuid4()), "course_id": course_id, "term_id": "t", "member_id": member_id}
+    booking.update(child_id=None, person=f"member:{member_id}", created_at=at, updated_at=at)
+    data = {"member_id": member_id, "booking_id": booking["id"], "course_id": course_id}
+    data.update(term_id="t", occurred_at=at)
+
+    with pytest.raises(KeyTaken), db.unit_of_work() as uow:
+        seat = repository.Outcome(False, uow.event(ev.BOOKED, member_id, data), {"id": booking["id"]})
+        repository.place_and_commit(uow, request, booking, seat)
+
+    with db.engine.connect() as conn:
+        confirmed = select(tables.courses.c.confirmed).where(tables.courses.c.id == course_id)
+        assert conn.execute(confirmed).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(tables.bookings)).scalar() == 0
+        assert not any(booking["id"] in p for p in conn.execute(select(db.outbox.c.payload)).scalars())
+
+
+def test_a_connection_lost_before_the_last_statement_is_a_dependency_down_not_a_bug(api):
+    db = api.app.extensions["unionhub"].db
+    with db.unit_of_work() as uow:
+        pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        # OperationalError is what the error handlers answer 503 for; the pool drops the connection.
+        with pytest.raises(exc.OperationalError) as raised:
+            postgres.execute_and_commit(uow.connection, text("SELECT 1"), {})
+    assert raised.value.connection_invalidated
+
+
+def test_a_seat_taken_between_the_checks_and_the_write_puts_the_booking_on_the_waitlist(api):
+    course_id = api.course(capacity=1)
+    member = api.member()
+    engine = api.app.extensions["unionhub"].db.engine
+    taken_meanwhile = []
+
+    def take_the_last_seat(_conn, _cursor, statement, *_args):
+        # After this booking read the course with a seat left, before it takes it.
+        if statement.lstrip().startswith("WITH taken AS") and not taken_meanwhile:
+            taken_meanwhile.append(statement)
+            with engine.begin() as other:
+                other.execute(
+                    update(tables.courses).values(confirmed=1).where(tables.courses.c.id == course_id)
+                )
+
+    event.listen(engine, "before_cursor_execute", take_the_last_seat)
+    try:
+        reply = api.book(member, course_id, key="k")
+    finally:
+        event.remove(engine, "before_cursor_execute", take_the_last_seat)
+
+    assert taken_meanwhile
+    assert (reply.status_code, reply.json()["status"], reply.json()["position"]) == (201, "waitlisted", 1)
+    rows = _rows(api, course_id)
+    assert [(r.status, r.position) for r in rows] == [("waitlisted", 1)]
+    assert api.book(member, course_id, key="k").json() == reply.json()

@@ -2,20 +2,22 @@
 in ONE run.
 
     .venv/bin/python tests/load/bench_courses.py [--attempts 10000] [--capacity 500] [--clients 64]
-        [--profile DIR [--profile-wall]] [--keep]
+        [--workers 2 --threads 4] [--profile DIR [--profile-wall]] [--keep]
 
 Not a test (pytest collects test_*.py only). It starts everything it measures on loopback ports of
 its own and stops it at the end; it touches nothing that is running:
 
 * courses on :8321 (``unionhub db upgrade courses``, then ``unionhub serve courses``: gunicorn 2
-  workers × 4 threads, access log on) on a fresh PostgreSQL database ``unionhub_bench_<tag>`` on
-  127.0.0.1:55432, Redis db 13, its own UNIONHUB_HOME in a temporary directory;
+  workers × 4 threads unless ``--workers``/``--threads`` say otherwise, access log on) on a fresh
+  PostgreSQL database ``unionhub_bench_<tag>`` on 127.0.0.1:55432, Redis db 13, its own
+  UNIONHUB_HOME in a temporary directory;
 * a gateway of our own on :8330: nginx from deploy/nginx/gateway.conf.tmpl (routes from
   services/registry.py) with courses routed to :8321;
 * in this process on :8340, what courses asks of the outside: a JWKS whose key signs the tokens we
   mint (services.enrolment.tokens.Issuer, Ed25519), and a stand-in for enrolment's
   ``GET /api/v1/branches/<id>`` (root > b-1);
-* the bare app (tests/load/bare_app.py) on :8320 on the same gunicorn settings, its own database.
+* the bare app (tests/load/bare_app.py) on :8320 on the same gunicorn settings (the same
+  ``--workers`` and ``--threads``), its own database.
 
 Setup, untimed: an admin token (units ["root"]) creates a term of b-1 whose booking is open and a
 course of ``--capacity`` seats, and publishes it, through the gateway. ``--attempts`` members are
@@ -34,8 +36,10 @@ sessions, all connected before a barrier releases them) can send them:
 It prints wall time, throughput, p50 and p99 for both and their ratio, and checks afterwards from
 the databases: confirmed seats exactly ``--capacity`` (0 oversold), every member booked once, the
 waitlist numbered 1..N without gap or repeat, what each member was told (confirmed, or their
-place) equal to the database's row, and 0 5xx. ``--profile DIR`` samples our gunicorn workers with
-py-spy during our burst.
+place) equal to the database's row, and 0 5xx. It prints the CPU time each part used per booking
+(from /proc: the gunicorn processes, nginx, the PostgreSQL backends of the database, this client),
+so a change's cost is read without the noise of the machine's other jobs in the throughput.
+``--profile DIR`` samples our gunicorn workers with py-spy during our burst.
 
 Every loop is bounded by a count and a deadline; traffic goes to 127.0.0.1 only.
 """
@@ -62,9 +66,15 @@ from bench_enrolment import Phase, machine, percentile, session_from
 from harness import (
     HOST,
     POSTGRES_ADMIN,
+    CpuUse,
     Processes,
     Profiler,
+    add_members,
+    backends,
+    bearer,
     clean_env,
+    create_course,
+    create_term,
     fresh_databases,
     load_average,
     pg_url,
@@ -75,11 +85,10 @@ from harness import (
     start_bare,
     start_gateway,
     start_service,
+    tree,
     verdict,
     wait_for,
 )
-
-from services.common.clock import SHANGHAI
 
 PORTS = {"bare": 8320, "courses": 8321, "gateway": 8330, "outside": 8340}
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a db of our own: the running system and the tests use others
@@ -103,63 +112,6 @@ def outside_app(issuer):
         return {"id": branch_id, "path": path} if path else abort(404)
 
     return app
-
-
-def bearer(issuer, subject: str, roles: list[str], **scopes) -> str:
-    return "Bearer " + issuer.issue(subject, roles, **scopes)[0]
-
-
-# --- setup ----------------------------------------------------------------------------------------
-
-
-def create_course(base: str, admin: str, capacity: int) -> str:
-    headers = {"Authorization": admin}
-    today = datetime.now(SHANGHAI).date()
-    term = requests.post(
-        f"{base}/api/v1/terms",
-        json={
-            "name": "压测学期",
-            "branch_id": "b-1",
-            "booking_opens_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-            "booking_closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-            "starts_on": (today + timedelta(days=8)).isoformat(),
-            "ends_on": (today + timedelta(days=60)).isoformat(),
-        },
-        headers=headers,
-        timeout=30,
-    )
-    term.raise_for_status()
-    course = requests.post(
-        f"{base}/api/v1/courses",
-        json={
-            "term_id": term.json()["id"],
-            "title": "压测瑜伽",
-            "category": "yoga",
-            "capacity": capacity,
-            "schedule": {"weekdays": [2, 4], "start": "19:00", "minutes": 90},
-        },
-        headers=headers,
-        timeout=30,
-    )
-    course.raise_for_status()
-    course_id = course.json()["id"]
-    requests.post(
-        f"{base}/api/v1/courses/{course_id}/publish", headers=headers, timeout=30
-    ).raise_for_status()
-    return course_id
-
-
-def add_members(dsn: str, member_ids: list[str]) -> None:
-    """Rows of courses' member projection (services/common/members.py), as a member.joined event
-    would leave them: active members of b-1."""
-    at = datetime.now(UTC)
-    path = json.dumps(TREE["b-1"])
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY members (member_id, status, branch_id, branch_path, card_no, updated_at) FROM STDIN"
-        ) as copy:
-            for member_id in member_ids:
-                copy.write_row((member_id, "active", "b-1", path, None, at))
 
 
 # --- the burst ------------------------------------------------------------------------------------
@@ -286,6 +238,8 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=500, help="seats of the course (≤ 10,000)")
     parser.add_argument("--clients", type=int, default=64, help="client threads, a keep-alive session each")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="per burst")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, ours and the bare app's")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker, ours and the bare app's")
     parser.add_argument(
         "--postgres", default=POSTGRES_ADMIN,
         help="the maintenance database of the local PostgreSQL (deploy/local/infra.sh)",
@@ -338,6 +292,8 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
             procs,
             PORTS["bare"],
             {**base_env, "BARE_DATABASE_URL": bare_dsn, "BARE_COURSE_CAPACITY": str(args.capacity)},
+            workers=args.workers,
+            threads=args.threads,
         )
         env = {
             **base_env,
@@ -350,16 +306,19 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
             "UNIONHUB_KAFKA_BOOTSTRAP": f"{HOST}:9",  # no relay runs here; nothing should reach Kafka
         }
         run_cli(env, "db", "upgrade", "courses")
-        server = start_service(procs, "courses", PORTS["courses"], env)
+        server = start_service(
+            procs, "courses", PORTS["courses"], env, workers=args.workers, threads=args.threads
+        )
         wait_for(f"http://{HOST}:{PORTS['bare']}/json", bare, "bare", procs.logs)
         wait_for(f"http://{HOST}:{PORTS['courses']}/healthz", server, "courses", procs.logs)
         gateway = f"http://{HOST}:{PORTS['gateway']}"
-        start_gateway(
+        nginx = start_gateway(
             procs, "gateway", tmp / "nginx", PORTS["gateway"], {"courses": PORTS["courses"]}, base_env
         )
 
         admin = bearer(issuer, "staff:bench-admin", ["admin"], units=["root"])
-        course_id = create_course(gateway, admin, args.capacity)
+        term_id = create_term(gateway, admin, "b-1", datetime.now(UTC) - timedelta(hours=1))
+        course_id = create_course(gateway, admin, term_id, args.capacity)
         member_ids = [str(uuid.uuid4()) for _ in range(args.attempts)]
         add_members(courses_dsn, member_ids)
         ours_headers = [
@@ -379,15 +338,27 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
         print(f"load average before the bursts: {load_average()}", flush=True)
 
         print(f"\nbursts: {args.attempts} bookings, {args.clients} clients, keep-alive:", flush=True)
-        bare_phase, bare_answers = burst(
-            "bare POST /book, direct",
-            f"http://{HOST}:{PORTS['bare']}/book",
-            f"http://{HOST}:{PORTS['bare']}/json",
-            bare_headers,
-            args.clients,
-            args.max_seconds,
+        bare_cpu = CpuUse(
+            {"gunicorn": lambda: tree(bare.pid), "PostgreSQL": backends(args.postgres, databases["bare"])}
         )
-        with profiler.around("bookings", [serve_pid(server)], args.max_seconds):
+        with bare_cpu:
+            bare_phase, bare_answers = burst(
+                "bare POST /book, direct",
+                f"http://{HOST}:{PORTS['bare']}/book",
+                f"http://{HOST}:{PORTS['bare']}/json",
+                bare_headers,
+                args.clients,
+                args.max_seconds,
+            )
+        print("    " + bare_cpu.line(args.attempts), flush=True)
+        ours_cpu = CpuUse(
+            {
+                "gunicorn": lambda: tree(server.pid),
+                "nginx": lambda: tree(nginx.pid),
+                "PostgreSQL": backends(args.postgres, databases["courses"]),
+            }
+        )
+        with ours_cpu, profiler.around("bookings", [serve_pid(server)], args.max_seconds):
             ours_phase, ours_answers = burst(
                 "ours POST /api/v1/courses/{id}/bookings, through the gateway",
                 f"{gateway}/api/v1/courses/{course_id}/bookings",
@@ -396,6 +367,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
                 args.clients,
                 args.max_seconds,
             )
+        print("    " + ours_cpu.line(args.attempts), flush=True)
         print(f"load average after the bursts: {load_average()}", flush=True)
         failures = Counter(
             body[:200].decode(errors="replace")
@@ -409,7 +381,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
     bare_check = check_bare(bare_dsn, args.capacity, bare_answers)
     ours, bare_f = figures(ours_phase), figures(bare_phase)
     note = " (under py-spy: overhead included)" if args.profile else ""
-    print(f"\nresults{note}:")
+    print(f"\nresults{note}, gunicorn {args.workers} workers × {args.threads} threads on both sides:")
     for label, f in (("bare POST /book, direct", bare_f), ("ours, through the gateway", ours)):
         print(
             f"{label}: wall {f['wall']:.2f} s, {f['rate']:,.1f} bookings/s, p50 {f['p50']:.1f} ms, "

@@ -102,8 +102,8 @@ class Bookings(MethodView):
         ctx = courses()
         who = member_id()
         person = Person(who, body["child_id"])
-        eligibility = booking.eligibility(unit_of_work(), course_id)
-        if person.child_id is None and eligibility.needs_profile:
+        offered = booking.published(unit_of_work(), course_id)
+        if person.child_id is None and offered.course.eligibility.needs_profile:
             profile = ctx.profiles.of(bearer_token())
             person = Person(who, sex=profile.sex, birth_year=profile.birth_year)
         once = IdempotentRequest.of(
@@ -113,7 +113,7 @@ class Bookings(MethodView):
             body,
             secret=ctx.idempotency_key,
         )
-        status, answer = booking.book(unit_of_work(), course_id, person, once, ctx.tickets)
+        status, answer = booking.book(unit_of_work(), offered, person, once, ctx.tickets)
         return answer, status
 
 

@@ -2,7 +2,6 @@
 list views read through queries.py. Callers use ``repository.<function>``."""
 
 from .bookings import (
-    add_booking,
     add_checkin,
     add_child,
     add_no_show,
@@ -19,7 +18,6 @@ from .bookings import (
     mark_session,
     no_show_count,
     release_seat,
-    seat_or_number,
     take_seat,
     unmarked_ended_sessions,
     waitlist_head,
@@ -38,9 +36,12 @@ from .catalogue import (
     term,
     venue,
 )
+from .places import PLACE, Outcome, Placed, place_and_commit
 
 __all__ = [
-    "add_booking",
+    "PLACE",
+    "Outcome",
+    "Placed",
     "add_checkin",
     "add_child",
     "add_course",
@@ -63,8 +64,8 @@ __all__ = [
     "first_session",
     "leave_waitlist",
     "mark_session",
-    "seat_or_number",
     "no_show_count",
+    "place_and_commit",
     "publish_course",
     "release_seat",
     "staff_may_check_in",

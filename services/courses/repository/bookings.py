@@ -5,12 +5,22 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from services.common.clock import utc
 
 from .. import tables as t
-from .catalogue import course_from_row, term_from_row
 from .rows import Bookable, Booking, Child, Session
 
 b = t.bookings.c
@@ -33,31 +43,43 @@ _NEXT_POSITION = (
 _LEAVE_WAITLIST = (
     update(t.courses).where(c.id == bindparam("course")).values(waitlist_left=c.waitlist_left + 1)
 )
-_TERM_LABEL = "terms_"  # not "term_": courses has a term_id of its own
-# A booking's read-only checks in one round trip: the course with its term, the member's no-shows
-# in that term, whether the person holds the course already and the member's seats on it.
+k = t.idempotency_keys.c
+_STORED = and_(k.scope == bindparam("scope"), k.key == bindparam("key"))
+# In the statement's text, not a parameter SQLAlchemy expands on every execution.
+_HOLDING = [literal_column(f"'{status}'") for status in t.HOLDING]
+# The member's own bookings, read by the member's index and only then matched to the course: left
+# to the planner, PostgreSQL chose the course's index (course, person) while the table had no
+# statistics yet, as on the day a new deployment opens its first term, and read every booking of the
+# course for each booking (4-6 ms each at 10,000; docs/benchmarks.md, "Course booking burst"). The
+# OFFSET keeps the subquery from being merged into the one around it.
+_MINE = (
+    select(b.term_id, b.course_id, b.status).where(b.member_id == bindparam("member")).offset(0).subquery()
+)
+# What a booking reads in one round trip, after it has locked the member's row, of what changes (the
+# course and its term do not, and the caller has them): the seats taken, the member's no-shows in the
+# term, whether the person holds the course already, the member's seats on it, and the stored
+# answer of the Idempotency-Key, if any.
 _BOOKABLE = (
     select(
-        t.courses,
-        *(col.label(_TERM_LABEL + col.name) for col in t.terms.c),
+        c.confirmed,
         select(func.count())
-        .where(t.no_shows.c.member_id == bindparam("member"), t.no_shows.c.term_id == t.terms.c.id)
+        .where(t.no_shows.c.member_id == bindparam("member"), t.no_shows.c.term_id == bindparam("term"))
         .scalar_subquery()
         .label("no_shows"),
         exists()
-        .where(b.course_id == c.id, b.person == bindparam("person"), b.status.in_(t.HOLDING))
+        .where(b.course_id == c.id, b.person == bindparam("person"), b.status.in_(_HOLDING))
         .label("duplicate"),
         select(func.count())
-        .where(
-            b.member_id == bindparam("member"),
-            b.term_id == t.terms.c.id,
-            b.course_id == c.id,
-            b.status.in_(t.HOLDING),
-        )
+        .select_from(_MINE)
+        .where(_MINE.c.term_id == bindparam("term"), _MINE.c.course_id == c.id, _MINE.c.status.in_(_HOLDING))
         .scalar_subquery()
         .label("seats_held"),
+        k.request_hash,
+        k.status,
+        k.body,
+        k.created_at,
     )
-    .join(t.terms, t.terms.c.id == c.term_id)
+    .select_from(t.courses.outerjoin(t.idempotency_keys, _STORED))
     .where(c.id == bindparam("course"))
 )
 
@@ -92,19 +114,10 @@ def take_seat(conn: Connection, course_id: str) -> bool:
     return conn.execute(_TAKE_SEAT, {"course": course_id}).rowcount == 1
 
 
-def seat_or_number(conn: Connection, course_id: str, *, full_when_read: bool) -> tuple[int, int] | None:
-    """A seat (None), or the next waitlist number and its place in line, by conditional UPDATEs of
-    the course row. Each holds only if the course is still as it must be (seats left, or full), so
-    the outcome is right however things changed since ``full_when_read``; trying the likely one
-    first means one UPDATE, not two, in the common case (a full course during a rush)."""
-    if full_when_read:
-        row = conn.execute(_NEXT_POSITION, {"course": course_id}).first()
-        if row is not None:
-            return row.waitlist_seq, row.waitlist_seq - row.waitlist_left
-    if take_seat(conn, course_id):
-        return None
-    row = conn.execute(_NEXT_POSITION, {"course": course_id}).one()
-    return row.waitlist_seq, row.waitlist_seq - row.waitlist_left
+def next_number(conn: Connection, course_id: str) -> tuple[int, int] | None:
+    """The next waitlist number and its place in line, if the course is full; else None."""
+    row = conn.execute(_NEXT_POSITION, {"course": course_id}).first()
+    return None if row is None else (row.waitlist_seq, row.waitlist_seq - row.waitlist_left)
 
 
 def release_seat(conn: Connection, course_id: str) -> None:
@@ -116,21 +129,20 @@ def leave_waitlist(conn: Connection, course_id: str) -> None:
     conn.execute(_LEAVE_WAITLIST, {"course": course_id})
 
 
-def bookable(conn: Connection, course_id: str, member_id: str, person: str) -> Bookable | None:
-    row = conn.execute(_BOOKABLE, {"course": course_id, "member": member_id, "person": person}).first()
-    if row is None:
-        return None
+def bookable(
+    conn: Connection, course_id: str, term_id: str, member_id: str, person: str, scope: str, key: str | None
+) -> Bookable:
+    """What a booking checks of a course (which exists: courses are never deleted); ``scope`` and
+    ``key``: its Idempotency-Key's, to read a stored answer."""
+    values = {"course": course_id, "term": term_id, "member": member_id, "person": person}
+    row = conn.execute(_BOOKABLE, {**values, "scope": scope, "key": key}).one()
     return Bookable(
-        course_from_row(row),
-        term_from_row(row, _TERM_LABEL),
+        row.confirmed,
         row.no_shows,
         bool(row.duplicate),
         row.seats_held,
+        (row.request_hash, row.status, row.body, row.created_at),
     )
-
-
-def add_booking(conn: Connection, **values) -> None:
-    conn.execute(insert(t.bookings).values(**values))
 
 
 def booking(conn: Connection, booking_id: str) -> Booking | None:

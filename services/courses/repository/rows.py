@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..model import Eligibility, Schedule, Term
+from ..model import Eligibility, Schedule
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ class Booking:
 
 @dataclass(frozen=True)
 class Bookable:
-    """What a booking checks before it takes a seat, read in one statement."""
+    """What a booking checks before it takes a seat, and a stored answer, read in one statement."""
 
-    course: Course
-    term: Term
+    confirmed: int  # the course's seats taken, as read now
     no_shows: int  # the member's in the course's term
     duplicate: bool  # the person holds a seat or a place on the course already
     seats_held: int  # by the member and their children on the course
+    stored: tuple  # the Idempotency-Key's record: hash, status, body, created_at (None's: none)
