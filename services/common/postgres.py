@@ -1,15 +1,11 @@
-"""The PostgreSQL engine: a pool that pings only idle connections, read-only units of work, and a
-transaction's last statement sent with its COMMIT."""
+"""The PostgreSQL engine: a pool that pings only idle connections, and read-only units of work."""
 
 from __future__ import annotations
 
-import functools
 import time
 
-from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.engine import URL, Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import URL
 
 from .sql import READ_ONLY
 
@@ -59,49 +55,3 @@ def make_engine(url: URL) -> Engine:
             dbapi_conn.autocommit = False
 
     return engine
-
-
-def execute_and_commit(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
-    """Run ``statement`` as the transaction's last and COMMIT, both in one round trip (a psycopg
-    pipeline): the rows it returns, as named tuples. The row locks it takes are then held for the
-    statement and the commit alone, not also for a round trip back to us and our wait for a CPU
-    and the GIL before we send COMMIT, which on a hot row is what throughput is bound by
-    (docs/benchmarks.md, "Course booking burst").
-
-    Parameters go to psycopg as they are (no SQLAlchemy type processing): strings, numbers,
-    datetimes, None. The statement is seen by the engine's cursor events like any other. The
-    caller then commits its SQLAlchemy transaction, which finds nothing left to send.
-    """
-    sql, compiled = _compiled(statement, conn.dialect)
-    values = compiled.construct_params(parameters)
-    driver = conn.connection.driver_connection
-    cursor = driver.cursor(row_factory=namedtuple_row)
-    for listener in conn.dispatch.before_cursor_execute:
-        sql, values = listener(conn, cursor, sql, values, None, False)
-    try:
-        with driver.pipeline():
-            cursor.execute(sql, values)
-            driver.commit()
-        return cursor.fetchall()
-    except conn.dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy's own execute would: its exception classes (IntegrityError, a lost
-        # connection as OperationalError, 503), and a broken connection out of the pool.
-        lost = conn.dialect.is_disconnect(error, driver, cursor)
-        if lost:
-            conn.invalidate(error)
-        raise exc.DBAPIError.instance(
-            sql,
-            values,
-            error,
-            conn.dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=conn.dialect,
-        ) from error
-    finally:
-        cursor.close()
-
-
-@functools.cache
-def _compiled(statement: ClauseElement, dialect: Dialect):
-    compiled = statement.compile(dialect=dialect)
-    return compiled.string, compiled

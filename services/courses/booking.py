@@ -147,8 +147,8 @@ def _book(
         # Only now the course's row: a seat, or the next waitlist number. Its lock orders the
         # bookings of everyone at once, so it is taken last, by the statement that writes the rest,
         # and held to its commit only.
-        placed = repository.place_and_commit(uow, request, booking, outcome)
-        return None if placed is None else (201, placed.answer)
+        answer = repository.place_and_commit(uow, request, booking, outcome)
+        return None if answer is None else (201, answer)
 
 
 def _expected(

@@ -2,15 +2,15 @@
 in ONE run.
 
     .venv/bin/python tests/load/bench_courses.py [--attempts 10000] [--capacity 500] [--clients 64]
-        [--workers 2 --threads 4] [--profile DIR [--profile-wall]] [--keep]
+        [--workers 2 --threads 4] [--postgres DSN] [--redis URL] [--profile DIR [--profile-wall]] [--keep]
 
 Not a test (pytest collects test_*.py only). It starts everything it measures on loopback ports of
 its own and stops it at the end; it touches nothing that is running:
 
 * courses on :8321 (``unionhub db upgrade courses``, then ``unionhub serve courses``: gunicorn 2
   workers × 4 threads unless ``--workers``/``--threads`` say otherwise, access log on) on a fresh
-  PostgreSQL database ``unionhub_bench_<tag>`` on 127.0.0.1:55432, Redis db 13, its own
-  UNIONHUB_HOME in a temporary directory;
+  PostgreSQL database ``unionhub_bench_<tag>`` on 127.0.0.1:55432 (``--postgres``), Redis db 13
+  (``--redis``), its own UNIONHUB_HOME in a temporary directory;
 * a gateway of our own on :8330: nginx from deploy/nginx/gateway.conf.tmpl (routes from
   services/registry.py) with courses routed to :8321;
 * in this process on :8340, what courses asks of the outside: a JWKS whose key signs the tokens we
@@ -244,6 +244,7 @@ def main() -> None:
         "--postgres", default=POSTGRES_ADMIN,
         help="the maintenance database of the local PostgreSQL (deploy/local/infra.sh)",
     )  # fmt: skip
+    parser.add_argument("--redis", default=REDIS_URL, help="the Redis database our service may use")
     parser.add_argument("--profile", type=Path, help="sample our workers with py-spy into this directory")
     parser.add_argument(
         "--profile-wall", action="store_true", help="sample waiting threads too, not only the GIL holder"
@@ -283,7 +284,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
     # Tokens outlive the run: minted before it starts, used up to --max-seconds later.
     issuer = Issuer([SigningKey("bench-key", Ed25519PrivateKey.generate())], "unionhub-bench", 3600)
     profiler = Profiler(args.profile, wall=args.profile_wall)
-    base_env = clean_env(REDIS_URL)
+    base_env = clean_env(args.redis)
     courses_dsn = pg_url(args.postgres, databases["courses"], "postgresql")
     bare_dsn = pg_url(args.postgres, databases["bare"], "postgresql")
 

@@ -36,12 +36,11 @@ from .catalogue import (
     term,
     venue,
 )
-from .places import PLACE, Outcome, Placed, place_and_commit
+from .places import PLACE, Outcome, place_and_commit
 
 __all__ = [
     "PLACE",
     "Outcome",
-    "Placed",
     "add_checkin",
     "add_child",
     "add_course",

@@ -47,13 +47,17 @@ k = t.idempotency_keys.c
 _STORED = and_(k.scope == bindparam("scope"), k.key == bindparam("key"))
 # In the statement's text, not a parameter SQLAlchemy expands on every execution.
 _HOLDING = [literal_column(f"'{status}'") for status in t.HOLDING]
-# The member's own bookings, read by the member's index and only then matched to the course: left
-# to the planner, PostgreSQL chose the course's index (course, person) while the table had no
-# statistics yet, as on the day a new deployment opens its first term, and read every booking of the
-# course for each booking (4-6 ms each at 10,000; docs/benchmarks.md, "Course booking burst"). The
-# OFFSET keeps the subquery from being merged into the one around it.
+# The member's own bookings, read by the member's index and only then matched to the course, for
+# the seats held and for the duplicate check too (a child is booked by its own member alone): left to
+# the planner, PostgreSQL chose an index on the course while the table had no statistics yet, as on
+# the day a new deployment opens its first term, and read every booking of the course for each
+# booking (4-14 ms each at 10,000; docs/benchmarks.md, "Course booking burst"). The OFFSET keeps the
+# subquery from being merged into the one around it.
 _MINE = (
-    select(b.term_id, b.course_id, b.status).where(b.member_id == bindparam("member")).offset(0).subquery()
+    select(b.term_id, b.course_id, b.person, b.status)
+    .where(b.member_id == bindparam("member"))
+    .offset(0)
+    .subquery()
 )
 # What a booking reads in one round trip, after it has locked the member's row, of what changes (the
 # course and its term do not, and the caller has them): the seats taken, the member's no-shows in the
@@ -67,7 +71,8 @@ _BOOKABLE = (
         .scalar_subquery()
         .label("no_shows"),
         exists()
-        .where(b.course_id == c.id, b.person == bindparam("person"), b.status.in_(_HOLDING))
+        .select_from(_MINE)
+        .where(_MINE.c.course_id == c.id, _MINE.c.person == bindparam("person"), _MINE.c.status.in_(_HOLDING))
         .label("duplicate"),
         select(func.count())
         .select_from(_MINE)

@@ -2,14 +2,13 @@
 and the stored Idempotency-Key answer, then COMMIT.
 
 The course row's lock is the one every booking of the course queues for, so it is held for as
-little as can be. On PostgreSQL all of it is one statement, sent together with COMMIT
-(services/common/postgres.execute_and_commit): the lock lasts for the statement and the commit, and
-for no round trip back to us (docs/benchmarks.md, "Course booking burst"). So the outcome, a seat or
-a waitlist number, is prepared before it is known: the caller expects the one the course's row
-showed when its checks read it (seats left, or full), and the statement takes it only if the row,
-locked, still says so; else it writes nothing and the caller books again. A waitlist place's event
-and answer are prepared with ``PLACE`` where the place goes, and the statement puts it in.
-Elsewhere (SQLite, where the transaction holds the database's write lock) one statement each.
+little as can be. On PostgreSQL all of it is one statement, then COMMIT: the lock lasts for those
+two round trips alone (docs/benchmarks.md, "Course booking burst"). So the outcome, a seat or a
+waitlist number, is prepared before it is known: the caller expects the one the course's row showed
+when its checks read it (seats left, or full), and the statement takes it only if the row, locked,
+still says so; else it writes nothing and the caller books again. A waitlist place's event and
+answer are prepared with ``PLACE`` where the place goes, and the statement puts it in. Elsewhere
+(SQLite, where the transaction holds the database's write lock) one statement each.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from sqlalchemy import exc, text
 
 from events.envelope import Event
-from services.common import postgres
 from services.common.db import UnitOfWork
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
@@ -68,7 +66,7 @@ _ANSWER = """, answer AS (
     WHERE idempotency_keys.created_at < :live_since
     RETURNING id
 )
-SELECT status, number, place,
+SELECT place,
     CAST(CASE WHEN EXISTS (SELECT FROM answer) THEN '1' ELSE 'idempotency key taken' END AS integer)
         AS stored
 FROM taken"""
@@ -79,7 +77,7 @@ _STATEMENTS = {
         "WITH taken AS (\n    "
         + (_NUMBER if waitlisted else _SEAT)
         + _WRITES
-        + (_ANSWER if stored else "\nSELECT status, number, place FROM taken")
+        + (_ANSWER if stored else "\nSELECT place FROM taken")
     )
     for waitlisted in (False, True)
     for stored in (False, True)
@@ -96,20 +94,13 @@ class Outcome:
     answer: dict
 
 
-@dataclass(frozen=True)
-class Placed:
-    status: str  # confirmed or waitlisted
-    number: int | None  # the waitlist number
-    answer: dict
-
-
 def place_and_commit(
     uow: UnitOfWork, request: IdempotentRequest, booking: dict, outcome: Outcome
-) -> Placed | None:
+) -> dict | None:
     """Take a seat on ``booking["course_id"]``, or the next waitlist number, as ``outcome`` expects;
     write the booking (``booking``: its row without status and position), the event and the answer;
-    commit. None, with nothing written, when the course no longer is as expected (a seat was freed,
-    or the last one taken, since the caller read it)."""
+    commit. The answer, its place filled in; None, with nothing written, when the course no longer
+    is as expected (a seat was freed, or the last one taken, since the caller read it)."""
     if uow.connection.dialect.name == "postgresql":
         return _in_one_statement(uow, request, booking, outcome)
     conn = uow.connection
@@ -128,12 +119,12 @@ def place_and_commit(
     answer = _with_place(outcome.answer, place)
     request.remember(conn, 201, answer)
     uow.commit()
-    return Placed(status, number, answer)
+    return answer
 
 
 def _in_one_statement(
     uow: UnitOfWork, request: IdempotentRequest, booking: dict, outcome: Outcome
-) -> Placed | None:
+) -> dict | None:
     event = uow.outbox_row(outcome.event)
     payload_head, payload_tail = _around_place(event["payload"], outcome.waitlisted)
     values = {
@@ -157,18 +148,16 @@ def _in_one_statement(
             answered_at=record["created_at"],
             live_since=record["live_since"],
         )
-    statement = _STATEMENTS[outcome.waitlisted, stored]
     try:
-        rows = postgres.execute_and_commit(uow.connection, statement, values)
+        row = uow.connection.execute(_STATEMENTS[outcome.waitlisted, stored], values).first()
     except exc.DataError as error:
         if _KEY_TAKEN in str(error.orig):
             raise KeyTaken() from error
         raise
-    uow.commit()  # SQLAlchemy's side of it: the driver's transaction is committed already
-    if not rows:
+    if row is None:
         return None
-    row = rows[0]
-    return Placed(row.status, row.number, _with_place(outcome.answer, row.place))
+    uow.commit()
+    return _with_place(outcome.answer, row.place)
 
 
 def _around_place(json_text: str, waitlisted: bool) -> tuple[str, str]:
