@@ -39,6 +39,7 @@ def _reindex(_args) -> int:
         stations = repository.all_stations(uow.connection)
     for station in stations:
         finder.index(client, station)
+    finder.upgrade(client)  # a projection an earlier version wrote gets this one's sets
     print(f"indexed {len(stations)} station(s)")
     return 0
 

@@ -9,4 +9,7 @@ JOBS = [
     Job("mark_missed", 60, lambda settings, db, _redis: shifts.mark_missed(db.unit_of_work(), settings)),
     # Stations whose opening hours changed state; finder requests refresh a few themselves meanwhile.
     Job("refresh_opening", 60, lambda _settings, _db, client: finder.refresh_due(client)),
+    # A projection an earlier version wrote gets the sets this one searches: at the worker's start,
+    # and again should Redis lose its data and be refilled (one GET when it is current).
+    Job("upgrade_finder", 60, lambda _settings, _db, client: finder.upgrade(client)),
 ]

@@ -8,6 +8,17 @@ def geo() -> str:
     return f"{PREFIX}:geo:all"
 
 
+def open_geo(amenity: str | None = None) -> str:
+    """A GEO set of the stations whose hours say open now: every one, or those offering ``amenity``.
+    Each is a subset of ``geo()`` with the same scores (positions)."""
+    return f"{PREFIX}:geo:open" if amenity is None else f"{PREFIX}:geo:open:{amenity}"
+
+
+def projection_version() -> str:
+    """Which shape of the finder's projection Redis holds (finder.PROJECTION_VERSION when current)."""
+    return f"{PREFIX}:finder:version"
+
+
 def amenity(name: str) -> str:
     """The ids of the stations that offer one amenity."""
     return f"{PREFIX}:amenity:{name}"

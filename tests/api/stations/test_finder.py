@@ -1,12 +1,16 @@
 """The public finder's query and answer: every refusal names its field in zh-CN and en, whichever way
 the query is loaded (plainly or through FinderArgs, services/stations/finder_query.py), an unusual
-but valid spelling finds what the plain one does, and an answer carries the public card only."""
+but valid spelling finds what the plain one does, and an answer carries the public card only. An
+open-now search, answered from the open GEO sets, finds what testing every station would, as the
+stations change, and on a deployment whose Redis projection an earlier version wrote."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.stations import schemas
+from services.stations import finder, jobs, keys, schemas
+from services.stations.model import AMENITIES
+from tests.support import build_app, dispose_app
 
 PROBLEM = "application/problem+json"
 NEAR = "lat=26.56&lng=106.69"
@@ -91,3 +95,103 @@ def test_the_finder_answers_the_public_card_and_nothing_only_staff_may_see(rig, 
     assert set(found["live"]) == set(schemas.LiveOut().fields)
     assert not {"coordinators", "qr_generation", "branch_id", "branch_path", "lockers"} & set(found)
     assert found["id"] == station_id
+
+
+# Stations due north of NEAR, 78 m apart, so nearest first is the order they are listed in.
+ROW = [
+    (["water", "fridge"], "24/7"),
+    (["fridge"], "24/7 off"),
+    (["water"], "24/7"),
+    (["fridge", "charging"], "24/7"),
+    (["water", "fridge"], "24/7 off"),
+    (["fridge"], "24/7"),
+    (["charging"], "24/7"),
+    (["water", "fridge", "charging"], "24/7"),
+    (["fridge"], "24/7"),
+    (["water", "fridge"], "24/7"),
+]
+
+
+def seed_row(rig) -> list[tuple[str, list[str], bool]]:
+    """The stations of ROW: id, amenities, whether open."""
+    return [
+        (
+            rig.station(name=f"驿站{n}", lat=26.56 + n * 0.0007, amenities=amenities, opening_hours=opening),
+            amenities,
+            opening == "24/7",
+        )
+        for n, (amenities, opening) in enumerate(ROW)
+    ]
+
+
+def open_ids(api, amenities: list[str], limit: int = 20) -> list[str]:
+    query = "".join(f"&amenity={a}" for a in amenities)
+    found = api.get(f"/api/v1/stations?{NEAR}&radius_m=2000&open_now=true&limit={limit}{query}")
+    assert all(s["open_now"] for s in found)
+    return [s["id"] for s in found]
+
+
+def expected_open(row, amenities: list[str], limit: int = 20) -> list[str]:
+    return [sid for sid, offered, is_open in row if is_open and set(amenities) <= set(offered)][:limit]
+
+
+@pytest.mark.parametrize("amenities", [[], ["fridge"], ["water", "fridge"], ["charging"], ["toilet"]])
+@pytest.mark.parametrize("limit", [3, 20])
+def test_an_open_now_search_finds_the_nearest_open_stations_offering_the_amenities(
+    rig, api, amenities, limit
+):
+    row = seed_row(rig)
+    assert open_ids(api, amenities, limit) == expected_open(row, amenities, limit)
+
+
+def test_an_open_now_search_follows_a_stations_changes_of_amenities_and_hours(rig, api, clean_redis):
+    row = seed_row(rig)
+    first, _, _ = row[0]
+    rig.assign(first)
+
+    def change(**details):
+        api.call("PATCH", f"/api/v1/stations/{first}", json=details, headers=rig.coordinator)
+
+    change(amenities=["charging"])
+    row[0] = (first, ["charging"], True)
+    for amenities in (["fridge"], ["water"], ["charging"]):
+        assert open_ids(api, amenities) == expected_open(row, amenities)
+    change(opening_hours="24/7 off")
+    row[0] = (first, ["charging"], False)
+    assert open_ids(api, ["charging"]) == expected_open(row, ["charging"])
+    assert open_ids(api, []) == expected_open(row, [])
+    assert not any(clean_redis.zscore(keys.open_geo(a), first) for a in (None, *AMENITIES))
+    change(opening_hours="24/7", lat=26.5599)  # open again, and now the nearest by far
+    row[0] = (first, ["charging"], True)
+    assert open_ids(api, ["charging"]) == expected_open(row, ["charging"])
+    positions = clean_redis.zscore(keys.geo(), first), clean_redis.zscore(keys.open_geo("charging"), first)
+    assert positions[0] == positions[1]
+
+
+def test_a_deployment_upgraded_from_a_projection_without_the_open_geo_sets_still_finds_open_stations(
+    app, rig, api, clean_redis
+):
+    row = seed_row(rig)
+    searches = [[], ["fridge"], ["water", "charging"]]
+    expected = [expected_open(row, amenities) for amenities in searches]
+
+    def as_the_code_before_left_it():
+        clean_redis.delete(keys.projection_version(), keys.open_geo(), *(keys.open_geo(a) for a in AMENITIES))
+
+    # The new code running before anything upgraded the projection: the open stations, not none.
+    as_the_code_before_left_it()
+    assert [open_ids(api, amenities) for amenities in searches] == expected
+    # A web process starting upgrades it.
+    restarted = build_app("stations", app.extensions["unionhub"].settings)
+    try:
+        assert clean_redis.get(keys.projection_version()).decode() == finder.PROJECTION_VERSION
+        assert len(clean_redis.zrange(keys.open_geo(), 0, -1)) == sum(is_open for _, _, is_open in row)
+        assert [open_ids(api, amenities) for amenities in searches] == expected
+    finally:
+        dispose_app(restarted)
+    # So does the worker's job, e.g. after Redis lost its data and was filled again.
+    as_the_code_before_left_it()
+    (job,) = [job for job in jobs.JOBS if job.name == "upgrade_finder"]
+    assert job.run(None, None, clean_redis) == sum(is_open for _, _, is_open in row)
+    assert job.run(None, None, clean_redis) == 0
+    assert [open_ids(api, amenities) for amenities in searches] == expected
