@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import sql
 from .clock import utc
 from .domain import Conflict, Invalid
 
@@ -132,8 +133,11 @@ class IdempotentRequest:
         if self.key is None:
             return None
         lookup = _statements(self.table, conn.dialect.name).lookup
-        row = conn.execute(lookup, {"scope": self.scope, "key": self.key}).first()
-        return None if row is None else self.answer_of(row.request_hash, row.status, row.body, row.created_at)
+        found = sql.fetch(conn, lookup, {"scope": self.scope, "key": self.key})
+        if not found:
+            return None
+        row = found[0]
+        return self.answer_of(row.request_hash, row.status, row.body, row.created_at)
 
     def answer_of(self, stored_hash: str | None, status: int | None, body: str | None, created_at):
         """``answered`` for the record of this scope and key that the caller read itself (None's where
@@ -156,7 +160,7 @@ class IdempotentRequest:
         # A row comes back when this answer was stored (new, or over an expired one); none when a
         # live twin holds the key. Not rowcount: with RETURNING, which SQLAlchemy adds to an INSERT
         # on PostgreSQL, psycopg reports it as -1.
-        if conn.execute(_statements(self.table, conn.dialect.name).remember, record).first() is None:
+        if not sql.fetch(conn, _statements(self.table, conn.dialect.name).remember, record):
             raise KeyTaken()
 
     def record(self, status: int, body: dict) -> dict:

@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Column, Connection, DateTime, MetaData, String, Tab
 from events.envelope import Event
 from schemas.events import members as member_events
 
+from . import sql
 from .domain import Forbidden
 from .sql import insert_on_conflict
 
@@ -60,12 +61,11 @@ OnInactive = Callable[[object, str, str], None]
 def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) -> Member | None:
     """The member as this service knows them; ``lock`` holds their row to the end of the
     transaction, so one member's concurrent requests go one at a time."""
-    row = conn.execute(_find(table, lock), {"member_id": member_id}).mappings().first()
-    if row is None:
+    found = sql.fetch(conn, _find(table, lock), {"member_id": member_id})
+    if not found:
         return None
-    return Member(
-        row["member_id"], row["status"], row["branch_id"], tuple(row["branch_path"] or ()), row["card_no"]
-    )
+    row = found[0]
+    return Member(row.member_id, row.status, row.branch_id, tuple(row.branch_path or ()), row.card_no)
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from sqlalchemy import (
     update,
 )
 
+from services.common import sql
 from services.common.clock import utc
 
 from .. import tables as t
@@ -140,7 +141,7 @@ def bookable(
     """What a booking checks of a course (which exists: courses are never deleted); ``scope`` and
     ``key``: its Idempotency-Key's, to read a stored answer."""
     values = {"course": course_id, "term": term_id, "member": member_id, "person": person}
-    row = conn.execute(_BOOKABLE, {**values, "scope": scope, "key": key}).one()
+    (row,) = sql.fetch(conn, _BOOKABLE, {**values, "scope": scope, "key": key})
     return Bookable(
         row.confirmed,
         row.no_shows,

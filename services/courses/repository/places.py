@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import exc, text
 
 from events.envelope import Event
+from services.common import sql
 from services.common.db import UnitOfWork
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
@@ -149,15 +150,15 @@ def _in_one_statement(
             live_since=record["live_since"],
         )
     try:
-        row = uow.connection.execute(_STATEMENTS[outcome.waitlisted, stored], values).first()
+        placed = sql.fetch(uow.connection, _STATEMENTS[outcome.waitlisted, stored], values)
     except exc.DataError as error:
         if _KEY_TAKEN in str(error.orig):
             raise KeyTaken() from error
         raise
-    if row is None:
+    if not placed:
         return None
     uow.commit()
-    return _with_place(outcome.answer, row.place)
+    return _with_place(outcome.answer, placed[0].place)
 
 
 def _around_place(json_text: str, waitlisted: bool) -> tuple[str, str]:

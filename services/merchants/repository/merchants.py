@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from services.common import sql
+
 from .. import tables
 
 _m = tables.merchants
@@ -61,4 +63,5 @@ _SPEND = (
 
 def spend_merchant_budget(conn: Connection, merchant_id: str, cost: int) -> int | None:
     """The budget left after spending ``cost``, or None when it does not cover it."""
-    return conn.execute(_SPEND, {"m": merchant_id, "cost": cost}).scalar()
+    left = sql.fetch(conn, _SPEND, {"m": merchant_id, "cost": cost})
+    return left[0].budget_remaining if left else None

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common import sql
+
 from .. import tables
 from .rows import offer_from_row
 
@@ -49,7 +51,7 @@ _COUNT_USE = {"postgresql": _count_use(postgresql), "sqlite": _count_use(sqlite)
 def count_use(conn: Connection, offer_id: str, member_id: str, period: str, limit: int) -> bool:
     """Count one use if the member is under ``limit``; False (nothing written) when they are not."""
     params = {"o": offer_id, "member": member_id, "period": period, "limit": limit}
-    return conn.execute(_COUNT_USE[conn.dialect.name], params).first() is not None
+    return bool(sql.fetch(conn, _COUNT_USE[conn.dialect.name], params))
 
 
 def give_back_use(conn: Connection, offer_id: str, member_id: str, period: str) -> None:
@@ -70,7 +72,8 @@ _SPEND = (
 
 def spend_offer_budget(conn: Connection, offer_id: str, cost: int) -> int | None:
     """The budget left after spending ``cost``, or None when it does not cover it."""
-    return conn.execute(_SPEND, {"o": offer_id, "cost": cost}).scalar()
+    left = sql.fetch(conn, _SPEND, {"o": offer_id, "cost": cost})
+    return left[0].budget_remaining if left else None
 
 
 def mark_exhausted(conn: Connection, table, row_id: str, at: datetime) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, literal, select
 
+from services.common import sql
 from services.common.members import Member
 
 from .. import model, tables
@@ -136,7 +137,7 @@ def till_read(
         statement, params["offer"] = _NAMED_OFFER, offer_id
     else:
         statement = _MERCHANTS_OFFERS
-    rows = conn.execute(statement, params).all()
+    rows = sql.fetch(conn, statement, params)
     first = rows[0]  # the one-row base: always there
     offers: dict[str, model.Offer] = {}
     used: dict[str, int] = {}

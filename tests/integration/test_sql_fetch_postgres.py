@@ -1,0 +1,138 @@
+"""``sql.fetch``, the hot statements' way to PostgreSQL past SQLAlchemy's execution context: the
+same rows as ``conn.execute``, SQLAlchemy's conversions where a statement needs them, its exceptions
+for driver errors, and the engine's cursor listeners still called. SQLite takes ``conn.execute``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    event,
+    exc,
+    select,
+    text,
+)
+
+from services.common import sql
+from services.common.clock import utc
+from services.common.db import Database
+from tests.support import fresh_postgres_database
+
+pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
+
+metadata = MetaData()
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("tags", JSON, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("ref", String(36), nullable=False, default=lambda: str(uuid.uuid4())),  # computed in Python
+)
+BY_CODE = select(notes).where(notes.c.code == bindparam("code"))
+ADD = notes.insert().values(code=bindparam("code"), at=bindparam("at"), ref="r").returning(notes.c.id)
+AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request, tmp_path):
+    def make(url):
+        database = Database(url, metadata, source="/unionhub/test")
+        database.create_all()
+        return database
+
+    if request.param == "sqlite":
+        database = make(f"sqlite:///{tmp_path}/fetch.db")
+        yield database
+        database.engine.dispose()
+        return
+    with fresh_postgres_database("fetch") as url:
+        database = make(url)
+        yield database
+        database.engine.dispose()
+
+
+def test_rows_are_those_conn_execute_gives_json_and_times_included(db):
+    with db.unit_of_work() as uow:
+        uow.connection.execute(notes.insert(), {"code": "a", "tags": ["water", "ac"], "at": AT})
+        fetched = sql.fetch(uow.connection, BY_CODE, {"code": "a"})
+        executed = uow.connection.execute(BY_CODE, {"code": "a"}).all()
+        none = sql.fetch(uow.connection, BY_CODE, {"code": "nobody"})
+    assert [tuple(r) for r in fetched] == [tuple(r) for r in executed]
+    (row,) = fetched
+    assert (row.code, row.tags, utc(row.at)) == ("a", ["water", "ac"], AT)
+    assert none == []
+
+
+def test_a_write_returns_its_rows_and_commits_with_the_unit_of_work(db):
+    with db.unit_of_work() as uow:
+        (added,) = sql.fetch(uow.connection, ADD, {"code": "b", "at": AT})
+        uow.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.id, notes.c.ref).where(notes.c.code == "b")).one() == (
+            added.id,
+            "r",
+        )
+
+
+def test_what_sqlalchemy_converts_still_is_converted(db):
+    # A JSON parameter and a default computed in Python: conn.execute's way, so both are right.
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, notes.insert(), {"code": "c", "tags": {"k": [1]}, "at": AT})
+        row = uow.connection.execute(select(notes).where(notes.c.code == "c")).one()
+    assert row.tags == {"k": [1]}
+    assert uuid.UUID(row.ref)
+
+
+def test_a_driver_error_is_sqlalchemys_and_nothing_of_the_transaction_stays(db):
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "d", "at": AT})
+        uow.commit()
+    with pytest.raises(exc.IntegrityError), db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "e", "at": AT})
+        sql.fetch(uow.connection, ADD, {"code": "d", "at": AT})
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["d"]
+
+
+def test_the_engines_cursor_listeners_see_it_and_a_read_only_unit_of_work_refuses_its_write(db):
+    seen = []
+    listener = lambda _conn, _cursor, statement, *_rest: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with db.unit_of_work() as uow:
+            sql.fetch(uow.connection, BY_CODE, {"code": "a"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [s for s in seen if "notes" in s] == [BY_CODE.compile(db.engine).string]
+
+    with pytest.raises(exc.SQLAlchemyError), db.unit_of_work().read_only() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "f", "at": AT})
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).where(notes.c.code == "f")).first() is None
+
+
+def test_a_connection_lost_is_a_dependency_down_and_leaves_the_pool(db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to lose: PostgreSQL's")
+    with db.unit_of_work() as uow:
+        pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # OperationalError is what the error handlers answer 503 for.
+        with pytest.raises(exc.OperationalError) as raised:
+            sql.fetch(uow.connection, BY_CODE, {"code": "a"})
+    assert raised.value.connection_invalidated
+    with db.unit_of_work() as uow:  # a fresh connection from the pool
+        assert sql.fetch(uow.connection, BY_CODE, {"code": "a"}) == []
