@@ -36,10 +36,10 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
     On PostgreSQL it goes to psycopg's cursor without SQLAlchemy's execution context and result
     objects: about 40 µs of CPU less a statement, a tenth of a booking's Python (docs/benchmarks.md,
     "Course booking burst"). It is compiled once per set of parameter names. One whose parameters
-    or columns SQLAlchemy would convert (a JSON parameter, a column default computed in Python) goes
-    through ``conn.execute`` as before, as everything does on SQLite. The engine's cursor listeners
-    see it, and a driver error is raised as SQLAlchemy's, as ``conn.execute`` would raise it: a lost
-    connection an OperationalError (503), and out of the pool.
+    or columns SQLAlchemy would convert or render per call (a JSON parameter, a column default
+    computed in Python, an IN list) goes through ``conn.execute`` as before, as everything does on
+    SQLite. The engine's cursor listeners see it, and a driver error is raised as SQLAlchemy's, as
+    ``conn.execute`` would raise it: a lost connection an OperationalError (503), and out of the pool.
     """
     postgres = conn.dialect.name == "postgresql"
     form = _driver_form(statement, conn.dialect, tuple(sorted(parameters))) if postgres else None
@@ -80,6 +80,7 @@ def _driver_form(
     converts = (
         compiled._bind_processors
         or compiled.insert_prefetch
+        or compiled.post_compile_params  # an IN list, rendered per call
         or compiled.update_prefetch
         or any(column.type._cached_result_processor(dialect, None) for column in compiled._result_columns)
     )

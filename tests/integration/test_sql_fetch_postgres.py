@@ -86,11 +86,13 @@ def test_a_write_returns_its_rows_and_commits_with_the_unit_of_work(db):
         )
 
 
-def test_what_sqlalchemy_converts_still_is_converted(db):
-    # A JSON parameter and a default computed in Python: conn.execute's way, so both are right.
+def test_what_sqlalchemy_converts_or_renders_per_call_still_is(db):
+    # A JSON parameter, a default computed in Python, an IN list: conn.execute's way, so all right.
     with db.unit_of_work() as uow:
         sql.fetch(uow.connection, notes.insert(), {"code": "c", "tags": {"k": [1]}, "at": AT})
         row = uow.connection.execute(select(notes).where(notes.c.code == "c")).one()
+        among = select(notes.c.code).where(notes.c.code.in_(["c", "x"]))
+        assert [r.code for r in sql.fetch(uow.connection, among, {})] == ["c"]
     assert row.tags == {"k": [1]}
     assert uuid.UUID(row.ref)
 

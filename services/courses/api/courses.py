@@ -21,6 +21,10 @@ from .context import admin_units, courses, member_id
 
 blp = Blueprint("courses", __name__, url_prefix="/api/v1/courses", description="Courses and booking them")
 
+# An instance, not the class: given a class, webargs builds the schema (deep-copying its fields) on
+# every request, 2 % of a booking's CPU in the burst (docs/benchmarks.md, "Course booking burst").
+BOOKING_IN = s.BookingIn()
+
 
 @blp.route("")
 class Courses(MethodView):
@@ -93,7 +97,7 @@ class CourseStaff(MethodView):
 @blp.route("/<course_id>/bookings")
 class Bookings(MethodView):
     @require(MEMBER)
-    @blp.arguments(s.BookingIn)
+    @blp.arguments(BOOKING_IN)
     @blp.response(201, s.BookedOut)
     @blp.alt_response(200, schema=s.BookedOut, description="A retry with the same Idempotency-Key")
     @blp.doc(parameters=[HEADER_DOC])

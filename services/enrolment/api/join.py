@@ -22,6 +22,9 @@ blp = Blueprint("join", __name__, url_prefix="/api/v1", description="Joining the
 # asks this same URL for the JSON below. The mini-app and other clients send application/json or */*.
 H5_JOIN_PAGE = "/app/join/{code}"
 
+# An instance, not the class: given a class, webargs builds the schema (deep-copying its fields) on
+# every request (docs/benchmarks.md, "Course booking burst").
+JOIN_IN = s.JoinIn()
 RETRY_AFTER_SECONDS = 30  # the identity provider, the SMS gateway or Redis did not answer
 
 
@@ -105,7 +108,7 @@ class JoinSmsCode(MethodView):
 @blp.route("/join")
 class Join(MethodView):
     @require(MEMBER)
-    @blp.arguments(s.JoinIn)
+    @blp.arguments(JOIN_IN)
     @blp.response(201, s.JoinOut)
     @blp.doc(parameters=[HEADER_DOC])
     def post(self, body):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from services.common import sql
 from services.common.clock import utc
 
 from .. import tables
@@ -34,9 +35,10 @@ _CAMPAIGN_WITH_UNIT = (
 
 
 def campaign_with_unit(conn: Connection, code: str) -> tuple[Campaign, Unit] | None:
-    row = conn.execute(_CAMPAIGN_WITH_UNIT, {"code": code}).first()
-    if row is None:
+    found = sql.fetch(conn, _CAMPAIGN_WITH_UNIT, {"code": code})
+    if not found:
         return None
+    row = found[0]
     unit = Unit(row.u_id, row.u_name, row.u_kind, row.u_parent_id, row.u_path, row.u_requires_approval)
     return campaign_from_row(row), unit
 

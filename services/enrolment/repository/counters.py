@@ -7,6 +7,8 @@ from datetime import date
 from sqlalchemy import Connection, Sequence, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common import sql
+
 from .. import tables
 
 # Counter rows are created by the first writer. Update-else-insert races when two first writers
@@ -47,12 +49,12 @@ _NEXT_SERIAL_SQLITE = (
 def next_card_serial(conn: Connection, province: str) -> int:
     """The next card serial: unique and increasing; on PostgreSQL a rolled-back join leaves a gap."""
     if conn.dialect.name == "postgresql":
-        return conn.execute(_NEXT_SERIAL).scalar_one()
+        return sql.fetch(conn, _NEXT_SERIAL, {})[0][0]
     return conn.execute(_NEXT_SERIAL_SQLITE, {"province": province}).scalar_one()
 
 
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
-    conn.execute(_COUNT_JOIN[conn.dialect.name], {"campaign_id": campaign_id, "day": day})
+    sql.fetch(conn, _COUNT_JOIN[conn.dialect.name], {"campaign_id": campaign_id, "day": day})
 
 
 def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, literal_column, or_, select, update
 
-from services.common import idempotency
+from services.common import idempotency, sql
 
 from .. import tables
 from ..model import CURRENT_STATUSES, Member
@@ -23,10 +23,14 @@ def member_row(conn: Connection, member_id: str):
     return conn.execute(select(tables.members).where(tables.members.c.id == member_id)).first()
 
 
+# In the statement's text, not a list SQLAlchemy expands on every execution.
+_CURRENT = [literal_column(f"'{status}'") for status in CURRENT_STATUSES]
+
+
 def _current_member_by(*keys: str):
     m = tables.members.c
     match = or_(*(m[key] == bindparam(key) for key in keys))
-    return select(tables.members).where(and_(match, m.status.in_(CURRENT_STATUSES)))
+    return select(tables.members).where(and_(match, m.status.in_(_CURRENT)))
 
 
 # Every join asks these; built once, as above.
@@ -42,12 +46,13 @@ def current_member(conn: Connection, *, id_hash: str | None = None, openid: str 
     params = {k: v for k, v in (("id_hash", id_hash), ("openid", openid)) if v}
     if not params:
         return None
-    return conn.execute(_CURRENT_MEMBER[tuple(params)], params).first()
+    found = sql.fetch(conn, _CURRENT_MEMBER[tuple(params)], params)
+    return found[0] if found else None
 
 
 def current_members(conn: Connection, *, id_hash: str, openid: str) -> list:
     """Every current membership held by this ID hash or this openid: none, one or two."""
-    return conn.execute(_CURRENT_MEMBER[("id_hash", "openid")], {"id_hash": id_hash, "openid": openid}).all()
+    return sql.fetch(conn, _CURRENT_MEMBER[("id_hash", "openid")], {"id_hash": id_hash, "openid": openid})
 
 
 _INSERT_MEMBER = tables.members.insert()
@@ -55,7 +60,8 @@ _INSERT_MEMBER = tables.members.insert()
 
 def add_member(conn: Connection, member: Member, personal: dict, *, consent_version: str) -> None:
     """A new member; ``personal`` holds the encrypted, masked and hashed personal data."""
-    conn.execute(
+    sql.fetch(
+        conn,
         _INSERT_MEMBER,
         dict(
             id=member.id,
