@@ -1,7 +1,8 @@
 """Transactional outbox and the relay that moves its rows to Kafka.
 
-Writers call ``append`` inside their own transaction. The relay publishes unsent rows in order with
-acks=all and the idempotent producer, and marks a row sent only after the broker acknowledged it.
+Writers insert ``serialise``'s row with ``insert_statement`` inside their own transaction (a unit of
+work's ``record``). The relay publishes unsent rows in order with acks=all and the idempotent
+producer, and marks a row sent only after the broker acknowledged it.
 If the relay dies between the acknowledgement and the mark, the row is published again on restart:
 delivery is at-least-once, and the consumers' inbox turns that into exactly-once application.
 """
@@ -63,12 +64,9 @@ def serialise(event: Event, catalogue: Catalogue) -> dict:
     }
 
 
-def append(conn: Connection, outbox: Table, event: Event, catalogue: Catalogue) -> None:
-    conn.execute(_insert(outbox), serialise(event, catalogue))
-
-
 @functools.cache
-def _insert(outbox: Table):
+def insert_statement(outbox: Table):
+    """The INSERT of an outbox row (``serialise``'s), for a writer that runs it its own way."""
     # Built once per table, the row passed as parameters: an INSERT built per call, with .values(),
     # had SQLAlchemy work out its cache key on every event recorded, a third of the cost of recording
     # one (docs/benchmarks.md, "Benefit-week redemptions").

@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, text
 
 from events.catalogue import CATALOGUE
 from events.envelope import Event
-from events.outbox import Relay, append
+from events.outbox import Relay
 from schemas.events.members import APPROVED
 from services.common.db import Database
 from tests.support import fresh_postgres_database
@@ -51,7 +51,7 @@ def _record(db: Database, subject: str) -> None:
         data={"member_id": subject, "branch_id": "b-1", "occurred_at": datetime.now(UTC)},
     )
     with db.unit_of_work() as uow:
-        append(uow.connection, db.outbox, event, CATALOGUE)
+        uow.record(event)
         uow.commit()
 
 
