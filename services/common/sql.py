@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Table, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,7 +55,9 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
         sql, values = listener(conn, cursor, sql, values, None, False)
     try:
         cursor.execute(sql, values)
-        return cursor.fetchall() if cursor.description else []
+        # Not cursor.description, which builds a Column for each column (3 % of a join's CPU).
+        result = cursor.pgresult
+        return cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
     except conn.dialect.loaded_dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, cursor)
         if lost:

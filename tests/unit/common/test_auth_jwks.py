@@ -148,7 +148,13 @@ def test_a_token_naming_another_algorithm_with_a_known_kid_is_401_not_500(jwks, 
 
 
 @pytest.mark.parametrize(
-    "garbage", ["", ".", "a.b.c", "e30.e30.", "x" * 5000, "eyJhbGciOiJFZERTQSIsImtpZCI6WzFdfQ.e30.e30"]
+    "garbage",
+    [
+        *("", ".", "a.b.c", "e30.e30.", "x" * 5000, "eyJhbGciOiJFZERTQSIsImtpZCI6WzFdfQ.e30.e30"),
+        # Headers that are no object, a kid that is no string, no base64 at all: the kid is read
+        # without PyJWT, so these must still end in 401.
+        *("WzFd.e30.e30", "bnVsbA.e30.e30", "eyJraWQiOjF9.e30.e30", "é.e30.e30", "a$b.e30.e30"),
+    ],
 )
 def test_malformed_tokens_are_401(jwks, garbage):
     jwks.keys["k1"] = Ed25519PrivateKey.generate()
