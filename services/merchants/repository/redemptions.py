@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from services.common import sql
+
 from .. import tables
 
 _r = tables.redemptions
@@ -11,7 +13,7 @@ _ADD_REDEMPTION = _r.insert()
 
 
 def add_redemption(conn: Connection, **row) -> None:
-    conn.execute(_ADD_REDEMPTION, row)
+    sql.fetch(conn, _ADD_REDEMPTION, row)
 
 
 def redemption(conn: Connection, redemption_id: str, *, for_update: bool = False):
