@@ -49,6 +49,8 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
         return result.all() if result.returns_rows else []
     sql, compiled = form
     values = compiled.construct_params(parameters)
+    if not conn.in_transaction():
+        conn.begin()  # as conn.execute would (autobegin), so the caller's commit() commits it
     driver = conn.connection.driver_connection
     cursor = driver.cursor(row_factory=namedtuple_row)
     for listener in conn.dispatch.before_cursor_execute:
@@ -74,7 +76,8 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
         cursor.close()
 
 
-@functools.cache
+# Bounded: a statement built per call (which should not come here) would otherwise fill it.
+@functools.lru_cache(maxsize=1024)
 def _driver_form(
     statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]
 ) -> tuple[str, object] | None:

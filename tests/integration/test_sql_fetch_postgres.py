@@ -86,6 +86,14 @@ def test_a_write_returns_its_rows_and_commits_with_the_unit_of_work(db):
         )
 
 
+def test_on_a_connection_with_no_transaction_yet_commit_commits_it_as_after_execute(db):
+    with db.engine.connect() as conn:
+        sql.fetch(conn, ADD, {"code": "g", "at": AT})
+        conn.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).where(notes.c.code == "g")).scalar() == "g"
+
+
 def test_what_sqlalchemy_converts_or_renders_per_call_still_is(db):
     # A JSON parameter, a default computed in Python, an IN list: conn.execute's way, so all right.
     with db.unit_of_work() as uow:
