@@ -45,22 +45,28 @@ ADD = notes.insert().values(code=bindparam("code"), at=bindparam("at"), ref="r")
 AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
+def _database(url: str) -> Database:
+    database = Database(url, metadata, source="/unionhub/test")
+    database.create_all()
+    return database
+
+
+@pytest.fixture
+def postgres_db():
+    with fresh_postgres_database("fetch") as url:
+        database = _database(url)
+        yield database
+        database.engine.dispose()
+
+
 @pytest.fixture(params=["postgresql", "sqlite"])
 def db(request, tmp_path):
-    def make(url):
-        database = Database(url, metadata, source="/unionhub/test")
-        database.create_all()
-        return database
-
-    if request.param == "sqlite":
-        database = make(f"sqlite:///{tmp_path}/fetch.db")
-        yield database
-        database.engine.dispose()
+    if request.param == "postgresql":
+        yield request.getfixturevalue("postgres_db")
         return
-    with fresh_postgres_database("fetch") as url:
-        database = make(url)
-        yield database
-        database.engine.dispose()
+    database = _database(f"sqlite:///{tmp_path}/fetch.db")
+    yield database
+    database.engine.dispose()
 
 
 def test_rows_are_those_conn_execute_gives_json_and_times_included(db):
@@ -133,9 +139,8 @@ def test_the_engines_cursor_listeners_see_it_and_a_read_only_unit_of_work_refuse
         assert conn.execute(select(notes.c.code).where(notes.c.code == "f")).first() is None
 
 
-def test_a_connection_lost_is_a_dependency_down_and_leaves_the_pool(db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("a server connection to lose: PostgreSQL's")
+def test_a_connection_lost_is_a_dependency_down_and_leaves_the_pool(postgres_db):
+    db = postgres_db
     with db.unit_of_work() as uow:
         pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar()
         with db.engine.connect() as other:
