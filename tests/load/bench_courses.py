@@ -50,8 +50,6 @@ import argparse
 import base64
 import json
 import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -62,7 +60,7 @@ from pathlib import Path
 
 import psycopg
 import requests
-from bench_enrolment import Phase, machine, percentile, session_from
+from bench_enrolment import Phase, percentile, session_from
 from harness import (
     HOST,
     POSTGRES_ADMIN,
@@ -72,10 +70,10 @@ from harness import (
     add_members,
     backends,
     bearer,
+    bench_world,
     clean_env,
     create_course,
     create_term,
-    fresh_databases,
     load_average,
     pg_url,
     ratio,
@@ -255,24 +253,10 @@ def main() -> None:
     args.capacity = max(1, min(args.capacity, 10_000))
 
     tag = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-courses-{tag}-"))
-    (tmp / "logs").mkdir()
-    (tmp / "home").mkdir()
     databases = {"courses": f"unionhub_bench_{tag}", "bare": f"unionhub_bench_{tag}_bare"}
-    procs = Processes(tmp / "logs")
-    print("machine:", machine().split("; enrolment gunicorn")[0])
-    print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
-    try:
-        with fresh_databases(args.postgres, list(databases.values())):
-            try:
-                run(args, tmp, databases, procs)
-            finally:
-                procs.stop_all()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    world = bench_world(f"courses-{tag}", args.postgres, list(databases.values()), keep=args.keep)
+    with world as (tmp, procs):
+        run(args, tmp, databases, procs)
 
 
 def run(args, tmp: Path, databases: dict, procs: Processes) -> None:

@@ -59,8 +59,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -71,7 +69,7 @@ from pathlib import Path
 import psycopg
 import redis
 import requests
-from bench_enrolment import Phase, machine, percentile, session_from
+from bench_enrolment import Phase, percentile, session_from
 from harness import (
     BILL_FEN,
     HOST,
@@ -83,11 +81,10 @@ from harness import (
     add_members,
     backends,
     bearer,
+    bench_world,
     clean_env,
-    clear_keys,
     create_merchant,
     expected_discount,
-    fresh_databases,
     load_average,
     pg_url,
     ratio,
@@ -356,28 +353,13 @@ def main() -> None:
     args.max_seconds = max(10.0, min(args.max_seconds, 500.0))
 
     tag = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-merchants-{tag}-"))
-    (tmp / "logs").mkdir()
-    (tmp / "home").mkdir()
     databases = {"merchants": f"unionhub_bench_{tag}", "bare": f"unionhub_bench_{tag}_bare"}
-    procs = Processes(tmp / "logs")
-    client = redis.Redis.from_url(REDIS_URL)
-    print("machine:", machine().split("; enrolment gunicorn")[0])
-    print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
-    try:
-        clear_keys(client, REDIS_PATTERNS)
-        with fresh_databases(args.postgres, list(databases.values())):
-            try:
-                run(args, tmp, databases, procs, client)
-            finally:
-                procs.stop_all()
-    finally:
-        clear_keys(client, REDIS_PATTERNS)
-        client.close()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    world = bench_world(
+        f"merchants-{tag}", args.postgres, list(databases.values()), keep=args.keep,
+        redis_url=REDIS_URL, redis_patterns=REDIS_PATTERNS,
+    )  # fmt: skip
+    with world as (tmp, procs), redis.Redis.from_url(REDIS_URL) as client:
+        run(args, tmp, databases, procs, client)
 
 
 def run(args, tmp: Path, databases: dict, procs: Processes, client: redis.Redis) -> None:

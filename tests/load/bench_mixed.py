@@ -49,10 +49,8 @@ import fcntl
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -63,7 +61,7 @@ from pathlib import Path
 import psycopg
 import redis
 import requests
-from bench_enrolment import machine, percentile, resident_id
+from bench_enrolment import percentile, resident_id
 from harness import (
     BILL_FEN,
     GUIYANG,
@@ -78,16 +76,15 @@ from harness import (
     admin_login,
     backends,
     bearer,
+    bench_world,
     campaign_for,
     clean_env,
-    clear_keys,
     cli,
     create_course,
     create_merchant,
     create_term,
     enrol,
     expected_discount,
-    fresh_databases,
     insert_stations,
     load_average,
     pg_url,
@@ -582,29 +579,16 @@ def main() -> None:
 
     lock = hold_heavy_lock()
     tag = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-mixed-{tag}-"))
-    (tmp / "logs").mkdir()
-    (tmp / "home").mkdir()
     databases = {name: f"unionhub_bench_{tag}_{name}" for name in (*SERVICES, "bare")}
-    procs = Processes(tmp / "logs")
-    client = redis.Redis.from_url(REDIS_URL)
-    print("machine:", machine().split("; enrolment gunicorn")[0])
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average at start: {load_average()}")
-    print(f"temporary home {tmp}", flush=True)
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    world = bench_world(
+        f"mixed-{tag}", args.postgres, list(databases.values()), keep=args.keep,
+        redis_url=REDIS_URL, redis_patterns=REDIS_PATTERNS,
+    )  # fmt: skip
     try:
-        clear_keys(client, REDIS_PATTERNS)
-        with fresh_databases(args.postgres, list(databases.values())):
-            try:
-                run(args, tmp, databases, procs, client)
-            finally:
-                procs.stop_all()
+        with world as (tmp, procs), redis.Redis.from_url(REDIS_URL) as client:
+            run(args, tmp, databases, procs, client)
     finally:
-        clear_keys(client, REDIS_PATTERNS)
-        client.close()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
         if lock:
             lock.close()
 

@@ -36,29 +36,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_enrolment import Phase, machine, percentile, session_from
+from bench_enrolment import Phase, percentile, session_from
 from harness import (
     HOST,
     POSTGRES_ADMIN,
     REPO,
-    Processes,
     Profiler,
     admin_login,
+    bench_world,
     campaign_for,
     clean_env,
     cli,
     ensure_wrk,
-    fresh_databases,
     has_db_upgrade,
     join_body,
     load,
@@ -160,26 +157,10 @@ def main() -> None:
     if not wrk:
         print("wrk is not available; using the bounded Python load generator", flush=True)
     tag = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-{tag}-"))
-    logs = tmp / "logs"
-    logs.mkdir()
     databases = {"pg": f"unionhub_bench_{tag}", "bare": f"unionhub_bench_{tag}_bare"}
-    procs = Processes(logs)
     profiler = Profiler(args.profile, wall=args.profile_wall)
-    print("machine:", machine().split("; enrolment gunicorn")[0])
-    print(f"load: {os.getloadavg()[0]:.2f} (1 min) at start; temporary home {tmp}", flush=True)
-
-    try:
-        with fresh_databases(args.postgres, list(databases.values())):
-            try:
-                run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler)
-            finally:
-                procs.stop_all()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with bench_world(tag, args.postgres, list(databases.values()), keep=args.keep) as (tmp, procs):
+        run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler)
 
 
 def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:

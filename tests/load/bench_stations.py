@@ -52,25 +52,21 @@ import base64
 import json
 import os
 import random
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import redis
 import requests
-from bench_enrolment import machine
 from harness import (
     HOST,
     POSTGRES_ADMIN,
     CpuUse,
     Processes,
     Profiler,
+    bench_world,
     clean_env,
-    clear_keys,
     ensure_wrk,
-    fresh_databases,
     insert_stations,
     load_average,
     pg_url,
@@ -158,28 +154,13 @@ def main() -> None:
     args.city_share = max(0.0, min(args.city_share, 1.0))
 
     tag = uuid.uuid4().hex[:8]
-    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-stations-{tag}-"))
-    (tmp / "logs").mkdir()
-    (tmp / "home").mkdir()
     database = f"unionhub_bench_{tag}"
-    procs = Processes(tmp / "logs")
-    client = redis.Redis.from_url(REDIS_URL)
-    print("machine:", machine().split("; enrolment gunicorn")[0])
-    print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
-    try:
-        clear_keys(client, ("stations:*", "bare:*"))
-        with fresh_databases(args.postgres, [database]):
-            try:
-                run(args, tmp, database, procs)
-            finally:
-                procs.stop_all()
-    finally:
-        clear_keys(client, ("stations:*", "bare:*"))
-        client.close()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    world = bench_world(
+        f"stations-{tag}", args.postgres, [database], keep=args.keep,
+        redis_url=REDIS_URL, redis_patterns=("stations:*", "bare:*"),
+    )  # fmt: skip
+    with world as (tmp, procs):
+        run(args, tmp, database, procs)
 
 
 def run(args, tmp: Path, database: str, procs: Processes) -> None:

@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+import redis
 import requests
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +42,7 @@ for path in (str(REPO), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_enrolment import Phase, percentile, resident_id, session_from  # noqa: E402
+from bench_enrolment import Phase, machine, percentile, resident_id, session_from  # noqa: E402
 
 from services.common.clock import SHANGHAI  # noqa: E402
 
@@ -170,6 +172,45 @@ def fresh_databases(admin_dsn: str, names: list[str]) -> Iterator[None]:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def bench_world(
+    name: str,
+    admin_dsn: str,
+    databases: list[str],
+    *,
+    keep: bool,
+    redis_url: str | None = None,
+    redis_patterns: tuple[str, ...] = (),
+) -> Iterator[tuple[Path, Processes]]:
+    """A benchmark's own world, all of it undone at the end whatever happened: a temporary directory
+    (``logs/``, ``home/``; kept with ``keep``), fresh PostgreSQL ``databases``, the keys of
+    ``redis_patterns`` in ``redis_url`` cleared before and after, and every process started through
+    the ``Processes`` it yields stopped. Prints the machine and the load average first."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"unionhub-bench-{name}-"))
+    (tmp / "logs").mkdir()
+    (tmp / "home").mkdir()
+    procs = Processes(tmp / "logs")
+    client = redis.Redis.from_url(redis_url) if redis_patterns else None
+    print("machine:", machine().split("; enrolment gunicorn")[0])
+    print(f"load average at start: {load_average()}; temporary home {tmp}", flush=True)
+    try:
+        if client:
+            clear_keys(client, redis_patterns)
+        with fresh_databases(admin_dsn, databases):
+            try:
+                yield tmp, procs
+            finally:
+                procs.stop_all()
+    finally:
+        if client:
+            clear_keys(client, redis_patterns)
+            client.close()
+        if keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def start_bare(
