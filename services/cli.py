@@ -7,7 +7,7 @@ import os
 import sys
 
 from events import admin, dlq
-from events.outbox import default_producer
+from events.relay import default_producer
 
 from .registry import FAKES, SERVICES
 

@@ -19,7 +19,7 @@ from prometheus_client import start_http_server
 from events import metrics
 from events.consumer import ConsumerRunner, default_consumer
 from events.dispatch import Dispatcher, Handler
-from events.outbox import Relay, default_producer
+from events.relay import Relay, default_producer
 
 from .config import Settings
 from .db import Database

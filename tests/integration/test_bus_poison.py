@@ -23,7 +23,7 @@ from ledger_service import (
 from events.dispatch import Dispatcher
 from events.dlq import list_dead_letters, replay
 from events.envelope import Event
-from events.outbox import default_producer
+from events.relay import default_producer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

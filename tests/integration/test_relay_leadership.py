@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, text
 
 from events.catalogue import CATALOGUE
 from events.envelope import Event
-from events.outbox import Relay
+from events.relay import Relay
 from schemas.events.members import APPROVED
 from services.common.db import Database
 from tests.support import fresh_postgres_database

@@ -45,7 +45,8 @@ from sqlalchemy import func, select, text  # noqa: E402
 from events.admin import ensure_topics  # noqa: E402
 from events.consumer import default_consumer  # noqa: E402
 from events.envelope import Event  # noqa: E402
-from events.outbox import default_producer, serialise  # noqa: E402
+from events.outbox import serialise  # noqa: E402
+from events.relay import default_producer  # noqa: E402
 
 BOOTSTRAP = os.environ.get("UNIONHUB_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 PG_ADMIN_URL = os.environ.get(

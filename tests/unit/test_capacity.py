@@ -232,7 +232,7 @@ def test_the_worker_and_the_consumer_run_as_many_as_planned_with_the_plans_resou
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_only_the_relay_bypasses_pgbouncer(rendered, name):
-    # The relay holds a session advisory lock (events/outbox.py), which a transaction-mode pooler
+    # The relay holds a session advisory lock (events/relay.py), which a transaction-mode pooler
     # hands to whichever client comes next: the worker reads DIRECT_DATABASE_URL, everything else
     # DATABASE_URL (PgBouncer).
     direct = {"name": name, "key": "DIRECT_DATABASE_URL", "optional": True}

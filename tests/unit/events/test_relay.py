@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, select
 
-from events.outbox import Relay
+from events.relay import Relay
 from services.common.db import Database
 
 
