@@ -13,7 +13,7 @@ from services.common.clock import local_day, now
 from services.common.views import unit_of_work
 
 from .. import queries, service, settlement
-from .. import schemas as s
+from ..schemas import merchants as s
 from .context import merchants
 
 blp = Blueprint(

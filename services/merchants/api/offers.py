@@ -8,7 +8,7 @@ from services.common.clock import now
 from services.common.views import unit_of_work
 
 from .. import queries, service
-from .. import schemas as s
+from ..schemas import offers as s
 from .context import merchants
 
 blp = Blueprint("offers", __name__, url_prefix="/api/v1/offers", description="Discount offers")

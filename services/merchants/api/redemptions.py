@@ -9,7 +9,7 @@ from services.common.idempotency import HEADER_DOC
 from services.common.views import context, unit_of_work
 
 from .. import queries, reversal, till
-from .. import schemas as s
+from ..schemas import redemptions as s
 from .context import idempotent, merchants, staff_id
 
 blp = Blueprint(

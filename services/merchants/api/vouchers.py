@@ -10,7 +10,7 @@ from services.common.idempotency import HEADER_DOC
 from services.common.views import no_store, unit_of_work
 
 from .. import queries, service, tables
-from .. import schemas as s
+from ..schemas import vouchers as s
 from .context import idempotent
 
 blp = Blueprint(
