@@ -7,7 +7,7 @@ from services.common.auth import ADMIN, COORDINATOR, MEMBER, principal, require
 from services.common.views import unit_of_work
 
 from .. import queries, service
-from .. import schemas as s
+from ..schemas import issues as s
 from .context import member_id
 
 blp = Blueprint("issues", __name__, url_prefix="/api/v1", description="Facility problem reports")

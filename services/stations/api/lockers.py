@@ -9,7 +9,7 @@ from services.common.idempotency import HEADER, HEADER_DOC, IdempotentRequest
 from services.common.views import no_store, unit_of_work
 
 from .. import lockers, queries, service, tables
-from .. import schemas as s
+from ..schemas import lockers as s
 from .context import member_id, redis, stations
 
 blp = Blueprint("lockers", __name__, url_prefix="/api/v1", description="Station lockers")

@@ -7,7 +7,7 @@ from services.common.auth import ADMIN, bearer_token, principal, require
 from services.common.views import unit_of_work
 
 from .. import registration
-from .. import schemas as s
+from ..schemas import registration as s
 from .context import stations
 
 blp = Blueprint(

@@ -11,7 +11,7 @@ from services.common.domain import Invalid
 from services.common.views import unit_of_work
 
 from .. import duty, queries, service
-from .. import schemas as s
+from ..schemas import rota as s
 from .context import member_id, stations
 
 blp = Blueprint("rota", __name__, url_prefix="/api/v1", description="Duty groups, rota and swaps")

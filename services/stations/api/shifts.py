@@ -9,7 +9,7 @@ from services.common.errors import Problem
 from services.common.views import unit_of_work
 
 from .. import queries, shifts
-from .. import schemas as s
+from ..schemas import shifts as s
 from .context import member_id, redis, stations
 
 blp = Blueprint("shifts", __name__, url_prefix="/api/v1", description="Duty shifts")

@@ -13,8 +13,8 @@ from services.common.domain import Invalid
 from services.common.views import unit_of_work
 
 from .. import finder, finder_query, queries, repository, service
-from .. import schemas as s
 from ..model import check_amenities, may_manage
+from ..schemas import stations as s
 from .context import member_id, redis, stations
 
 # One instance: given the class, webargs would build a new schema for every request.

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.stations import finder, jobs, keys, schemas
+from services.stations import finder, jobs, keys
 from services.stations.model import AMENITIES
+from services.stations.schemas import stations as schemas
 from tests.support import build_app, dispose_app
 
 PROBLEM = "application/problem+json"

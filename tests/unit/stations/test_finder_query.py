@@ -11,8 +11,8 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
 from schemas.fields import Latitude
-from services.stations import schemas
 from services.stations.finder_query import compile_query
+from services.stations.schemas import stations as schemas
 
 FINDER_ARGS = schemas.FinderArgs()
 plain = compile_query(FINDER_ARGS)
