@@ -281,6 +281,16 @@ def test_every_string_has_both_languages_and_every_key_the_console_uses_exists(c
         assert sum(key.startswith(prefix) for key in STRINGS) >= 7, prefix
 
 
+def test_a_key_two_pages_define_is_refused_not_silently_replaced():
+    from services.web import strings
+
+    class One:
+        STRINGS = {"busy": ("忙", "Busy")}
+
+    with pytest.raises(ValueError, match="busy"):
+        strings._merged(strings.shared, One)
+
+
 def test_the_console_module_posts_each_form_to_its_api(client):
     js = client.get("/app/static/admin.js")
 

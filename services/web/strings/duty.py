@@ -1,0 +1,37 @@
+"""The station duty page."""
+
+# key: (zh-CN, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "duty.title": ("驿站值班", "Station duty"),
+    "duty.checkin": ("签到开站", "Check in and open"),
+    "duty.station_code": ("驿站二维码", "Station QR code"),
+    "duty.station_hint": (
+        "扫描驿站张贴的值班二维码，或手动输入",
+        "Scan the station's duty poster, or type its code",
+    ),
+    "duty.location": ("签到时附上我的位置（如允许）", "Send my location with the check-in (if allowed)"),
+    "duty.on_duty": ("值班中", "On duty at"),
+    "duty.since": ("签到时间", "Since"),
+    "duty.log": ("值班记录", "Duty log"),
+    "duty.kind": ("类别", "Kind"),
+    "duty.kind.lights": ("灯光", "Lights"),
+    "duty.kind.ac": ("空调", "Air conditioning"),
+    "duty.kind.cleaning": ("清洁", "Cleaning"),
+    "duty.kind.note": ("备注", "Note"),
+    "duty.value": ("开/关", "On/off"),
+    "duty.on": ("开", "On"),
+    "duty.off": ("关", "Off"),
+    "duty.note": ("说明", "Note"),
+    "duty.add": ("添加记录", "Add entry"),
+    "duty.lockers": ("储物柜", "Lockers"),
+    "duty.locker_no": ("柜号（留空自动分配）", "Locker number (blank: any free one)"),
+    "duty.deposit": ("存放物品", "Deposit items"),
+    "duty.pickup_code": ("取件码", "Pickup code"),
+    "duty.pickup": ("取出物品", "Collect items"),
+    "duty.deposited": ("已存入{n}号柜，取件码：{code}", "In locker {n}; pickup code: {code}"),
+    "duty.collected": ("已从{n}号柜取出", "Collected from locker {n}"),
+    "duty.overdue": ("闭站后未取物品", "Left behind after closing"),
+    "duty.overdue_note": ("仅驿站协调员可查看", "Visible to the station's coordinators"),
+    "duty.checkout": ("签退并闭站", "Check out and close"),
+    "duty.checked_out": ("已签退，本次值班{m}分钟，谢谢！", "Checked out after {m} minutes. Thank you!"),
+}

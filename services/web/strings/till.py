@@ -1,0 +1,48 @@
+"""The merchant's till page."""
+
+# key: (zh-CN, en)
+STRINGS: dict[str, tuple[str, str]] = {
+    "till.title": ("会员优惠收银", "Member discount till"),
+    "till.store": ("门店", "Store"),
+    "till.no_stores": (
+        "此账号未分配门店，请联系商户管理员",
+        "This login serves no store; ask the merchant's admin.",
+    ),
+    "till.card": ("会员卡二维码", "Member card code"),
+    "till.card_hint": ("扫描会员出示的二维码，或手动输入", "Scan the member's QR, or type it"),
+    "till.amount": ("消费金额（元）", "Bill (CNY)"),
+    "till.amount_invalid": (
+        "请输入金额（元），如 158 或 158.50",
+        "Type the bill in yuan, e.g. 158 or 158.50",
+    ),
+    "till.quote": ("计算优惠", "Show discount"),
+    "till.offer": ("适用优惠", "Offer"),
+    "till.no_offer": ("此金额暂无可用优惠", "No offer applies to this bill"),
+    "till.discount": ("优惠金额", "Discount"),
+    "till.payable": ("应付金额", "To pay"),
+    "till.quote_note": ("以确认后的结果为准", "The confirmed sale is what counts"),
+    "till.confirm": ("确认收款", "Confirm sale"),
+    "till.done": ("收款成功", "Sale recorded"),
+    "till.next": ("下一位", "Next customer"),
+    "till.today": ("今日核销", "Today's redemptions"),
+    "till.refresh": ("刷新", "Refresh"),
+    "till.reverse": ("撤销", "Reverse"),
+    "till.reverse_confirm": ("确定撤销这笔核销吗？", "Reverse this redemption?"),
+    "till.reversed": ("已撤销", "Reversed"),
+    "till.time": ("时间", "Time"),
+    "till.bill": ("金额", "Bill"),
+    "till.taken_off": ("优惠", "Off"),
+    "till.action": ("操作", "Action"),
+    "till.vouchers": ("会员的代金券", "The member's vouchers"),
+    "till.no_voucher": ("不使用代金券", "No voucher"),
+    "till.voucher_part": ("代金券抵扣", "Voucher"),
+    "till.voucher.shift_thanks": ("驿站值班感谢券", "Thanks for a station duty"),
+    "till.voucher_until": ("{day}前有效", "valid before {day}"),
+    "till.with_voucher": ("含代金券 {v}", "incl. voucher {v}"),
+    "till.voucher_only": ("仅代金券", "Voucher only"),
+    "till.reversed_done": ("已撤销，全额退款", "Reversed: the bill is refunded in full"),
+    "till.reversed_voucher_back": (
+        "已撤销，全额退款，代金券已退回会员",
+        "Reversed: the bill is refunded in full and the voucher is the member's again",
+    ),
+}
