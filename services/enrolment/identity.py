@@ -14,11 +14,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import redis
 import requests
 
 from services.common.domain import Invalid, Unavailable
+from services.common.outbound import JsonClient, basic_auth
 
 from . import keys
 
@@ -26,7 +28,7 @@ SMS_TEXT = "【职工之家】您的入会验证码为{code}，{minutes}分钟�
 CODE_DIGITS = 6
 
 # One pool of kept-alive connections per process: a new TCP connection per join cost a round trip.
-_session = requests.Session()
+_client = JsonClient()
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,9 @@ class Provider:
 
     def _post(self, url: str, body: dict, unavailable: str) -> dict:
         try:
-            response = _session.post(url, json=body, auth=(self.appid, self.secret), timeout=self.timeout)
-            response.raise_for_status()
-            answer = response.json()
+            answer = _client.post(
+                url, body, timeout=self.timeout, authorization=_authorization(self.appid, self.secret)
+            )
         except (requests.RequestException, ValueError) as error:
             raise Unavailable(unavailable) from error
         if not isinstance(answer, dict):
@@ -63,6 +65,12 @@ class Provider:
 
     def send_sms(self, mobile: str, text: str) -> None:
         self._post(self.sms_url, {"mobile": mobile, "text": text}, "sms.unavailable")
+
+
+@lru_cache(maxsize=8)
+def _authorization(appid: str, secret: str) -> str:
+    # A Provider is made per request from the settings; the header it sends is made once.
+    return basic_auth(appid, secret)
 
 
 @contextmanager

@@ -5,24 +5,25 @@ from __future__ import annotations
 import requests
 
 from services.common.domain import Invalid, Unavailable
+from services.common.outbound import JsonClient
 
 # One pool of kept-alive connections per process, as for the identity provider. With a Session and
 # a TCP (in production a TLS) connection made anew for every login, this call was more than half of
 # a login's CPU in enrolment; kept alive, a login costs a third less (docs/benchmarks.md, "Mixed load").
-_session = requests.Session()
+_client = JsonClient()
 
 
 def code2session(url: str, appid: str, secret: str, code: str, *, timeout: float = 5.0) -> str:
     try:
-        response = _session.get(
+        body = _client.get(
             url,
-            params={"appid": appid, "secret": secret, "js_code": code, "grant_type": "authorization_code"},
+            {"appid": appid, "secret": secret, "js_code": code, "grant_type": "authorization_code"},
             timeout=timeout,
         )
-        response.raise_for_status()
-        body = response.json()
     except (requests.RequestException, ValueError) as error:
         raise Unavailable("wechat.unavailable") from error
+    if not isinstance(body, dict):
+        raise Unavailable("wechat.unavailable")
     if body.get("errcode"):
         # 40029 invalid code, 40163 code already used: both mean "log in again" to the member.
         raise Invalid("wechat.code_invalid", field="code")
