@@ -381,3 +381,9 @@ def test_with_no_keys_anywhere_a_code_cannot_be_checked_rather_than_being_called
 
     with pytest.raises(CardKeysUnavailable):
         verify(sign(key), keys, now=NOW)
+
+
+@pytest.mark.parametrize("raw_bytes", [bytes(105), b"\xff" * 105, b"\x00\x01" + os.urandom(103)])
+def test_a_code_decodes_to_the_bytes_base32_encodes_leading_zeros_and_all(raw_bytes):
+    token = base64.b32encode(raw_bytes).decode()
+    assert card_codes._decode(token) == raw_bytes == base64.b32decode(token)
