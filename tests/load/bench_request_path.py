@@ -24,7 +24,9 @@ Then, one after the other on the same machine:
 2. Joins: ``--joins`` WeChat logins, then as many joins by ``--clients`` threads, with the code of
    tests/load/bench_enrolment.py; the same client and bodies against the bare ``/join``.
 
-It prints each figure with its baseline and the ratio. ``--profile DIR`` samples our gunicorn
+It prints each figure with its baseline and the ratio, and for the bare join and the join on
+PostgreSQL the CPU each process used a join (ours: gunicorn, nginx, PostgreSQL, Redis, the identity
+fake, and this script as the client). ``--profile DIR`` samples our gunicorn
 workers with py-spy (``--gil``: where the Python CPU goes; with ``--profile-wall`` where the
 threads wait too) during every phase of ours and prints the top frames; figures from such a run
 carry the profiler's overhead and are marked so.
@@ -44,13 +46,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import redis
 from bench_enrolment import Phase, percentile, session_from
 from harness import (
     HOST,
     POSTGRES_ADMIN,
     REPO,
+    CpuUse,
     Profiler,
     admin_login,
+    backends,
     bench_world,
     campaign_for,
     clean_env,
@@ -62,10 +67,12 @@ from harness import (
     pg_url,
     prepare_joins,
     ratio,
+    redis_server,
     serve_pid,
     start_bare,
     start_gateway,
     start_service,
+    tree,
     verdict,
     wait_for,
     wechat_logins,
@@ -227,11 +234,17 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
         wait_for(f"{identity}/fake/sms/messages", identity_proc, "identity", logs)
     for kind, proc in servers.items():
         wait_for(f"http://{HOST}:{PORTS[kind]}/healthz", proc, f"enrolment-{kind}", logs)
-    for kind in ("pg", "sqlite"):
-        start_gateway(
-            procs, f"gateway-{kind}", tmp / f"nginx-{kind}", PORTS[f"gw-{kind}"], {"enrolment": PORTS[kind]},
+    gateways = {
+        kind: start_gateway(
+            procs,
+            f"gateway-{kind}",
+            tmp / f"nginx-{kind}",
+            PORTS[f"gw-{kind}"],
+            {"enrolment": PORTS[kind]},
             base_env,
         )  # fmt: skip
+        for kind in ("pg", "sqlite")
+    }
 
     masters = {kind: serve_pid(proc) for kind, proc in servers.items()}
     direct = {kind: f"http://{HOST}:{PORTS[kind]}" for kind in servers}
@@ -259,11 +272,29 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
     )  # fmt: skip
     r["bare incr 2"] = load(wrk, "bare GET /incr (again, for drift)", f"{bare_url}/incr", seconds)
 
-    # 2. Joins, our client from bench_enrolment against ours and the bare join.
+    # 2. Joins, our client from bench_enrolment against ours and the bare join, with the CPU each
+    # process used (the identity fake stands in for a provider that runs elsewhere in production).
+    redis_pids = redis_server(redis.Redis.from_url(REDIS_URL))
+    meters = {
+        "bare": {
+            "gunicorn": lambda: tree(bare.pid),
+            "PostgreSQL": backends(args.postgres, databases["bare"]),
+            "Redis": lambda: redis_pids,
+        },
+        "pg": {
+            "gunicorn": lambda: tree(masters["pg"]),
+            "nginx": lambda: tree(gateways["pg"].pid),
+            "PostgreSQL": backends(args.postgres, databases["pg"]),
+            "Redis": lambda: redis_pids,
+            **({"identity fake": lambda: tree(identity_proc.pid)} if identity else {}),
+        },
+    }
     print(f"\njoins, {args.clients} clients, {joins_n} each:", flush=True)
     j = {}
     bare_bodies = [("bare", join_body(campaigns["pg"]["code"])) for _ in range(joins_n)]
-    j["bare"] = joins("bare POST /join", f"{bare_url}/join", bare_bodies, args.clients, args.max_seconds)
+    with CpuUse(meters["bare"]) as cpu:
+        j["bare"] = joins("bare POST /join", f"{bare_url}/join", bare_bodies, args.clients, args.max_seconds)
+    print("    " + cpu.line(joins_n), flush=True)
     for kind in ("pg", "sqlite"):
         gateway = f"http://{HOST}:{PORTS[f'gw-{kind}']}"
         login_phase, tokens = wechat_logins(gateway, joins_n, args.clients, args.max_seconds)
@@ -271,11 +302,16 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
         prepared = prepare_joins(
             gateway, tokens, campaigns[kind]["code"], identity, args.clients, args.max_seconds
         )
-        with profiler.around(f"join-{kind}", [masters[kind]], args.max_seconds):
+        with (
+            CpuUse(meters.get(kind, {})) as cpu,
+            profiler.around(f"join-{kind}", [masters[kind]], args.max_seconds),
+        ):
             j[kind] = joins(
                 f"ours POST /api/v1/join, {kind}, through the gateway", f"{gateway}/api/v1/join",
                 prepared, args.clients, args.max_seconds,
             )  # fmt: skip
+        if kind in meters:
+            print("    " + cpu.line(len(prepared)), flush=True)
     print(f"load: {os.getloadavg()[0]:.2f} (1 min) at the end", flush=True)
 
     # 3. The verdicts.
