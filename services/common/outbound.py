@@ -4,15 +4,17 @@
 environment's proxy and netrc settings (reading every environment variable each time) and follows
 redirects. A join's identity check spent half of its client CPU there (docs/benchmarks.md,
 "Request path"). This client keeps requests' transport (its HTTPAdapter: a pool of kept-alive
-connections, TLS checks, requests' exceptions) and sends a request it prepares itself. The proxy
-for a URL is what the environment says at the first call to it, as a process reads its settings
-once at start.
+connections, TLS checks, requests' exceptions) and sends a request it prepares itself. What a
+Session would take from the environment is taken once, as a process reads its settings at start:
+the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) when the client is made, the proxy for a URL
+(HTTP(S)_PROXY, NO_PROXY) at the first call to it. No .netrc: every call here names its credentials.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -38,13 +40,15 @@ def basic_auth(user: str, password: str) -> str:
 class JsonClient:
     """GET and POST of JSON over one pool of kept-alive connections (one client per process).
 
-    Errors are requests' own: a connection refused or a timeout raises a ``RequestException``, a
-    non-2xx answer ``HTTPError`` (one too), and a body that is not JSON ``ValueError``. Redirects are not
-    followed: an API that answers 3xx answers nothing usable.
+    Errors are requests' own: a connection refused, a certificate refused or a timeout raises a
+    ``RequestException``, and so does a non-2xx answer (``HTTPError``); a body that is not JSON
+    raises ``ValueError``. Redirects are not followed: an API that answers 3xx answers nothing usable.
     """
 
     def __init__(self, pool_size: int = 16) -> None:
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        # As Session.merge_environment_settings picks it: a bundle named there, else certifi's.
+        self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     def get(self, url: str, params: dict, *, timeout: float) -> object:
         return self._send("GET", f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", None, {}, timeout)
@@ -53,7 +57,8 @@ class JsonClient:
         headers = {"Content-Type": "application/json"}
         if authorization:
             headers["Authorization"] = authorization
-        return self._send("POST", url, json.dumps(body, ensure_ascii=False).encode(), headers, timeout)
+        payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+        return self._send("POST", url, payload, headers, timeout)
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> object:
         request = PreparedRequest()
@@ -63,7 +68,9 @@ class JsonClient:
         request.body = body
         if body is not None:
             request.headers["Content-Length"] = str(len(body))
-        response = self._adapter.send(request, timeout=timeout, proxies=dict(_proxies(url)))
+        response = self._adapter.send(
+            request, timeout=timeout, verify=self._verify, proxies=dict(_proxies(url))
+        )
         # Read whole first, as a Session does: that hands the connection back to the pool, even
         # when the status is an error.
         content = response.content

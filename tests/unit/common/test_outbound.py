@@ -1,12 +1,19 @@
 """The JSON client for outside services, against a real HTTP server on loopback."""
 
+import datetime
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from services.common import outbound
 from services.common.outbound import JsonClient, basic_auth
@@ -122,3 +129,48 @@ def test_the_environment_proxy_is_used_unless_no_proxy_names_the_host(server, mo
     server.answers["/direct"] = (200, b'{"via": "direct"}')
     assert JsonClient().post(f"{server.base}/direct", {}, timeout=2) == {"via": "direct"}
     assert server.seen[-1]["path"] == "/direct"
+
+
+@pytest.fixture
+def tls_server(server, tmp_path):
+    """The recording server behind TLS, its certificate self-signed for 127.0.0.1; yields the file."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provider.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.answers["/verify"] = (200, b'{"result": "match"}')
+    return cert_file
+
+
+def test_a_ca_bundle_named_in_the_environment_is_trusted_and_nothing_else_is(server, tls_server, monkeypatch):
+    url = f"https://127.0.0.1:{server.server_address[1]}/verify"
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server))
+    assert JsonClient().post(url, {}, timeout=2) == {"result": "match"}
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    with pytest.raises(requests.exceptions.SSLError):
+        JsonClient().post(url, {}, timeout=2)  # certifi's bundle does not know this certificate
