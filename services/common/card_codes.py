@@ -48,8 +48,8 @@ _PAYLOAD_BYTES = _HEADER.size + NONCE_BYTES + 16  # and the member id, a UUID
 _RAW_BYTES = _PAYLOAD_BYTES + SIGNATURE_BYTES
 TOKEN_LENGTH = len(base64.b32encode(bytes(_RAW_BYTES)).rstrip(b"="))
 _BASE32 = re.compile(r"[A-Z2-7]+")
-# RFC 4648's base32 alphabet spelled as the digits int(..., 32) reads (0-9, A-V): a code decodes in C.
-# base64.b32decode is pure Python, and was 3 % of a till's CPU (docs/benchmarks.md).
+# RFC 4648's base32 alphabet spelled as the digits int(..., 32) reads (0-9, A-V): a code decodes in C,
+# 1.5 µs against 11.7 for base64.b32decode, which is pure Python (docs/benchmarks.md).
 _AS_BASE32_DIGITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHIJKLMNOPQRSTUV")
 
 # Signed ahead of the payload, so a signature these keys made for any other purpose never verifies

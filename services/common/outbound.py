@@ -51,26 +51,29 @@ class JsonClient:
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
     def get(self, url: str, params: dict, *, timeout: float) -> object:
-        return self._send("GET", f"{url}{'&' if '?' in url else '?'}{urlencode(params)}", None, {}, timeout)
+        return self._send("GET", url, urlencode(params), None, {}, timeout)
 
     def post(self, url: str, body: dict, *, timeout: float, authorization: str | None = None) -> object:
         headers = {"Content-Type": "application/json"}
         if authorization:
             headers["Authorization"] = authorization
         payload = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
-        return self._send("POST", url, payload, headers, timeout)
+        return self._send("POST", url, "", payload, headers, timeout)
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> object:
+    def _send(
+        self, method: str, url: str, query: str, body: bytes | None, headers: dict, timeout: float
+    ) -> object:
         request = PreparedRequest()
         request.method = method
-        request.url = url
+        request.url = f"{url}{'&' if '?' in url else '?'}{query}" if query else url
         request.headers = CaseInsensitiveDict({**_HEADERS, **headers})
         request.body = body
         if body is not None:
             request.headers["Content-Length"] = str(len(body))
-        response = self._adapter.send(
-            request, timeout=timeout, verify=self._verify, proxies=dict(_proxies(url))
-        )
+        # The proxy by the URL without its query: the same for every call, and a query may carry a
+        # secret (WeChat's), which a cache should not keep.
+        proxies = dict(_proxies(url))
+        response = self._adapter.send(request, timeout=timeout, verify=self._verify, proxies=proxies)
         # Read whole first, as a Session does: that hands the connection back to the pool, even
         # when the status is an error.
         content = response.content

@@ -242,7 +242,7 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
             PORTS[f"gw-{kind}"],
             {"enrolment": PORTS[kind]},
             base_env,
-        )  # fmt: skip
+        )
         for kind in ("pg", "sqlite")
     }
 
