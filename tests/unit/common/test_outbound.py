@@ -64,9 +64,9 @@ def server():
 
 @pytest.fixture(autouse=True)
 def no_proxy_from_the_machine(monkeypatch):
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "")
+        monkeypatch.delenv(name.lower(), raising=False)  # requests reads the lower-case one first
     outbound._proxies.cache_clear()
     yield
     outbound._proxies.cache_clear()
