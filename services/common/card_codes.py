@@ -296,6 +296,5 @@ def _decode(token: object) -> bytes:
     # The length is fixed, so anything else is refused before any work.
     if not isinstance(token, str) or len(token) != TOKEN_LENGTH or not _BASE32.fullmatch(token):
         raise CardTokenError("card_token.malformed")
-    # TOKEN_LENGTH characters of 5 bits are _RAW_BYTES bytes exactly (no padding): leading zero
-    # bytes come back through the fixed length.
+    # TOKEN_LENGTH × 5 bits are _RAW_BYTES bytes exactly; the fixed length keeps leading zero bytes.
     return int(token.translate(_AS_BASE32_DIGITS), 32).to_bytes(_RAW_BYTES, "big")
