@@ -31,7 +31,7 @@ def xact_lock(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
+def fetch(conn: Connection, statement: ClauseElement, parameters: dict, *, commit: bool = False) -> list:
     """Run ``statement`` in ``conn``'s transaction and return all its rows (named tuples).
 
     On PostgreSQL it goes to psycopg's cursor without SQLAlchemy's execution context and result
@@ -41,12 +41,21 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
     computed in Python, an IN list) goes through ``conn.execute`` as before, as everything does on
     SQLite. The engine's cursor listeners see it, and a driver error is raised as SQLAlchemy's, as
     ``conn.execute`` would raise it: a lost connection an OperationalError (503), and out of the pool.
+
+    ``commit``: the statement is the transaction's last; COMMIT follows it. On PostgreSQL both go in
+    one round trip (a psycopg pipeline), so the row locks the statement takes are held for it and
+    the commit alone, not also while its result comes back to us and we wait for a CPU and the GIL
+    to send COMMIT. On a hot row that everybody queues for (a course's seats) that wait was what
+    throughput was bound by (docs/benchmarks.md, "Course booking burst").
     """
     postgres = conn.dialect.name == "postgresql"
     form = _driver_form(statement, conn.dialect, tuple(sorted(parameters))) if postgres else None
     if form is None:
         result = conn.execute(statement, parameters)
-        return result.all() if result.returns_rows else []
+        rows = result.all() if result.returns_rows else []
+        if commit:
+            conn.commit()
+        return rows
     sql, compiled = form
     values = compiled.construct_params(parameters)
     if not conn.in_transaction():
@@ -56,10 +65,15 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
     for listener in conn.dispatch.before_cursor_execute:
         sql, values = listener(conn, cursor, sql, values, None, False)
     try:
-        cursor.execute(sql, values)
+        if commit:
+            with driver.pipeline():
+                cursor.execute(sql, values)
+                driver.commit()
+        else:
+            cursor.execute(sql, values)
         # Not cursor.description, which builds a Column for each column (3 % of a join's CPU).
         result = cursor.pgresult
-        return cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
+        rows = cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
     except conn.dialect.loaded_dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, cursor)
         if lost:
@@ -74,6 +88,9 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict) -> list:
         ) from error
     finally:
         cursor.close()
+    if commit:
+        conn.commit()  # SQLAlchemy's transaction ends too; psycopg has nothing left to send
+    return rows
 
 
 # Bounded: a statement built per call (which should not come here) would otherwise fill it.

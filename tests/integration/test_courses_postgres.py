@@ -155,7 +155,7 @@ def test_a_booking_is_three_statements_the_last_taking_the_course_row(api):
 
     assert [a["status"] for a in answers] == ["confirmed", "waitlisted"]
     # Per booking: the member's row locked; the stored answer with the checks; the seat or number,
-    # booking, event and stored answer in one statement, then COMMIT.
+    # booking, event and stored answer in one statement, sent with its COMMIT.
     assert len(seen) == 3 * 2
     assert [s.lstrip().startswith("WITH taken AS") for s in seen] == [False, False, True] * 2
     with api.app.extensions["unionhub"].db.engine.connect() as conn:

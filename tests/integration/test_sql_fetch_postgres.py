@@ -100,6 +100,38 @@ def test_on_a_connection_with_no_transaction_yet_commit_commits_it_as_after_exec
         assert conn.execute(select(notes.c.code).where(notes.c.code == "g")).scalar() == "g"
 
 
+def test_with_commit_the_statement_commits_its_transaction_and_releases_its_locks(db):
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "h", "at": AT})
+        uow.commit()
+    touch = notes.update().where(notes.c.code == bindparam("old")).values(code=bindparam("new"))
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "i", "at": AT})  # earlier in the same transaction
+        assert sql.fetch(uow.connection, touch.returning(notes.c.code), {"old": "h", "new": "j"}, commit=True)
+        assert not uow.connection.in_transaction()
+        with db.engine.connect() as other:  # seen and writable elsewhere before the unit of work ends
+            if db.engine.dialect.name == "postgresql":
+                other.execute(text("SET lock_timeout = '1s'"))
+            other.execute(touch, {"old": "j", "new": "k"})
+            other.commit()
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["i", "k"]
+
+
+def test_with_commit_a_driver_error_commits_nothing_and_the_connection_serves_on(db):
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "m", "at": AT})
+        uow.commit()
+    with pytest.raises(exc.IntegrityError), db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "n", "at": AT})
+        sql.fetch(uow.connection, ADD, {"code": "m", "at": AT}, commit=True)
+    for _ in range(db.engine.pool.size() + 1):  # whichever pooled connection comes next
+        with db.unit_of_work() as uow:
+            assert [r.code for r in sql.fetch(uow.connection, BY_CODE, {"code": "m"})] == ["m"]
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["m"]
+
+
 def test_what_sqlalchemy_converts_or_renders_per_call_still_is(db):
     # A JSON parameter, a default computed in Python, an IN list: conn.execute's way, so all right.
     with db.unit_of_work() as uow:

@@ -2,8 +2,8 @@
 and the stored Idempotency-Key answer, then COMMIT.
 
 The course row's lock is the one every booking of the course queues for, so it is held for as
-little as can be. On PostgreSQL all of it is one statement, then COMMIT: the lock lasts for those
-two round trips alone (docs/benchmarks.md, "Course booking burst"). So the outcome, a seat or a
+little as can be. On PostgreSQL all of it is one statement, sent with its COMMIT: the lock lasts for
+that one round trip alone (docs/benchmarks.md, "Course booking burst"). So the outcome, a seat or a
 waitlist number, is prepared before it is known: the caller expects the one the course's row showed
 when its checks read it (seats left, or full), and the statement takes it only if the row, locked,
 still says so; else it writes nothing and the caller books again. A waitlist place's event and
@@ -150,14 +150,13 @@ def _in_one_statement(
             live_since=record["live_since"],
         )
     try:
-        placed = sql.fetch(uow.connection, _STATEMENTS[outcome.waitlisted, stored], values)
+        placed = sql.fetch(uow.connection, _STATEMENTS[outcome.waitlisted, stored], values, commit=True)
     except exc.DataError as error:
         if _KEY_TAKEN in str(error.orig):
             raise KeyTaken() from error
         raise
     if not placed:
         return None
-    uow.commit()
     return _with_place(outcome.answer, placed[0].place)
 
 
