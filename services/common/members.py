@@ -61,10 +61,19 @@ OnInactive = Callable[[object, str, str], None]
 def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) -> Member | None:
     """The member as this service knows them; ``lock`` holds their row to the end of the
     transaction, so one member's concurrent requests go one at a time."""
-    found = sql.fetch(conn, _find(table, lock), {"member_id": member_id})
-    if not found:
+    return member_of(sql.fetch(conn, *find_statement(table, member_id, lock=lock)))
+
+
+def find_statement(table: Table, member_id: str, *, lock: bool = False) -> tuple:
+    """``find``'s statement and parameters, for a caller that sends it with others
+    (``sql.fetch_in_turn``); ``member_of`` reads its rows."""
+    return _find(table, lock), {"member_id": member_id}
+
+
+def member_of(rows: list) -> Member | None:
+    if not rows:
         return None
-    row = found[0]
+    row = rows[0]
     return Member(row.member_id, row.status, row.branch_id, tuple(row.branch_path or ()), row.card_no)
 
 

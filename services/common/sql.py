@@ -48,33 +48,49 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict, *, commi
     to send COMMIT. On a hot row that everybody queues for (a course's seats) that wait was what
     throughput was bound by (docs/benchmarks.md, "Course booking burst").
     """
-    postgres = conn.dialect.name == "postgresql"
-    form = _driver_form(statement, conn.dialect, tuple(sorted(parameters))) if postgres else None
-    if form is None:
-        result = conn.execute(statement, parameters)
-        rows = result.all() if result.returns_rows else []
+    return fetch_in_turn(conn, [(statement, parameters)], commit=commit)[0]
+
+
+def fetch_in_turn(
+    conn: Connection, statements: list[tuple[ClauseElement, dict]], *, commit: bool = False
+) -> list[list]:
+    """``fetch`` for several statements, run one after the other; each one's rows. On PostgreSQL
+    they go in one round trip (a psycopg pipeline), with the transaction's BEGIN when it begins with
+    them. The server still runs them in turn, each with its own snapshot: one after a row lock sees
+    what the lock's holder committed, as it would sent on its own."""
+    forms = None
+    if conn.dialect.name == "postgresql":
+        forms = [_driver_form(s, conn.dialect, tuple(sorted(p))) for s, p in statements]
+    if forms is None or None in forms:
+        rows = []
+        for statement, parameters in statements:
+            result = conn.execute(statement, parameters)
+            rows.append(result.all() if result.returns_rows else [])
         if commit:
             conn.commit()
         return rows
-    sql, compiled = form
-    values = compiled.construct_params(parameters)
     if not conn.in_transaction():
         conn.begin()  # as conn.execute would (autobegin), so the caller's commit() commits it
     driver = conn.connection.driver_connection
-    cursor = driver.cursor(row_factory=namedtuple_row)
-    for listener in conn.dispatch.before_cursor_execute:
-        sql, values = listener(conn, cursor, sql, values, None, False)
+    sent = []  # (sql, values, cursor)
     try:
-        if commit:
-            with driver.pipeline():
-                cursor.execute(sql, values)
-                driver.commit()
+        if len(statements) == 1 and not commit:
+            _send(conn, driver, forms[0], statements[0][1], sent)
         else:
-            cursor.execute(sql, values)
+            with driver.pipeline():
+                for form, (_, parameters) in zip(forms, statements, strict=True):
+                    _send(conn, driver, form, parameters, sent)
+                if commit:
+                    driver.commit()
         # Not cursor.description, which builds a Column for each column (3 % of a join's CPU).
-        result = cursor.pgresult
-        rows = cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
+        rows = [
+            cursor.fetchall()
+            if (r := cursor.pgresult) is not None and r.status == ExecStatus.TUPLES_OK
+            else []
+            for _, _, cursor in sent
+        ]
     except conn.dialect.loaded_dbapi.Error as error:
+        sql, values, cursor = sent[-1] if sent else (None, None, None)
         lost = conn.dialect.is_disconnect(error, driver, cursor)
         if lost:
             conn.invalidate(error)
@@ -87,10 +103,23 @@ def fetch(conn: Connection, statement: ClauseElement, parameters: dict, *, commi
             dialect=conn.dialect,
         ) from error
     finally:
-        cursor.close()
+        for _, _, cursor in sent:
+            cursor.close()
     if commit:
         conn.commit()  # SQLAlchemy's transaction ends too; psycopg has nothing left to send
     return rows
+
+
+def _send(conn: Connection, driver, form: tuple[str, object], parameters: dict, sent: list) -> None:
+    """Send one statement on a cursor of its own, noted in ``sent`` first so it is closed whatever
+    happens and a driver error names it."""
+    sql, compiled = form
+    values = compiled.construct_params(parameters)
+    cursor = driver.cursor(row_factory=namedtuple_row)
+    for listener in conn.dispatch.before_cursor_execute:
+        sql, values = listener(conn, cursor, sql, values, None, False)
+    sent.append((sql, values, cursor))
+    cursor.execute(sql, values)
 
 
 # Bounded: a statement built per call (which should not come here) would otherwise fill it.

@@ -110,11 +110,11 @@ def _book(
         # The member's row, locked: one member's bookings (for themselves and their children) go
         # one at a time, so the checks below hold, and a twin with the same Idempotency-Key finds
         # the first one's answer; other members are not held up.
-        member = members.require_active(conn, tables.members, person.member_id, lock=True)
         course, term = offered.course, offered.term
-        checks = repository.bookable(
-            conn, course.id, term.id, member.member_id, person.key, request.scope, request.key
+        member, checks = repository.bookable(
+            conn, course.id, term.id, person.member_id, person.key, request.scope, request.key
         )
+        members.check_active(member)
         answered = request.answer_of(*checks.stored)
         if answered:
             return answered

@@ -4,7 +4,9 @@ for driver errors, and the engine's cursor listeners still called. SQLite takes 
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     event,
     exc,
+    func,
     select,
     text,
 )
@@ -130,6 +133,54 @@ def test_with_commit_a_driver_error_commits_nothing_and_the_connection_serves_on
             assert [r.code for r in sql.fetch(uow.connection, BY_CODE, {"code": "m"})] == ["m"]
     with db.engine.connect() as conn:
         assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["m"]
+
+
+def test_statements_in_turn_each_give_their_rows_and_see_the_ones_before(db):
+    with db.unit_of_work() as uow:
+        added, found, none = sql.fetch_in_turn(
+            uow.connection,
+            [(ADD, {"code": "p", "at": AT}), (BY_CODE, {"code": "p"}), (BY_CODE, {"code": "nobody"})],
+        )
+        uow.commit()
+    assert [r.code for r in found] == ["p"] and found[0].id == added[0].id
+    assert none == []
+
+
+def test_a_statement_in_turn_after_a_lock_sees_what_the_locks_holder_committed(postgres_db):
+    # What a booking relies on: the member's row locked, then the checks, in one round trip; the
+    # checks must see the booking that the member's other request committed while this one waited.
+    db = postgres_db
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "lock", "at": AT})
+        uow.commit()
+    lock = BY_CODE.with_for_update()
+    count = select(func.count()).select_from(notes)
+    with db.unit_of_work() as holder:
+        sql.fetch(holder.connection, lock, {"code": "lock"})
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(_in_turn, db, [(lock, {"code": "lock"}), (count, {})])
+            time.sleep(0.3)  # the other transaction is now queued on the lock
+            assert not waiting.done()
+            sql.fetch(holder.connection, ADD, {"code": "q", "at": AT})
+            holder.commit()
+            _, counted = waiting.result(timeout=10)
+    assert counted[0][0] == 2
+
+
+def _in_turn(db, statements):
+    with db.unit_of_work() as uow:
+        return sql.fetch_in_turn(uow.connection, statements)
+
+
+def test_statements_in_turn_that_fail_leave_nothing_and_the_connection_serves_on(db):
+    with db.unit_of_work() as uow:
+        sql.fetch(uow.connection, ADD, {"code": "r", "at": AT})
+        uow.commit()
+    with pytest.raises(exc.IntegrityError), db.unit_of_work() as uow:
+        sql.fetch_in_turn(uow.connection, [(ADD, {"code": "s", "at": AT}), (ADD, {"code": "r", "at": AT})])
+    for _ in range(db.engine.pool.size() + 1):
+        with db.unit_of_work() as uow:
+            assert [r.code for r in sql.fetch(uow.connection, BY_CODE, {"code": "s"})] == []
 
 
 def test_what_sqlalchemy_converts_or_renders_per_call_still_is(db):

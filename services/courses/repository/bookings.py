@@ -18,8 +18,9 @@ from sqlalchemy import (
     update,
 )
 
-from services.common import sql
+from services.common import members, sql
 from services.common.clock import utc
+from services.common.members import Member
 
 from .. import tables as t
 from .rows import Bookable, Booking, Child, Session
@@ -137,12 +138,21 @@ def leave_waitlist(conn: Connection, course_id: str) -> None:
 
 def bookable(
     conn: Connection, course_id: str, term_id: str, member_id: str, person: str, scope: str, key: str | None
-) -> Bookable:
-    """What a booking checks of a course (which exists: courses are never deleted); ``scope`` and
-    ``key``: its Idempotency-Key's, to read a stored answer."""
+) -> tuple[Member | None, Bookable]:
+    """The member, their row locked, and what a booking checks of a course (which exists: courses
+    are never deleted); ``scope`` and ``key``: its Idempotency-Key's, to read a stored answer.
+
+    One round trip with the transaction's BEGIN (``sql.fetch_in_turn``): the checks run after the
+    lock, so they see whatever the member's other booking that held it committed."""
     values = {"course": course_id, "term": term_id, "member": member_id, "person": person}
-    (row,) = sql.fetch(conn, _BOOKABLE, {**values, "scope": scope, "key": key})
-    return Bookable(
+    member_rows, (row,) = sql.fetch_in_turn(
+        conn,
+        [
+            members.find_statement(t.members, member_id, lock=True),
+            (_BOOKABLE, {**values, "scope": scope, "key": key}),
+        ],
+    )
+    return members.member_of(member_rows), Bookable(
         row.confirmed,
         row.no_shows,
         bool(row.duplicate),
