@@ -176,6 +176,49 @@ def fresh_postgres_database(prefix: str = "test") -> Iterator[str]:
         admin.dispose()
 
 
+@dataclass
+class RoundTrips:
+    count: int = 0
+
+
+@contextmanager
+def round_trips(engine, directory: Path) -> Iterator[RoundTrips]:
+    """The round trips to PostgreSQL that connections checked out of ``engine`` make inside the
+    block, counted from libpq's trace of the protocol (written under ``directory``): a client waits
+    for the answer to each Sync (extended protocol) and each Query (simple protocol) it sends, and
+    sends nothing in between that the server must answer first."""
+    from psycopg import pq
+    from sqlalchemy import event
+
+    trace = directory / f"libpq-{uuid.uuid4().hex[:8]}.trace"
+    fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+
+    tracing = []
+
+    def traced(dbapi_conn, *_):
+        dbapi_conn.pgconn.trace(fd)
+        dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        tracing.append(dbapi_conn)
+
+    def untraced(dbapi_conn, *_):
+        if not dbapi_conn.closed:
+            dbapi_conn.pgconn.untrace()  # flushes what it wrote
+
+    counted = RoundTrips()
+    event.listen(engine, "checkout", traced)
+    event.listen(engine, "checkin", untraced)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "checkout", traced)
+        event.remove(engine, "checkin", untraced)
+        for dbapi_conn in tracing:  # one still checked out must not write to the fd once closed
+            untraced(dbapi_conn)
+        os.close(fd)
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    counted.count = sum(1 for f in sent if f[0] == "F" and f[2].split()[0] in ("Sync", "Query"))
+
+
 @contextmanager
 def topic_tail(topic: str, bootstrap: str = KAFKA_BOOTSTRAP, *, hint: str = START_INFRA):
     """A consumer of every partition of ``topic``, positioned at its current end: it sees only what

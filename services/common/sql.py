@@ -55,9 +55,10 @@ def fetch_in_turn(
     conn: Connection, statements: list[tuple[ClauseElement, dict]], *, commit: bool = False
 ) -> list[list]:
     """``fetch`` for several statements, run one after the other; each one's rows. On PostgreSQL
-    they go in one round trip (a psycopg pipeline), with the transaction's BEGIN when it begins with
-    them. The server still runs them in turn, each with its own snapshot: one after a row lock sees
-    what the lock's holder committed, as it would sent on its own."""
+    they go in one round trip (a psycopg pipeline; the transaction's BEGIN, when it begins with
+    them, goes first on its own, as psycopg sends it). The server still runs them in turn, each
+    with its own snapshot: one after a row lock sees what the lock's holder committed, as it would
+    sent on its own."""
     forms = None
     if conn.dialect.name == "postgresql":
         forms = [_driver_form(s, conn.dialect, tuple(sorted(p))) for s, p in statements]
@@ -81,13 +82,17 @@ def fetch_in_turn(
                 for form, (_, parameters) in zip(forms, statements, strict=True):
                     _send(conn, driver, form, parameters, sent)
                 if commit:
-                    driver.commit()
+                    # As a statement of the pipeline: driver.commit() there waits for its own
+                    # round trip, and the pipeline's end for another.
+                    ending = driver.cursor()
+                    sent.append(("COMMIT", None, ending))
+                    ending.execute("COMMIT", prepare=False)
         # Not cursor.description, which builds a Column for each column (3 % of a join's CPU).
         rows = [
             cursor.fetchall()
             if (r := cursor.pgresult) is not None and r.status == ExecStatus.TUPLES_OK
             else []
-            for _, _, cursor in sent
+            for _, _, cursor in sent[: len(statements)]
         ]
     except conn.dialect.loaded_dbapi.Error as error:
         sql, values, cursor = sent[-1] if sent else (None, None, None)

@@ -21,7 +21,14 @@ from schemas.events import courses as ev
 from services.common.idempotency import TTL, IdempotentRequest, KeyTaken
 from services.courses import repository, tables
 from tests.api.courses.conftest import CoursesApi, enrolment, token_mint  # noqa: F401 (fixtures)
-from tests.support import build_app, dispose_app, fresh_postgres_database, http_server, service_settings
+from tests.support import (
+    build_app,
+    dispose_app,
+    fresh_postgres_database,
+    http_server,
+    round_trips,
+    service_settings,
+)
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
 
@@ -145,18 +152,21 @@ def _rows(api, course_id: str):
         return conn.execute(select(tables.bookings).where(b.course_id == course_id)).all()
 
 
-def test_a_booking_is_three_statements_the_last_taking_the_course_row(api):
+def test_a_booking_is_three_statements_in_three_round_trips_the_last_taking_the_course_row(api, tmp_path):
     course_id = api.course(capacity=2)
     first, seat, place = api.member(), api.member(), api.member()
     api.book(first, course_id, key="k-0")  # the process learns the course's eligibility once
+    engine = api.app.extensions["unionhub"].db.engine
 
-    with statements(api.app) as seen:
+    with statements(api.app) as seen, round_trips(engine, tmp_path) as trips:
         answers = [api.book(seat, course_id, key="k-1").json(), api.book(place, course_id, key="k-2").json()]
 
     assert [a["status"] for a in answers] == ["confirmed", "waitlisted"]
     # Per booking: the member's row locked; the stored answer with the checks; the seat or number,
-    # booking, event and stored answer in one statement, sent with its COMMIT.
+    # booking, event and stored answer in one statement. Round trips: BEGIN; the member's row with
+    # the checks; the last statement with its COMMIT.
     assert len(seen) == 3 * 2
+    assert trips.count == 3 * 2
     assert [s.lstrip().startswith("WITH taken AS") for s in seen] == [False, False, True] * 2
     with api.app.extensions["unionhub"].db.engine.connect() as conn:
         # Committed, nothing left open: another connection takes the course row at once.

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from services.common import sql
 from services.common.clock import utc
 from services.common.db import Database
-from tests.support import fresh_postgres_database
+from tests.support import fresh_postgres_database, round_trips
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
 
@@ -144,6 +144,19 @@ def test_statements_in_turn_each_give_their_rows_and_see_the_ones_before(db):
         uow.commit()
     assert [r.code for r in found] == ["p"] and found[0].id == added[0].id
     assert none == []
+
+
+def test_statements_in_turn_and_a_statement_with_its_commit_each_take_one_round_trip(postgres_db, tmp_path):
+    db = postgres_db
+    with round_trips(db.engine, tmp_path) as alone, db.unit_of_work() as uow:
+        sql.fetch(uow.connection, BY_CODE, {"code": "t"})
+    with round_trips(db.engine, tmp_path) as in_turn, db.unit_of_work() as uow:
+        sql.fetch_in_turn(uow.connection, [(ADD, {"code": "t", "at": AT}), (BY_CODE, {"code": "t"})])
+    with round_trips(db.engine, tmp_path) as committed, db.unit_of_work() as uow:
+        sql.fetch(uow.connection, BY_CODE, {"code": "t"}, commit=True)
+    assert alone.count == 3  # BEGIN, the statement, ROLLBACK
+    assert in_turn.count == 3  # BEGIN, both statements, ROLLBACK
+    assert committed.count == 2  # BEGIN, the statement with COMMIT
 
 
 def test_a_statement_in_turn_after_a_lock_sees_what_the_locks_holder_committed(postgres_db):
