@@ -125,8 +125,12 @@ class UnitOfWork:
     def record(self, event: Event) -> None:
         """Add an event to the outbox in this transaction."""
         # A hot statement: every accepted request that changes anything records an event.
-        row = outbox_mod.serialise(event, self.db.catalogue)
-        sql.fetch(self.connection, outbox_mod.insert_statement(self.db.outbox), row)
+        sql.fetch(self.connection, *self.recording(event))
+
+    def recording(self, event: Event) -> tuple:
+        """``record``'s statement and parameters, for a use case that sends it with its other
+        writes (``sql.fetch_in_turn``)."""
+        return outbox_mod.insert_statement(self.db.outbox), self.outbox_row(event)
 
     def event(self, event_type: str, subject: str, data: dict) -> Event:
         """An event of this service, carrying this request's trace context, not yet recorded: for a

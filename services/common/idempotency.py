@@ -154,14 +154,19 @@ class IdempotentRequest:
         One statement: an expired record of the same key (not pruned yet) is replaced in place,
         a live one is left alone. It is the last write of a use case that holds a hot row's lock
         (a course's seats), so a round trip saved here is saved for every booking in the queue."""
-        if self.key is None:
-            return
-        record = self.record(status, body)
-        # A row comes back when this answer was stored (new, or over an expired one); none when a
-        # live twin holds the key. Not rowcount: with RETURNING, which SQLAlchemy adds to an INSERT
-        # on PostgreSQL, psycopg reports it as -1.
-        if not sql.fetch(conn, _statements(self.table, conn.dialect.name).remember, record):
+        remembering = self.remembering(conn, status, body)
+        if remembering is not None and not sql.fetch(conn, *remembering):
             raise KeyTaken()
+
+    def remembering(self, conn: Connection, status: int, body: dict) -> tuple | None:
+        """``remember``'s statement and parameters, for a use case that sends it with its other
+        writes (``sql.fetch_in_turn``); None without a key. A row comes back when the answer was
+        stored (new, or over an expired one); none when a live twin holds the key: KeyTaken. (Not
+        rowcount: with RETURNING, which SQLAlchemy adds to an INSERT on PostgreSQL, psycopg
+        reports it as -1.)"""
+        if self.key is None:
+            return None
+        return _statements(self.table, conn.dialect.name).remember, self.record(status, body)
 
     def record(self, status: int, body: dict) -> dict:
         """The record ``remember`` stores for this answer, with ``live_since`` (an existing record

@@ -16,7 +16,9 @@ member's uses of them. The checks themselves read nothing. A concurrent twin wit
 Idempotency-Key is told apart when it spends the nonce: the nonce holds a hash of the key of the
 request that spent it (cards.py), so the twin waits for that request's answer where another use of
 the code gets 409. A redemption is so one read, one write transaction of five statements, and two
-Redis commands: the rate limit and the nonce.
+Redis commands: the rate limit and the nonce. The transaction takes four round trips: BEGIN; the
+member's use, the voucher, the redemption, its event and the stored answer sent together (refused
+together when one finds the use or the voucher gone); the budget; COMMIT.
 
 Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
 budget), so the write transactions queue on it: they spend last, right before COMMIT, to hold it for
@@ -37,11 +39,11 @@ import redis
 from sqlalchemy import exc
 
 from schemas.events import benefits
-from services.common import ratelimit
+from services.common import ratelimit, sql
 from services.common.clock import now, utc
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict
-from services.common.idempotency import IdempotentRequest
+from services.common.idempotency import IdempotentRequest, KeyTaken
 
 from . import keys, model, repository, tables
 from .cards import Cards
@@ -136,16 +138,24 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
     try:
         with uow:
             conn = uow.connection
-            if plan.period is not None and not repository.count_use(
-                conn, plan.choice.offer.id, member_id, plan.period, plan.choice.offer.member_limit
-            ):
-                raise Conflict("offer.limit_reached")
-            if plan.voucher_id is not None and not repository.spend_voucher(
-                conn, plan.voucher_id, member_id, at
-            ):
-                raise Conflict("voucher.used")  # another till spent it since the read
-            result = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
-            request.remember(conn, 201, result)
+            result, writes = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
+            # (statement, parameters, what refuses the sale when it writes nothing), in the order
+            # rows are locked; sent in one round trip with BEGIN, all refused or committed together.
+            steps = []
+            if plan.period is not None:
+                offer = plan.choice.offer
+                counting = repository.counting_use(conn, offer.id, member_id, plan.period, offer.member_limit)
+                steps.append((*counting, Conflict("offer.limit_reached")))
+            if plan.voucher_id is not None:
+                spending = repository.spending_voucher(plan.voucher_id, member_id, at)
+                steps.append((*spending, Conflict("voucher.used")))  # another till spent it since the read
+            steps += [(*write, None) for write in writes]
+            if (remembering := request.remembering(conn, 201, result)) is not None:
+                steps.append((*remembering, KeyTaken()))
+            written = sql.fetch_in_turn(conn, [(statement, params) for statement, params, _ in steps])
+            for (_, _, refusal), rows in zip(steps, written, strict=True):
+                if refusal is not None and not rows:
+                    raise refusal
             for budget, spend, table, row_id, code in _budgets(plan):
                 left = spend(conn, row_id, budget.cost(plan.offer_fen))
                 if left is None:
@@ -194,7 +204,10 @@ def _exhausted(uow: UnitOfWork, table, row_id: str, offer_id: str, merchant_id: 
         )
 
 
-def _redemption(uow: UnitOfWork, plan: Plan, *, staff_id: str, amount_fen: int, at: datetime) -> dict:
+def _redemption(
+    uow: UnitOfWork, plan: Plan, *, staff_id: str, amount_fen: int, at: datetime
+) -> tuple[dict, list[tuple]]:
+    """The answer, and the writes that record it: the redemption and its event."""
     offer, discount = plan.offer, plan.discount_fen
     row = {
         "id": str(uuid.uuid4()),
@@ -215,8 +228,7 @@ def _redemption(uow: UnitOfWork, plan: Plan, *, staff_id: str, amount_fen: int, 
         "reversed_fen": 0,
         "created_at": at,
     }
-    repository.add_redemption(uow.connection, **row)
-    uow.emit(
+    event = uow.event(
         benefits.REDEEMED,
         plan.member.member_id,
         {
@@ -235,12 +247,13 @@ def _redemption(uow: UnitOfWork, plan: Plan, *, staff_id: str, amount_fen: int, 
         }
         | {"redemption_id": row["id"], "occurred_at": at},
     )
-    return {
+    answer = {
         **{k: v for k, v in row.items() if k not in ("usage_period", "staff_id", "created_at")},
         "offer_title": offer.title if offer else None,
         "card_no": plan.member.card_no,
         "created_at": at.isoformat(),
     }
+    return answer, [repository.adding_redemption(**row), uow.recording(event)]
 
 
 def _holder(request: IdempotentRequest) -> str:

@@ -18,13 +18,16 @@ from tests.api.merchants.conftest import (  # noqa: F401 (fixtures)
     make_settings,
     mint,
 )
-from tests.support import build_app, dispose_app, fresh_postgres_database
+from tests.support import build_app, dispose_app, fresh_postgres_database, round_trips
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
 
 # The one read (stored answer, store, assignment, member, voucher, offers and uses), then the write
 # transaction: the member's use, the redemption, its event, the stored answer, the offer's budget.
 REDEMPTION = ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "UPDATE"]
+# The read (no BEGIN: a read-only unit of work), then BEGIN, the sale's writes sent together, the
+# offer's budget, COMMIT.
+DATABASE_ROUND_TRIPS = 5
 
 
 class Counted:
@@ -92,16 +95,20 @@ def _body(api, shop, member_id: str, **extra) -> dict:
     }
 
 
-def test_a_redemption_is_one_read_one_transaction_of_five_writes_and_two_redis_round_trips(api, counted):
+def test_a_redemption_is_one_read_one_transaction_of_five_writes_and_two_redis_round_trips(
+    api, counted, tmp_path
+):
     shop = _shop(api)
     api.redeem_ok(shop, api.member(), 12000)  # the app's first: card keys fetched, pools filled
     body = _body(api, shop, api.member())
 
     counted.start()
-    answer = api.redeem(shop.till, body, key="rush-1")
+    with round_trips(api.engine(), tmp_path) as trips:
+        answer = api.redeem(shop.till, body, key="rush-1")
 
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert counted.statements == REDEMPTION
+    assert trips.count == DATABASE_ROUND_TRIPS
     assert counted.commits == 1
     assert counted.redis_round_trips == 2  # the till's rate limit, then the card code's nonce
 
@@ -118,18 +125,20 @@ def test_a_retry_is_answered_from_the_one_read(api, counted):
     assert (counted.statements, counted.commits, counted.redis_round_trips) == (["SELECT"], 0, 1)
 
 
-def test_a_voucher_adds_only_its_spending(api, counted):
+def test_a_voucher_adds_only_its_spending(api, counted, tmp_path):
     shop = _shop(api)
     member_id = api.member()
     voucher_id = api.voucher(member_id, 1000)
     body = _body(api, shop, member_id, voucher_id=voucher_id)
 
     counted.start()
-    answer = api.redeem(shop.till, body, key="voucher-1")
+    with round_trips(api.engine(), tmp_path) as trips:
+        answer = api.redeem(shop.till, body, key="voucher-1")
 
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert answer.get_json()["voucher_fen"] == 1000
     assert counted.statements == ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
+    assert trips.count == DATABASE_ROUND_TRIPS  # the spending goes with the sale's other writes
     assert counted.commits == 1
     assert api.row(tables.vouchers, voucher_id).used_at is not None
 

@@ -17,21 +17,21 @@ from .merchants import (
 )
 from .offers import (
     add_offer,
-    count_use,
+    counting_use,
     give_back_use,
     mark_exhausted,
     offer,
     offers_of,
     spend_offer_budget,
 )
-from .redemptions import add_redemption, add_reversal, redemption, refund_budget
+from .redemptions import add_reversal, adding_redemption, redemption, refund_budget
 from .rows import offer_from_row
 from .till import AtTill, TillRead, Voucher, till_read
 from .vouchers import (
     add_shift_voucher,
     add_voucher,
     give_back_voucher,
-    spend_voucher,
+    spending_voucher,
     usable_vouchers,
 )
 
@@ -41,13 +41,13 @@ __all__ = [
     "Voucher",
     "add_merchant",
     "add_offer",
-    "add_redemption",
     "add_reversal",
+    "adding_redemption",
     "add_shift_voucher",
     "add_store",
     "add_till_staff",
     "add_voucher",
-    "count_use",
+    "counting_use",
     "give_back_use",
     "give_back_voucher",
     "mark_exhausted",
@@ -60,7 +60,7 @@ __all__ = [
     "set_store_open",
     "spend_merchant_budget",
     "spend_offer_budget",
-    "spend_voucher",
+    "spending_voucher",
     "store",
     "till_read",
     "till_stores",

@@ -48,10 +48,11 @@ def _count_use(dialect):
 _COUNT_USE = {"postgresql": _count_use(postgresql), "sqlite": _count_use(sqlite)}
 
 
-def count_use(conn: Connection, offer_id: str, member_id: str, period: str, limit: int) -> bool:
-    """Count one use if the member is under ``limit``; False (nothing written) when they are not."""
+def counting_use(conn: Connection, offer_id: str, member_id: str, period: str, limit: int) -> tuple:
+    """The statement and parameters that count one use if the member is under ``limit``, to send
+    with the sale's other writes: a row when it counted, none (nothing written) when they are not."""
     params = {"o": offer_id, "member": member_id, "period": period, "limit": limit}
-    return bool(sql.fetch(conn, _COUNT_USE[conn.dialect.name], params))
+    return _COUNT_USE[conn.dialect.name], params
 
 
 def give_back_use(conn: Connection, offer_id: str, member_id: str, period: str) -> None:

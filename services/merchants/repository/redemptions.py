@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from services.common import sql
-
 from .. import tables
 
 _r = tables.redemptions
 _ADD_REDEMPTION = _r.insert()
 
 
-def add_redemption(conn: Connection, **row) -> None:
-    sql.fetch(conn, _ADD_REDEMPTION, row)
+def adding_redemption(**row) -> tuple:
+    """The redemption's INSERT and parameters, to send with the sale's other writes."""
+    return _ADD_REDEMPTION, row
 
 
 def redemption(conn: Connection, redemption_id: str, *, for_update: bool = False):

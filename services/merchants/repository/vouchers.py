@@ -40,12 +40,14 @@ _SPEND = (
     update(_v)
     .where(_v.c.id == bindparam("v"), _v.c.member_id == bindparam("member"), _v.c.used_at.is_(None))
     .values(used_at=bindparam("at"))
+    .returning(_v.c.id)
 )
 
 
-def spend_voucher(conn: Connection, voucher_id: str, member_id: str, at: datetime) -> bool:
-    """Mark the member's voucher spent; False (nothing written) when it was spent already."""
-    return conn.execute(_SPEND, {"v": voucher_id, "member": member_id, "at": at}).rowcount == 1
+def spending_voucher(voucher_id: str, member_id: str, at: datetime) -> tuple:
+    """The statement and parameters that mark the member's voucher spent, to send with the sale's
+    other writes: a row when it did, none (nothing written) when it was spent already."""
+    return _SPEND, {"v": voucher_id, "member": member_id, "at": at}
 
 
 def give_back_voucher(conn: Connection, voucher_id: str, at: datetime) -> bool:
