@@ -115,6 +115,16 @@ def fetch_in_turn(
     return rows
 
 
+def write_in_turn(conn: Connection, steps: list[tuple[ClauseElement, dict, Exception | None]]) -> None:
+    """Writes sent in one round trip (``fetch_in_turn``), each with the exception that refuses the
+    use case when it writes nothing (returns no row), or None. The first such refusal is raised; the
+    caller's transaction then rolls back, with everything sent."""
+    written = fetch_in_turn(conn, [(statement, parameters) for statement, parameters, _ in steps])
+    for (_, _, refusal), rows in zip(steps, written, strict=True):
+        if refusal is not None and not rows:
+            raise refusal
+
+
 def _send(conn: Connection, driver, form: tuple[str, object], parameters: dict, sent: list) -> None:
     """Send one statement on a cursor of its own, noted in ``sent`` first so it is closed whatever
     happens and a driver error names it."""

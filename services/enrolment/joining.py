@@ -16,17 +16,17 @@ from sqlalchemy import Connection, exc
 
 from schemas import mobile as mobile_rules
 from schemas import resident_id
-from services.common import ratelimit
+from services.common import ratelimit, sql
 from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid
-from services.common.idempotency import IdempotentRequest
+from services.common.idempotency import IdempotentRequest, KeyTaken
 
 from . import identity, keys, model, pii, repository
 from .card_number import format_card_number
 from .funnel import Funnel
 from .model import Campaign, Member, Unit
-from .service import PiiKeys, opened, record_change
+from .service import PiiKeys, opened
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,20 @@ def join(
     personal = _personal_data(form, openid=openid, rules=rules, member_id=member_id)
     try:
         with uow:
-            member = _join(uow, form, openid=openid, rules=rules, member_id=member_id, personal=personal)
+            conn = uow.connection
+            member, writes = _join(
+                uow, form, openid=openid, rules=rules, member_id=member_id, personal=personal
+            )
             result = {"member_id": member.id, "card_no": member.card_no, "status": member.status}
-            request.remember(uow.connection, 201, result)
-            # Every join through this poster today updates this one row and holds it to COMMIT:
-            # the last statement, so the lock lasts one round trip and the commit.
-            repository.count_join(uow.connection, member.campaign_id, local_day(member.joined_at))
+            # The member row, its event, the stored answer and the day's count go in one round
+            # trip, refused together when a live twin holds the key. Every join through this
+            # poster today updates the count's one row and holds it to COMMIT: the last statement,
+            # so the lock lasts one round trip and the commit.
+            steps = [(*write, None) for write in writes]
+            if (remembering := request.remembering(conn, 201, result)) is not None:
+                steps.append((*remembering, KeyTaken()))
+            counting = repository.counting_join(conn, member.campaign_id, local_day(member.joined_at))
+            sql.write_in_turn(conn, [*steps, (*counting, None)])
             uow.commit()
     except (exc.IntegrityError, Conflict) as error:
         # A concurrent join of the same person (or a retry with the same key) won the race. A
@@ -226,8 +234,9 @@ def _personal_data(form: JoinForm, *, openid: str, rules: JoinRules, member_id: 
 
 def _join(
     uow: UnitOfWork, form: JoinForm, *, openid: str, rules: JoinRules, member_id: str, personal: dict
-) -> Member:
-    """The member row and its event; the caller then stores the answer, counts the join, commits."""
+) -> tuple[Member, list[tuple]]:
+    """The member, and the writes of its row and event; the caller sends them with the stored
+    answer and the join's count, and commits."""
     conn = uow.connection
     campaign, unit = _joinable(form, repository.campaign_with_unit(conn, form.campaign_code))
     # The person's own membership and their ID number's, in one statement: own first, as above.
@@ -251,6 +260,8 @@ def _join(
         occupation=form.occupation,
         joined_at=now(),
     )
-    repository.add_member(conn, member, personal, consent_version=rules.consent_version)
-    record_change(uow, model.joined_event(member, unit), member.id)
-    return member
+    event_type, payload = model.joined_event(member, unit)
+    return member, [
+        repository.adding_member(member, personal, consent_version=rules.consent_version),
+        uow.recording(uow.event(event_type, member.id, payload)),
+    ]

@@ -140,7 +140,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             conn = uow.connection
             result, writes = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
             # (statement, parameters, what refuses the sale when it writes nothing), in the order
-            # rows are locked; sent in one round trip with BEGIN, all refused or committed together.
+            # rows are locked; sent in one round trip after BEGIN, and refused together.
             steps = []
             if plan.period is not None:
                 offer = plan.choice.offer
@@ -152,10 +152,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             steps += [(*write, None) for write in writes]
             if (remembering := request.remembering(conn, 201, result)) is not None:
                 steps.append((*remembering, KeyTaken()))
-            written = sql.fetch_in_turn(conn, [(statement, params) for statement, params, _ in steps])
-            for (_, _, refusal), rows in zip(steps, written, strict=True):
-                if refusal is not None and not rows:
-                    raise refusal
+            sql.write_in_turn(conn, steps)
             for budget, spend, table, row_id, code in _budgets(plan):
                 left = spend(conn, row_id, budget.cost(plan.offer_fen))
                 if left is None:

@@ -12,11 +12,12 @@ from .campaigns import (
     campaign_with_unit,
     revoke_campaign,
 )
-from .counters import count_join, joins_by_day, next_card_serial
+from .counters import count_join, counting_join, joins_by_day, next_card_serial
 from .disputes import add_dispute, close_dispute, dispute_from_row, dispute_row, open_dispute_of
 from .members import (
     add_audit,
     add_member,
+    adding_member,
     bind_member,
     current_member,
     current_members,
@@ -38,6 +39,7 @@ __all__ = [
     "add_campaign",
     "add_dispute",
     "add_member",
+    "adding_member",
     "add_staff",
     "add_unit",
     "bind_member",
@@ -48,6 +50,7 @@ __all__ = [
     "campaign_with_unit",
     "close_dispute",
     "count_join",
+    "counting_join",
     "current_member",
     "current_members",
     "dispute_from_row",

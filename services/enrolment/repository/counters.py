@@ -54,7 +54,12 @@ def next_card_serial(conn: Connection, province: str) -> int:
 
 
 def count_join(conn: Connection, campaign_id: str, day: date) -> None:
-    sql.fetch(conn, _COUNT_JOIN[conn.dialect.name], {"campaign_id": campaign_id, "day": day})
+    sql.fetch(conn, *counting_join(conn, campaign_id, day))
+
+
+def counting_join(conn: Connection, campaign_id: str, day: date) -> tuple:
+    """``count_join``'s statement and parameters, to send with the join's other writes."""
+    return _COUNT_JOIN[conn.dialect.name], {"campaign_id": campaign_id, "day": day}
 
 
 def joins_by_day(conn: Connection, campaign_id: str) -> dict[date, int]:

@@ -60,8 +60,12 @@ _INSERT_MEMBER = tables.members.insert()
 
 def add_member(conn: Connection, member: Member, personal: dict, *, consent_version: str) -> None:
     """A new member; ``personal`` holds the encrypted, masked and hashed personal data."""
-    sql.fetch(
-        conn,
+    sql.fetch(conn, *adding_member(member, personal, consent_version=consent_version))
+
+
+def adding_member(member: Member, personal: dict, *, consent_version: str) -> tuple:
+    """``add_member``'s statement and parameters, to send with the join's other writes."""
+    return (
         _INSERT_MEMBER,
         dict(
             id=member.id,

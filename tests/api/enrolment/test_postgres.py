@@ -19,7 +19,7 @@ from services.common import kit, migrations
 from services.enrolment import tables as et
 from services.enrolment.card_number import is_valid_card_number
 from tests.api.enrolment.conftest import outbox_types
-from tests.support import dispose_app, fresh_postgres_database, resident_id
+from tests.support import dispose_app, fresh_postgres_database, resident_id, round_trips
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +199,15 @@ def test_web_workers_starting_together_on_a_fresh_database_all_boot_with_one_roo
         finally:
             for app in apps:
                 dispose_app(app)
+
+
+def test_a_join_sends_its_writes_together(api, tree, tmp_path):
+    api.member(tree.campaign_a1["code"])  # the app's first: pools filled, statements prepared
+    engine = api.app.extensions["unionhub"].db.engine
+    with round_trips(engine, tmp_path) as trips:
+        api.member(tree.campaign_a1["code"])
+    # The WeChat login's look-up of the caller's membership; the join's reads without a
+    # transaction: the campaign, the caller's own membership; then BEGIN, the campaign, the
+    # person's memberships, the card serial, the member row with its event and the day's count
+    # together, COMMIT. (With the writes one by one: 11.)
+    assert trips.count == 3 + 6
