@@ -121,20 +121,6 @@ def test_with_commit_the_statement_commits_its_transaction_and_releases_its_lock
         assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["i", "k"]
 
 
-def test_with_commit_a_driver_error_commits_nothing_and_the_connection_serves_on(db):
-    with db.unit_of_work() as uow:
-        sql.fetch(uow.connection, ADD, {"code": "m", "at": AT})
-        uow.commit()
-    with pytest.raises(exc.IntegrityError), db.unit_of_work() as uow:
-        sql.fetch(uow.connection, ADD, {"code": "n", "at": AT})
-        sql.fetch(uow.connection, ADD, {"code": "m", "at": AT}, commit=True)
-    for _ in range(db.engine.pool.size() + 1):  # whichever pooled connection comes next
-        with db.unit_of_work() as uow:
-            assert [r.code for r in sql.fetch(uow.connection, BY_CODE, {"code": "m"})] == ["m"]
-    with db.engine.connect() as conn:
-        assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["m"]
-
-
 def test_statements_in_turn_each_give_their_rows_and_see_the_ones_before(db):
     with db.unit_of_work() as uow:
         added, found, none = sql.fetch_in_turn(
@@ -207,13 +193,17 @@ def test_what_sqlalchemy_converts_or_renders_per_call_still_is(db):
     assert uuid.UUID(row.ref)
 
 
-def test_a_driver_error_is_sqlalchemys_and_nothing_of_the_transaction_stays(db):
+@pytest.mark.parametrize("commit", [False, True], ids=["alone", "with its commit"])
+def test_a_driver_error_is_sqlalchemys_and_nothing_of_the_transaction_stays(db, commit):
     with db.unit_of_work() as uow:
         sql.fetch(uow.connection, ADD, {"code": "d", "at": AT})
         uow.commit()
     with pytest.raises(exc.IntegrityError), db.unit_of_work() as uow:
         sql.fetch(uow.connection, ADD, {"code": "e", "at": AT})
-        sql.fetch(uow.connection, ADD, {"code": "d", "at": AT})
+        sql.fetch(uow.connection, ADD, {"code": "d", "at": AT}, commit=commit)
+    for _ in range(db.engine.pool.size() + 1):  # whichever pooled connection comes next serves on
+        with db.unit_of_work() as uow:
+            assert [r.code for r in sql.fetch(uow.connection, BY_CODE, {"code": "d"})] == ["d"]
     with db.engine.connect() as conn:
         assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["d"]
 
