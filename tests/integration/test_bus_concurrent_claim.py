@@ -6,13 +6,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from events.catalogue import CATALOGUE
 from events.dispatch import Dispatcher, Outcome
 from events.envelope import Event
 from schemas.events.members import APPROVED
 from services.common.db import Database
+from tests.support import drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +29,7 @@ def database():
     db.create_all()
     yield db
     db.engine.dispose()
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(name, ADMIN_URL)
 
 
 def test_the_second_instance_waits_for_the_first_and_applies_nothing(database):

@@ -25,6 +25,7 @@ from services.common import kit, migrations
 from services.common.db import SCHEMA_LOCK_KEY, ensure_database
 from services.common.sql import xact_lock
 from services.registry import SERVICES
+from tests.support import drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -46,12 +47,7 @@ def url():
     """The URL of a database that does not exist yet; whatever creates it, it is dropped after."""
     name = f"migrations_test_{uuid.uuid4().hex[:12]}"
     yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    admin = _admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    drop_database(name, PG_ADMIN_URL)
 
 
 def settings_for(name, url):
