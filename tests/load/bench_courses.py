@@ -68,7 +68,6 @@ from harness import (
     Processes,
     Profiler,
     add_members,
-    backends,
     bearer,
     bench_world,
     clean_env,
@@ -80,10 +79,10 @@ from harness import (
     run_cli,
     serve_in_thread,
     serve_pid,
+    serving,
     start_bare,
     start_gateway,
     start_service,
-    tree,
     verdict,
     wait_for,
 )
@@ -323,9 +322,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
         print(f"load average before the bursts: {load_average()}", flush=True)
 
         print(f"\nbursts: {args.attempts} bookings, {args.clients} clients, keep-alive:", flush=True)
-        bare_cpu = CpuUse(
-            {"gunicorn": lambda: tree(bare.pid), "PostgreSQL": backends(args.postgres, databases["bare"])}
-        )
+        bare_cpu = CpuUse(serving(bare.pid, args.postgres, databases["bare"]))
         with bare_cpu:
             bare_phase, bare_answers = burst(
                 "bare POST /book, direct",
@@ -336,13 +333,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
                 args.max_seconds,
             )
         print("    " + bare_cpu.line(args.attempts), flush=True)
-        ours_cpu = CpuUse(
-            {
-                "gunicorn": lambda: tree(server.pid),
-                "nginx": lambda: tree(nginx.pid),
-                "PostgreSQL": backends(args.postgres, databases["courses"]),
-            }
-        )
+        ours_cpu = CpuUse(serving(server.pid, args.postgres, databases["courses"], gateway=nginx.pid))
         with ours_cpu, profiler.around("bookings", [serve_pid(server)], args.max_seconds):
             ours_phase, ours_answers = burst(
                 "ours POST /api/v1/courses/{id}/bookings, through the gateway",

@@ -79,7 +79,6 @@ from harness import (
     Processes,
     Profiler,
     add_members,
-    backends,
     bearer,
     bench_world,
     clean_env,
@@ -93,10 +92,10 @@ from harness import (
     run_paced,
     serve_in_thread,
     serve_pid,
+    serving,
     start_bare,
     start_gateway,
     start_service,
-    tree,
     verdict,
     wait_for,
 )
@@ -422,17 +421,10 @@ def run(args, tmp: Path, databases: dict, procs: Processes, client: redis.Redis)
 
         redis_pids = redis_server(client)
         meters = {
-            "bare": {
-                "gunicorn": lambda: tree(bare.pid),
-                "PostgreSQL": backends(args.postgres, databases["bare"]),
-                "Redis": lambda: redis_pids,
-            },
-            "ours": {
-                "gunicorn": lambda: tree(server.pid),
-                "nginx": lambda: tree(nginx.pid),
-                "PostgreSQL": backends(args.postgres, databases["merchants"]),
-                "Redis": lambda: redis_pids,
-            },
+            "bare": serving(bare.pid, args.postgres, databases["bare"], redis_pids=redis_pids),
+            "ours": serving(
+                server.pid, args.postgres, databases["merchants"], gateway=nginx.pid, redis_pids=redis_pids
+            ),
         }
         bare_url, ours_url = f"http://{HOST}:{PORTS['bare']}/redeem", f"{gateway}/api/v1/redemptions"
         bare_warm = f"http://{HOST}:{PORTS['bare']}/json"

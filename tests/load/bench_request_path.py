@@ -55,7 +55,6 @@ from harness import (
     CpuUse,
     Profiler,
     admin_login,
-    backends,
     bench_world,
     campaign_for,
     clean_env,
@@ -69,6 +68,7 @@ from harness import (
     ratio,
     redis_server,
     serve_pid,
+    serving,
     start_bare,
     start_gateway,
     start_service,
@@ -276,19 +276,13 @@ def run(args, wrk, seconds, joins_n, tmp, databases, procs, profiler) -> None:
     # process used (the identity fake stands in for a provider that runs elsewhere in production).
     redis_pids = redis_server(redis.Redis.from_url(REDIS_URL))
     meters = {
-        "bare": {
-            "gunicorn": lambda: tree(bare.pid),
-            "PostgreSQL": backends(args.postgres, databases["bare"]),
-            "Redis": lambda: redis_pids,
-        },
-        "pg": {
-            "gunicorn": lambda: tree(masters["pg"]),
-            "nginx": lambda: tree(gateways["pg"].pid),
-            "PostgreSQL": backends(args.postgres, databases["pg"]),
-            "Redis": lambda: redis_pids,
-            **({"identity fake": lambda: tree(identity_proc.pid)} if identity else {}),
-        },
+        "bare": serving(bare.pid, args.postgres, databases["bare"], redis_pids=redis_pids),
+        "pg": serving(
+            masters["pg"], args.postgres, databases["pg"], gateway=gateways["pg"].pid, redis_pids=redis_pids
+        ),
     }
+    if identity:
+        meters["pg"]["identity fake"] = lambda: tree(identity_proc.pid)
     print(f"\njoins, {args.clients} clients, {joins_n} each:", flush=True)
     j = {}
     bare_bodies = [("bare", join_body(campaigns["pg"]["code"])) for _ in range(joins_n)]

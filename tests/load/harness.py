@@ -1043,6 +1043,25 @@ def backends(admin_dsn: str, database: str) -> Callable[[], list[int]]:
     return pids
 
 
+def serving(
+    gunicorn: int,
+    admin_dsn: str,
+    database: str,
+    *,
+    gateway: int | None = None,
+    redis_pids: list[int] | None = None,
+) -> dict[str, Callable[[], list[int]]]:
+    """``CpuUse``'s parts for an app a benchmark serves: its gunicorn (the master's pid), the
+    gateway's nginx in front of it, its database's backends, and the Redis it uses (``redis_server``)."""
+    parts = {"gunicorn": lambda: tree(gunicorn)}
+    if gateway is not None:
+        parts["nginx"] = lambda: tree(gateway)
+    parts["PostgreSQL"] = backends(admin_dsn, database)
+    if redis_pids is not None:
+        parts["Redis"] = lambda: redis_pids
+    return parts
+
+
 def redis_server(client) -> list[int]:
     """The Redis server's pid when it runs on this machine as a process we can see; shared with
     whatever else uses that Redis."""
