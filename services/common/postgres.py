@@ -1,4 +1,5 @@
-"""The PostgreSQL engine: a pool that pings only idle connections, and read-only units of work."""
+"""The PostgreSQL engine: a pool that pings only idle connections, write transactions whose BEGIN
+goes with their first statement, and read-only units of work without one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL
 
-from .sql import READ_ONLY
+from .sql import BEGIN_PENDING, READ_ONLY
 
 # pool_pre_ping cost a round trip on every checkout, one of the scan page's five. A connection
 # used in the last few seconds is alive or the server just went away; in that case the failing
@@ -34,24 +35,36 @@ def make_engine(url: URL) -> Engine:
             except Exception as error:
                 raise exc.DisconnectionError() from error  # the pool reconnects and checks out again
 
-    # A read-only unit of work runs without BEGIN and ROLLBACK, two round trips fewer: under READ
+    # psycopg sends a transaction's BEGIN in a round trip of its own before the first statement,
+    # pipeline or not (its _start_query). Connections here run in autocommit mode instead, and a
+    # write transaction sends BEGIN itself, just before its first statement: in the same pipeline
+    # when sql.fetch sends that statement, one round trip of a booking's three. psycopg's commit()
+    # and rollback() still send COMMIT and ROLLBACK whenever the server is in a transaction.
+    @event.listens_for(engine, "connect")
+    def _autocommit(dbapi_conn, _record):
+        dbapi_conn.autocommit = True
+
+    # A read-only unit of work sends no BEGIN and so no ROLLBACK, two round trips fewer: under READ
     # COMMITTED each statement has its own snapshot anyway, and it reads nothing it must hold.
     @event.listens_for(engine, "begin")
-    def _read_only(conn):
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.connection.driver_connection.autocommit = True
-            conn.connection.info["read_only"] = True
+    def _begin(conn):
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        conn.connection.info["read_only" if read_only else BEGIN_PENDING] = True
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _refuse_writes(conn, _cursor, statement, _parameters, _context, _executemany):
+    def _begin_first(conn, _cursor, statement, _parameters, _context, _executemany):
+        info = conn.connection.info
+        if info.pop(BEGIN_PENDING, False):
+            # On a cursor of its own: the statement's may be a server-side one (an export's).
+            conn.connection.driver_connection.execute("BEGIN", prepare=False)
         # Without a transaction a write would commit at once; SQLite refuses it (query_only), so
         # PostgreSQL must too.
-        if conn.connection.info.get("read_only") and not statement.lstrip()[:6].upper().startswith(_READS):
+        elif info.get("read_only") and not statement.lstrip()[:6].upper().startswith(_READS):
             raise exc.InvalidRequestError(f"a write in a read-only unit of work: {statement[:60]}")
 
     @event.listens_for(engine, "reset")
-    def _read_write_again(dbapi_conn, record, _state):
-        if record.info.pop("read_only", False) and not dbapi_conn.closed:
-            dbapi_conn.autocommit = False
+    def _transaction_over(_dbapi_conn, record, _state):
+        record.info.pop("read_only", None)
+        record.info.pop(BEGIN_PENDING, None)
 
     return engine

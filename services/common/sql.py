@@ -15,6 +15,10 @@ from sqlalchemy.sql import ClauseElement
 # (UnitOfWork.read_only). Each engine (sqlite.py, postgres.py) makes that cheaper its own way.
 READ_ONLY = "unionhub_read_only"
 
+# Marks a PostgreSQL connection (its pool record's info) whose transaction has begun for SQLAlchemy
+# but not yet on the server: BEGIN goes just before its next statement (postgres.py).
+BEGIN_PENDING = "unionhub_begin_pending"
+
 
 def insert_on_conflict(conn: Connection, table: Table):
     """An INSERT that can say ON CONFLICT, in the dialect of ``conn`` (PostgreSQL or SQLite)."""
@@ -55,10 +59,9 @@ def fetch_in_turn(
     conn: Connection, statements: list[tuple[ClauseElement, dict]], *, commit: bool = False
 ) -> list[list]:
     """``fetch`` for several statements, run one after the other; each one's rows. On PostgreSQL
-    they go in one round trip (a psycopg pipeline; the transaction's BEGIN, when it begins with
-    them, goes first on its own, as psycopg sends it). The server still runs them in turn, each
-    with its own snapshot: one after a row lock sees what the lock's holder committed, as it would
-    sent on its own."""
+    they go in one round trip (a psycopg pipeline), with the transaction's BEGIN first when they are
+    its first statements. The server still runs them in turn, each with its own snapshot: one after
+    a row lock sees what the lock's holder committed, as it would sent on its own."""
     forms = None
     if conn.dialect.name == "postgresql":
         forms = [_driver_form(s, conn.dialect, tuple(sorted(p))) for s, p in statements]
@@ -75,7 +78,7 @@ def fetch_in_turn(
     driver = conn.connection.driver_connection
     sent = []  # (sql, values, cursor)
     try:
-        if len(statements) == 1 and not commit:
+        if len(statements) == 1 and not commit and not conn.connection.info.get(BEGIN_PENDING):
             _send(conn, driver, forms[0], statements[0][1], sent)
         else:
             with driver.pipeline():

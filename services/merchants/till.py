@@ -16,9 +16,9 @@ member's uses of them. The checks themselves read nothing. A concurrent twin wit
 Idempotency-Key is told apart when it spends the nonce: the nonce holds a hash of the key of the
 request that spent it (cards.py), so the twin waits for that request's answer where another use of
 the code gets 409. A redemption is so one read, one write transaction of five statements, and two
-Redis commands: the rate limit and the nonce. The transaction's round trips: BEGIN; the member's
-use, the voucher, the redemption, its event and the stored answer sent together (refused together
-when one finds the use or the voucher gone); each budget; COMMIT.
+Redis commands: the rate limit and the nonce. The transaction's round trips: BEGIN with the
+member's use, the voucher, the redemption, its event and the stored answer, sent together (refused
+together when one finds the use or the voucher gone); each budget; COMMIT.
 
 Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
 budget), so the write transactions queue on it: they spend last, right before COMMIT, to hold it for
@@ -140,7 +140,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             conn = uow.connection
             result, writes = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
             # (statement, parameters, what refuses the sale when it writes nothing), in the order
-            # rows are locked; sent in one round trip after BEGIN, and refused together.
+            # rows are locked; sent in one round trip with BEGIN, and refused together.
             steps = []
             if plan.period is not None:
                 offer = plan.choice.offer

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when 
 # The one read (stored answer, store, assignment, member, voucher, offers and uses), then the write
 # transaction: the member's use, the redemption, its event, the stored answer, the offer's budget.
 REDEMPTION = ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "UPDATE"]
-# The read (no BEGIN: a read-only unit of work), then BEGIN, the sale's writes sent together, the
-# offer's budget, COMMIT.
-DATABASE_ROUND_TRIPS = 5
+# The read (no BEGIN: a read-only unit of work), then BEGIN with the sale's writes sent together,
+# the offer's budget, COMMIT.
+DATABASE_ROUND_TRIPS = 4
 
 
 class Counted:

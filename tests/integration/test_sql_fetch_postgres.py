@@ -140,9 +140,33 @@ def test_statements_in_turn_and_a_statement_with_its_commit_each_take_one_round_
         sql.fetch_in_turn(uow.connection, [(ADD, {"code": "t", "at": AT}), (BY_CODE, {"code": "t"})])
     with round_trips(db.engine, tmp_path) as committed, db.unit_of_work() as uow:
         sql.fetch(uow.connection, BY_CODE, {"code": "t"}, commit=True)
-    assert alone.count == 3  # BEGIN, the statement, ROLLBACK
-    assert in_turn.count == 3  # BEGIN, both statements, ROLLBACK
-    assert committed.count == 2  # BEGIN, the statement with COMMIT
+    with round_trips(db.engine, tmp_path) as later, db.unit_of_work() as uow:
+        uow.connection.execute(BY_CODE, {"code": "t"})
+        sql.fetch(uow.connection, BY_CODE, {"code": "t"})
+    with round_trips(db.engine, tmp_path) as idle, db.unit_of_work():
+        pass
+    assert alone.count == 2  # BEGIN with the statement, ROLLBACK
+    assert in_turn.count == 2  # BEGIN with both statements, ROLLBACK
+    assert committed.count == 1  # BEGIN, the statement, COMMIT
+    assert later.count == 4  # BEGIN, SQLAlchemy's statement, the second statement, ROLLBACK
+    assert idle.count == 0  # nothing sent, nothing to end
+
+
+@pytest.mark.parametrize("first", ["sql.fetch", "conn.execute"])
+def test_a_write_transaction_begins_with_its_first_statement_however_that_is_sent(postgres_db, first):
+    # The connections run in autocommit mode, the BEGIN is ours: were it missing, each statement
+    # would be a transaction of its own, with its own ID, and the write would stay after rollback.
+    db = postgres_db
+    xid = select(func.txid_current())
+    with db.unit_of_work() as uow:
+        if first == "sql.fetch":
+            began = sql.fetch(uow.connection, xid, {})[0][0]
+        else:
+            began = uow.connection.execute(xid).scalar()
+        sql.fetch(uow.connection, ADD, {"code": "u", "at": AT})
+        assert uow.connection.execute(xid).scalar() == began
+    with db.engine.connect() as conn:
+        assert conn.execute(select(notes.c.code).where(notes.c.code == "u")).first() is None
 
 
 def test_a_statement_in_turn_after_a_lock_sees_what_the_locks_holder_committed(postgres_db):

@@ -142,7 +142,7 @@ def bookable(
     """The member, their row locked, and what a booking checks of a course (which exists: courses
     are never deleted); ``scope`` and ``key``: its Idempotency-Key's, to read a stored answer.
 
-    One round trip after BEGIN (``sql.fetch_in_turn``): the checks run after the lock, so they see
+    One round trip, BEGIN's too (``sql.fetch_in_turn``): the checks run after the lock, so they see
     whatever the member's other booking that held it committed."""
     values = {"course": course_id, "term": term_id, "member": member_id, "person": person}
     member_rows, (row,) = sql.fetch_in_turn(
