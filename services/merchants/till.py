@@ -18,13 +18,13 @@ request that spent it (cards.py), so the twin waits for that request's answer wh
 the code gets 409. A redemption is so one read, one write transaction of five statements, and two
 Redis commands: the rate limit and the nonce. The transaction's round trips: BEGIN with the
 member's use, the voucher, the redemption, its event and the stored answer, sent together (refused
-together when one finds the use or the voucher gone); each budget; COMMIT.
+together when one finds the use or the voucher gone); then the budgets with COMMIT.
 
 Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
-budget), so the write transactions queue on it: they spend last, right before COMMIT, to hold it for
-one statement and the commit. A budget too small then raises, and the transaction's other writes roll
-back with it. Rows are locked in one order, the member's use, the voucher, the offer, the merchant,
-in a reversal too, so the two never wait on each other in a circle.
+budget), so the write transactions queue on it: they spend last, with COMMIT (budgets.py), to hold
+it for that round trip alone. A budget too small then fails the statement, and the transaction's
+other writes roll back with it. Rows are locked in one order, the member's use, the voucher, the
+offer, the merchant, in a reversal too, so the two never wait on each other in a circle.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from services.common.db import UnitOfWork
 from services.common.domain import Conflict
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
-from . import keys, model, repository, tables
+from . import budgets, keys, model, repository
 from .cards import Cards
-from .sale import Plan, Sale, check_amount, merchant_budget, planned
+from .sale import Plan, Sale, check_amount, planned
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _read(
 
 
 def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id, amount_fen, at) -> dict:
-    member_id, merchant = plan.member.member_id, plan.merchant
+    member_id = plan.member.member_id
     exhausted = []
     try:
         with uow:
@@ -153,52 +153,16 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             if (remembering := request.remembering(conn, 201, result)) is not None:
                 steps.append((*remembering, KeyTaken()))
             sql.write_in_turn(conn, steps)
-            for budget, spend, table, row_id, code in _budgets(plan):
-                left = spend(conn, row_id, budget.cost(plan.offer_fen))
-                if left is None:
-                    exhausted.append((table, row_id))
-                    raise Conflict(code)
-                if left == 0:
-                    # Two statements more under the lock, but once per budget, by the one that empties it.
-                    _exhausted(uow, table, row_id, plan.choice.offer.id, merchant.id, at)
-            uow.commit()
+            budgets.spend_and_commit(uow, plan, at, exhausted)
     except Conflict:
         # Lost the budget to another till after the read said it was there: the budget is as good
         # as spent, which is worth one event, recorded on its own since this transaction rolled back.
         for table, row_id in exhausted:
             with uow:
-                _exhausted(uow, table, row_id, plan.choice.offer.id, merchant.id, at)
+                budgets.announce_exhausted(uow, table, row_id, plan, at)
                 uow.commit()
         raise
     return result
-
-
-def _budgets(plan: Plan) -> list[tuple]:
-    """The budgets the offer's discount spends from, in the order their rows are locked: the offer's,
-    then the merchant's. The voucher's part spends from neither: the union funds it."""
-    if plan.choice is None:
-        return []
-    offer, merchant = plan.choice.offer, plan.merchant
-    budgets = (
-        (offer.budget, repository.spend_offer_budget, tables.offers, offer.id, "offer.budget_exhausted"),
-        (
-            merchant_budget(merchant),
-            repository.spend_merchant_budget,
-            tables.merchants,
-            merchant.id,
-            "merchant.budget_exhausted",
-        ),
-    )
-    return [b for b in budgets if b[0].kind is not None]
-
-
-def _exhausted(uow: UnitOfWork, table, row_id: str, offer_id: str, merchant_id: str, at: datetime) -> None:
-    if repository.mark_exhausted(uow.connection, table, row_id, at):
-        uow.emit(
-            benefits.BUDGET_EXHAUSTED,
-            merchant_id,
-            {"offer_id": offer_id, "merchant_id": merchant_id, "occurred_at": at},
-        )
 
 
 def _redemption(

@@ -1,5 +1,6 @@
 """The till under concurrency on PostgreSQL, over real HTTP: budgets are never overspent, twins
-with one Idempotency-Key make one redemption (issue 10, tests), and a voucher is spent once."""
+with one Idempotency-Key make one redemption (issue 10, tests), and a voucher is spent once; and
+the budgets' statements sent with COMMIT (repository/budgets.py) mark and announce exhaustion."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from schemas.events import benefits
 from services.merchants import tables
 from tests.api.merchants.conftest import (  # noqa: F401 (fixtures)
     MerchantsApi,
@@ -58,6 +60,7 @@ def test_200_concurrent_redemptions_against_a_budget_of_50_make_exactly_50(serve
     assert {a.json()["code"] for a in answers if a.status_code != 201} == {"offer.budget_exhausted"}
     assert api.count(tables.redemptions) == 50
     assert api.row(tables.offers, shop.offer_id).budget_remaining == 0
+    assert api.outbox_types().count(benefits.BUDGET_EXHAUSTED) == 1
 
 
 def test_a_merchant_money_budget_is_never_overspent_by_concurrent_tills(served):
@@ -86,6 +89,48 @@ def test_a_merchant_money_budget_is_never_overspent_by_concurrent_tills(served):
         spent = conn.execute(select(func.sum(tables.redemptions.c.discount_fen))).scalar_one()
     assert spent == 9900
     assert api.row(tables.merchants, merchant_id).budget_remaining == 100
+    # Never at zero, so announced by a till that found too little: once, however many did.
+    assert api.outbox_types().count(benefits.BUDGET_EXHAUSTED) == 1
+
+
+def test_the_sale_that_empties_a_budget_marks_and_announces_it_with_its_commit(served):
+    api, _ = served
+    shop = api.shop("fixed", fixed_fen=500, budget_kind="count", budget_total=2)
+    api.redeem_ok(shop, api.member(), 3000)
+    assert api.outbox_types().count(benefits.BUDGET_EXHAUSTED) == 0
+    api.redeem_ok(shop, api.member(), 3000)
+    emptied = api.row(tables.offers, shop.offer_id)
+
+    refused = api.redeem(
+        shop.till,
+        {"card_token": api.fake.card_code(api.member()), "store_id": shop.store_id, "amount_fen": 3000},
+    )
+
+    assert (emptied.budget_remaining, emptied.exhausted_at is not None) == (0, True)
+    assert refused.get_json()["code"] == "offer.budget_exhausted"
+    assert api.row(tables.offers, shop.offer_id).exhausted_at == emptied.exhausted_at
+    (announced,) = api.events(benefits.BUDGET_EXHAUSTED)
+    assert (announced["offer_id"], announced["merchant_id"]) == (shop.offer_id, shop.merchant_id)
+    assert api.count(tables.redemptions) == 2
+
+
+def test_a_merchant_budget_too_small_rolls_back_the_offer_budget_spent_before_it(served):
+    api, _ = served
+    merchant_id = api.merchant(budget_kind="money", budget_total=1500)
+    store_id = api.store(merchant_id)
+    offer_id = api.offer(merchant_id, "fixed", fixed_fen=1000, budget_kind="count", budget_total=5)
+    till = api.till(merchant_id, store_id)
+    body = {"store_id": store_id, "amount_fen": 5000}
+
+    first = api.redeem(till, {**body, "card_token": api.fake.card_code(api.member())})
+    second = api.redeem(till, {**body, "card_token": api.fake.card_code(api.member())})
+
+    assert (first.status_code, second.status_code) == (201, 409)
+    assert second.get_json()["code"] == "merchant.budget_exhausted"
+    assert api.row(tables.offers, offer_id).budget_remaining == 4  # the first sale's spend alone
+    assert api.row(tables.merchants, merchant_id).budget_remaining == 500
+    assert api.count(tables.redemptions) == 1
+    assert api.outbox_types().count(benefits.REDEEMED) == 1
 
 
 def test_concurrent_requests_with_one_idempotency_key_make_one_redemption(served):

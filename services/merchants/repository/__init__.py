@@ -4,6 +4,7 @@ Only this package writes tables; use cases decide (service.py, till.py, reversal
 queries.py. Callers use ``repository.<function>``.
 """
 
+from .budgets import budget_short, spending_budget
 from .merchants import (
     add_merchant,
     add_store,
@@ -47,6 +48,7 @@ __all__ = [
     "add_store",
     "add_till_staff",
     "add_voucher",
+    "budget_short",
     "counting_use",
     "give_back_use",
     "give_back_voucher",
@@ -60,6 +62,7 @@ __all__ = [
     "set_store_open",
     "spend_merchant_budget",
     "spend_offer_budget",
+    "spending_budget",
     "spending_voucher",
     "store",
     "till_read",
