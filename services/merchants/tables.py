@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -37,8 +38,8 @@ merchants = Table(
     Column("branch_path", JSON, nullable=False),  # the branch's ancestry, for admins' scope
     Column("union_share_percent", Integer, nullable=False),  # of each discount the union subsidises
     Column("budget_kind", String(8), nullable=True),  # money | count | none
-    Column("budget_total", Integer, nullable=True),
-    Column("budget_remaining", Integer, nullable=True),
+    Column("budget_total", BigInteger, nullable=True),
+    Column("budget_remaining", BigInteger, nullable=True),
     Column("exhausted_at", DateTime(timezone=True), nullable=True),
     Column("created_by", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -91,8 +92,8 @@ offers = Table(
     Column("member_limit", Integer, nullable=True),
     Column("limit_period", String(10), nullable=True),  # day | week | campaign
     Column("budget_kind", String(8), nullable=True),
-    Column("budget_total", Integer, nullable=True),
-    Column("budget_remaining", Integer, nullable=True),
+    Column("budget_total", BigInteger, nullable=True),
+    Column("budget_remaining", BigInteger, nullable=True),
     Column("exhausted_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -205,3 +205,20 @@ def test_one_voucher_presented_at_several_tills_at_once_is_spent_once(served):
     assert api.count(tables.redemptions) == 1
     assert api.count(tables.redemptions, tables.redemptions.c.voucher_id == voucher_id) == 1
     assert api.row(tables.vouchers, voucher_id).used_at is not None
+
+
+def test_a_budget_past_integers_range_is_kept_and_spent_on_postgresql(served):
+    # ¥50M, more than INTEGER holds: PostgreSQL refused it (answered 500) before the budgets were BIGINT.
+    api, _ = served
+    merchant_id = api.merchant(budget_kind="money", budget_total=5_000_000_000)
+    store_id = api.store(merchant_id)
+    offer_id = api.offer(merchant_id, "fixed", fixed_fen=500, budget_kind="money", budget_total=5_000_000_000)
+    till = api.till(merchant_id, store_id)
+
+    sold = api.redeem(
+        till, {"card_token": api.fake.card_code(api.member()), "store_id": store_id, "amount_fen": 3000}
+    )
+
+    assert sold.status_code == 201, sold.get_data(as_text=True)
+    assert api.row(tables.offers, offer_id).budget_remaining == 5_000_000_000 - 500
+    assert api.row(tables.merchants, merchant_id).budget_remaining == 5_000_000_000 - 500

@@ -3,5 +3,8 @@
 from marshmallow import validate
 
 NAME = validate.Length(min=1, max=120)
-POSITIVE_FEN = validate.Range(min=1, max=10**11)
+# Fen of one sale (a cap, a step, an amount off, a voucher), stored as INTEGER: ¥21,474,836.47 at most.
+SALE_FEN = validate.Range(min=1, max=2**31 - 1)
+# A budget, in fen or a count, stored as BIGINT: up to ¥1,000,000,000 a campaign or a merchant.
+BUDGET = validate.Range(min=1, max=10**11)
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -7,7 +7,7 @@ from schemas.http import IdOut as IdOut  # re-exported: the views answer creatio
 from schemas.http import Strict
 
 from ..model import BUDGET_KINDS
-from .fields import HHMM, NAME, POSITIVE_FEN
+from .fields import BUDGET, HHMM, NAME
 
 
 class MerchantIn(Strict):
@@ -22,7 +22,7 @@ class MerchantIn(Strict):
         },
     )
     budget_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BUDGET_KINDS))
-    budget_total = fields.Integer(load_default=None, allow_none=True, validate=POSITIVE_FEN)
+    budget_total = fields.Integer(load_default=None, allow_none=True, validate=BUDGET)
 
 
 class MerchantOut(Schema):

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from schemas.http import Strict
 
 from ..model import BUDGET_KINDS, KINDS, PERIODS
-from .fields import HHMM, NAME, POSITIVE_FEN
+from .fields import BUDGET, HHMM, NAME, SALE_FEN
 
 
 class OfferIn(Strict):
@@ -13,15 +13,15 @@ class OfferIn(Strict):
     title = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     percent_off = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
-    cap_fen = fields.Integer(load_default=None, allow_none=True, validate=POSITIVE_FEN)
+    cap_fen = fields.Integer(load_default=None, allow_none=True, validate=SALE_FEN)
     steps = fields.List(
-        fields.Tuple((fields.Integer(validate=POSITIVE_FEN), fields.Integer(validate=POSITIVE_FEN))),
+        fields.Tuple((fields.Integer(validate=SALE_FEN), fields.Integer(validate=SALE_FEN))),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=20),
         metadata={"description": "满减 steps, [[threshold_fen, off_fen], ...]: 满100减10, 满200减25"},
     )
-    fixed_fen = fields.Integer(load_default=None, allow_none=True, validate=POSITIVE_FEN)
+    fixed_fen = fields.Integer(load_default=None, allow_none=True, validate=SALE_FEN)
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     weekdays = fields.List(
@@ -45,7 +45,7 @@ class OfferIn(Strict):
     )
     limit_period = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PERIODS))
     budget_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BUDGET_KINDS))
-    budget_total = fields.Integer(load_default=None, allow_none=True, validate=POSITIVE_FEN)
+    budget_total = fields.Integer(load_default=None, allow_none=True, validate=BUDGET)
 
 
 class OfferOut(Schema):

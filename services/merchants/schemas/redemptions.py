@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from schemas.http import Strict
 
-from .fields import POSITIVE_FEN
+from .fields import SALE_FEN
 
 
 class RedemptionIn(Strict):
@@ -38,7 +38,7 @@ class RedemptionOut(Schema):
 
 
 class ReversalIn(Strict):
-    amount_fen = fields.Integer(load_default=None, allow_none=True, strict=True, validate=POSITIVE_FEN)
+    amount_fen = fields.Integer(load_default=None, allow_none=True, strict=True, validate=SALE_FEN)
 
 
 class ReversalOut(Schema):

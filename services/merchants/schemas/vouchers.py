@@ -5,12 +5,12 @@ from marshmallow import Schema, fields, validate
 from schemas.http import Strict
 
 from ..model import EXPIRED, USABLE, USED
-from .fields import POSITIVE_FEN
+from .fields import SALE_FEN
 
 
 class VoucherIn(Strict):
     member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    value_fen = fields.Integer(required=True, strict=True, validate=POSITIVE_FEN)
+    value_fen = fields.Integer(required=True, strict=True, validate=SALE_FEN)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=40))
     expires_at = fields.AwareDateTime(required=True)
 

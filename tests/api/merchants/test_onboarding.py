@@ -96,6 +96,19 @@ def test_an_offer_needs_the_fields_of_its_kind(api):
     assert response.get_json()["code"] == "offer.kind_fields"
 
 
+def test_a_sales_fen_beyond_its_column_is_refused_by_field_and_a_budget_may_pass_it(api):
+    merchant_id = api.merchant()
+    body = {"merchant_id": merchant_id, "title": "立减", "kind": "fixed", **window()}
+
+    too_much = api.send("POST", "/api/v1/offers", json={**body, "fixed_fen": 2**31}, headers=api.admin)
+    offer_id = api.offer(merchant_id, "fixed", budget_kind="money", budget_total=5_000_000_000)  # ¥50M
+
+    assert too_much.status_code == 422
+    assert [e["field"] for e in too_much.get_json()["errors"]] == ["fixed_fen"]
+    assert api.count(tables.offers) == 1
+    assert api.row(tables.offers, offer_id).budget_remaining == 5_000_000_000
+
+
 def test_offers_near_a_member_come_nearest_first_and_skip_closed_stores(api):
     near, far, closed = api.merchant(), api.merchant(), api.merchant()
     api.store(far, GUIYANG[0] + 0.02, GUIYANG[1])  # about 2.2 km north
