@@ -116,14 +116,10 @@ def test_the_sale_that_empties_a_budget_marks_and_announces_it_with_its_commit(s
 
 def test_a_merchant_budget_too_small_rolls_back_the_offer_budget_spent_before_it(served):
     api, _ = served
-    merchant_id = api.merchant(budget_kind="money", budget_total=1500)
-    store_id = api.store(merchant_id)
-    offer_id = api.offer(merchant_id, "fixed", fixed_fen=1000, budget_kind="count", budget_total=5)
-    till = api.till(merchant_id, store_id)
-    body = {"store_id": store_id, "amount_fen": 5000}
+    merchant_id, store_id, offer_id, till = _budgeted_twice(api, 1500, fixed_fen=1000, kind="count", total=5)
 
-    first = api.redeem(till, {**body, "card_token": api.fake.card_code(api.member())})
-    second = api.redeem(till, {**body, "card_token": api.fake.card_code(api.member())})
+    first = api.redeem(till, _sale(api, store_id, 5000))
+    second = api.redeem(till, _sale(api, store_id, 5000))
 
     assert (first.status_code, second.status_code) == (201, 409)
     assert second.get_json()["code"] == "merchant.budget_exhausted"
@@ -210,15 +206,25 @@ def test_one_voucher_presented_at_several_tills_at_once_is_spent_once(served):
 def test_a_budget_past_integers_range_is_kept_and_spent_on_postgresql(served):
     # ¥50M, more than INTEGER holds: PostgreSQL refused it (answered 500) before the budgets were BIGINT.
     api, _ = served
-    merchant_id = api.merchant(budget_kind="money", budget_total=5_000_000_000)
-    store_id = api.store(merchant_id)
-    offer_id = api.offer(merchant_id, "fixed", fixed_fen=500, budget_kind="money", budget_total=5_000_000_000)
-    till = api.till(merchant_id, store_id)
-
-    sold = api.redeem(
-        till, {"card_token": api.fake.card_code(api.member()), "store_id": store_id, "amount_fen": 3000}
+    merchant_id, store_id, offer_id, till = _budgeted_twice(
+        api, 5_000_000_000, fixed_fen=500, kind="money", total=5_000_000_000
     )
+
+    sold = api.redeem(till, _sale(api, store_id, 3000))
 
     assert sold.status_code == 201, sold.get_data(as_text=True)
     assert api.row(tables.offers, offer_id).budget_remaining == 5_000_000_000 - 500
     assert api.row(tables.merchants, merchant_id).budget_remaining == 5_000_000_000 - 500
+
+
+def _budgeted_twice(api, merchant_fen: int, *, fixed_fen: int, kind: str, total: int) -> tuple:
+    """A merchant with a money budget, its store, a fixed offer with a budget of its own, and a till:
+    (merchant id, store id, offer id, the till's headers)."""
+    merchant_id = api.merchant(budget_kind="money", budget_total=merchant_fen)
+    store_id = api.store(merchant_id)
+    offer_id = api.offer(merchant_id, "fixed", fixed_fen=fixed_fen, budget_kind=kind, budget_total=total)
+    return merchant_id, store_id, offer_id, api.till(merchant_id, store_id)
+
+
+def _sale(api, store_id: str, amount_fen: int) -> dict:
+    return {"card_token": api.fake.card_code(api.member()), "store_id": store_id, "amount_fen": amount_fen}

@@ -19,37 +19,21 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("merchants", schema=None) as batch_op:
-        batch_op.alter_column(
-            "budget_total", existing_type=sa.INTEGER(), type_=sa.BigInteger(), existing_nullable=True
-        )
-        batch_op.alter_column(
-            "budget_remaining", existing_type=sa.INTEGER(), type_=sa.BigInteger(), existing_nullable=True
-        )
+BUDGETS = {"merchants": ("budget_total", "budget_remaining"), "offers": ("budget_total", "budget_remaining")}
 
-    with op.batch_alter_table("offers", schema=None) as batch_op:
-        batch_op.alter_column(
-            "budget_total", existing_type=sa.INTEGER(), type_=sa.BigInteger(), existing_nullable=True
-        )
-        batch_op.alter_column(
-            "budget_remaining", existing_type=sa.INTEGER(), type_=sa.BigInteger(), existing_nullable=True
-        )
+
+def upgrade() -> None:
+    _alter(sa.INTEGER(), sa.BigInteger())
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("offers", schema=None) as batch_op:
-        batch_op.alter_column(
-            "budget_remaining", existing_type=sa.BigInteger(), type_=sa.INTEGER(), existing_nullable=True
-        )
-        batch_op.alter_column(
-            "budget_total", existing_type=sa.BigInteger(), type_=sa.INTEGER(), existing_nullable=True
-        )
+    _alter(sa.BigInteger(), sa.INTEGER())
 
-    with op.batch_alter_table("merchants", schema=None) as batch_op:
-        batch_op.alter_column(
-            "budget_remaining", existing_type=sa.BigInteger(), type_=sa.INTEGER(), existing_nullable=True
-        )
-        batch_op.alter_column(
-            "budget_total", existing_type=sa.BigInteger(), type_=sa.INTEGER(), existing_nullable=True
-        )
+
+def _alter(existing_type, type_) -> None:
+    for table, columns in BUDGETS.items():
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in columns:
+                batch_op.alter_column(
+                    column, existing_type=existing_type, type_=type_, existing_nullable=True
+                )
