@@ -21,7 +21,8 @@ from datetime import datetime
 from sqlalchemy import Table, exc, text
 
 _SHORT = "{table} budget short"
-# The row marked now is one this statement marked: ``at`` is the sale's own time, to the microsecond.
+# After the UPDATE, ``exhausted_at = :at`` means this statement set it (mark_exhausted's "first to
+# record it"): an earlier mark keeps its own time, the one another sale read from the clock.
 _SPEND = """WITH spent AS (
     UPDATE {table} SET budget_remaining = budget_remaining - :cost,
         exhausted_at = CASE WHEN budget_remaining = :cost THEN coalesce(exhausted_at, :at)
