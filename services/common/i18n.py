@@ -62,6 +62,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "length": {"en": "This value is too short or too long.", "zh-CN": "此项长度不符合要求"},
     "one_of": {"en": "This value is not one of the allowed choices.", "zh-CN": "此项不在可选范围内"},
     "range": {"en": "This value is out of range.", "zh-CN": "此项超出允许范围"},
+    "nul_character": {
+        "en": "This value holds a character that is not allowed (U+0000).",
+        "zh-CN": "此项含有不允许的字符",
+    },
     **FIELD_MESSAGES,
 }
 

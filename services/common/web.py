@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import marshmallow as ma
 import redis
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
@@ -111,6 +111,13 @@ def create_service_app(
     api = ServiceApi(app)
     register_error_handlers(app)  # after Api(), which installs handlers of its own
     install_request_context(app, settings.service)
+
+    @app.url_value_preprocessor
+    def _nothing_named_with_nul(_endpoint, values):
+        # PostgreSQL's text cannot hold U+0000 (SQLite's can): no id or code of ours has one, and
+        # looked up, it would fail the statement (a 500). So it names nothing: 404.
+        if values and any(isinstance(value, str) and "\x00" in value for value in values.values()):
+            abort(404)
 
     @app.after_request
     def _not_cached(response):

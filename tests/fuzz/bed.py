@@ -9,15 +9,17 @@ service verifies those tokens against enrolment's JWKS, served over HTTP as in p
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import schemathesis
 from flask import Flask, json
 
-from tests.support import ADMIN_PASSWORD, STAFF_PASSWORD, every_service, resident_id
+from services.registry import SERVICES
+from tests.support import ADMIN_PASSWORD, STAFF_PASSWORD, every_service, fresh_postgres_database, resident_id
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ FUZZ_SETTINGS = {
     },
 }
 
+# "postgresql": every service on a fresh PostgreSQL database instead of its SQLite file. PostgreSQL
+# refuses what SQLite stores (an INTEGER past 2^31 - 1, a string past its column's length), so
+# deploy/local/test.sh fuzzes on both.
+DATABASE = "UNIONHUB_FUZZ_DATABASE"
+
 Value = str | Callable[[], str]
 
 
@@ -57,7 +64,12 @@ class Bed:
 @contextmanager
 def fuzz_bed(directory) -> Iterator[Bed]:
     """Build every service of the registry, log each role in and seed the tree; yields the ``Bed``."""
-    with every_service(directory, FUZZ_SETTINGS) as apps:
+    with ExitStack() as stack:
+        settings = {name: dict(FUZZ_SETTINGS.get(name, {})) for name in SERVICES}
+        if os.environ.get(DATABASE) == "postgresql":
+            for name in SERVICES:
+                settings[name]["database_url"] = stack.enter_context(fresh_postgres_database(f"fuzz_{name}"))
+        apps = stack.enter_context(every_service(directory, settings))
         bed = Bed(apps=apps)
         seed_identities(bed, apps["enrolment"])
         for name, app in apps.items():
