@@ -41,8 +41,8 @@ FUZZ_SETTINGS = {
 }
 
 # "postgresql": every service on a fresh PostgreSQL database instead of its SQLite file. PostgreSQL
-# refuses what SQLite stores (an INTEGER past 2^31 - 1, a string past its column's length), so
-# deploy/local/test.sh fuzzes on both.
+# refuses what SQLite stores (U+0000 in text, an INTEGER past 2^31 - 1, a string past its column's
+# length), so deploy/local/test.sh fuzzes on both.
 DATABASE = "UNIONHUB_FUZZ_DATABASE"
 
 Value = str | Callable[[], str]
