@@ -84,13 +84,13 @@ def install_request_context(app: Flask, service: str) -> None:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         parent = environ.get("HTTP_TRACEPARENT", "")
         # Continue the caller's trace with a span of our own; start a trace when there is none.
-        trace_id = parent[3:35] if _TRACEPARENT.match(parent) else ids[16:48]
+        trace_id = parent[3:35] if _TRACEPARENT.fullmatch(parent) else ids[16:48]
         state = g._get_current_object()
         state.started = started
         # Our own id for this request, which audit rows carry: a client must not pick what the
         # audit trail says. The gateway's or caller's X-Request-ID is kept to correlate the logs.
         state.request_id = ids[:16]
-        state.correlation_id = incoming if _REQUEST_ID.match(incoming) else state.request_id
+        state.correlation_id = incoming if _REQUEST_ID.fullmatch(incoming) else state.request_id
         state.traceparent = f"00-{trace_id}-{ids[48:64]}-01"
 
     @app.after_request
