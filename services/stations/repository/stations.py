@@ -139,10 +139,12 @@ def resolve_issue(conn: Connection, issue_id: str, *, by: str, at: datetime, res
 def add_visit(conn: Connection, station_id: str, member_id: str, day: date, at: datetime) -> bool:
     """Count a courier's visit once a day; whether this one counted."""
     v = tables.visits
-    return bool(
-        conn.execute(
-            insert_on_conflict(conn, v)
-            .values(station_id=station_id, day=day, member_id=member_id, at=at)
-            .on_conflict_do_nothing()
-        ).rowcount
+    # Told by the row it returns, not rowcount: an INSERT's is -1 on PostgreSQL, which read as
+    # counted for every scan of the day.
+    added = (
+        insert_on_conflict(conn, v)
+        .values(station_id=station_id, day=day, member_id=member_id, at=at)
+        .on_conflict_do_nothing()
+        .returning(v.c.station_id)
     )
+    return conn.execute(added).first() is not None
