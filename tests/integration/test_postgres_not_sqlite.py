@@ -28,13 +28,13 @@ pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when 
 
 
 @pytest.mark.parametrize(
-    ("service", "path"),
+    ("name", "path"),
     [("stations", "/api/v1/stations/%00abc"), ("enrolment", "/api/v1/join/%00abc")],
     ids=["a station's page", "the scan page"],
 )
-def test_a_public_path_naming_nul_is_not_found(service, path, tmp_path):
-    with fresh_postgres_database(f"nul_{service}") as url:
-        app = build_app(service, service_settings(service, tmp_path, redis_url=REDIS_URL, database_url=url))
+def test_a_public_path_naming_nul_is_not_found(name, path, tmp_path):
+    with fresh_postgres_database(f"pg_{name}") as url:
+        app = build_app(name, service_settings(name, tmp_path, redis_url=REDIS_URL, database_url=url))
         try:
             answer = app.test_client().get(path)
         finally:
@@ -45,7 +45,7 @@ def test_a_public_path_naming_nul_is_not_found(service, path, tmp_path):
 
 @pytest.fixture
 def api(make_settings, mint, fake, clean_redis):  # noqa: F811
-    with fresh_postgres_database("nul_merchants") as url:
+    with fresh_postgres_database("pg_merchants") as url:
         app = build_app("merchants", make_settings(database_url=url))
         yield MerchantsApi(app.test_client(), app, mint, fake)
         dispose_app(app)
