@@ -21,7 +21,8 @@ from tests.api.merchants.conftest import (  # noqa: F401 (fixtures)
     make_settings,
     mint,
 )
-from tests.api.stations.conftest import Api, Rig, enrolment_url, join, token_mint  # noqa: F401 (fixtures)
+from tests.api.stations.conftest import enrolment_url, join, token_mint  # noqa: F401 (fixtures)
+from tests.integration.test_stations_postgres import app, rig  # noqa: F401 (stations on PostgreSQL)
 from tests.support import REDIS_URL, build_app, dispose_app, fresh_postgres_database, service_settings
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
@@ -85,25 +86,12 @@ def test_a_shifts_thank_you_voucher_is_made_and_announced_once(api):
     assert api.outbox_types().count(benefits.VOUCHER_GRANTED) == 1
 
 
-@pytest.fixture
-def stations_app(tmp_path, token_mint, enrolment_url, clean_redis):  # noqa: F811
-    with fresh_postgres_database("pg_stations") as url:
-        settings = service_settings(
-            "stations", tmp_path, enrolment_url=enrolment_url, database_url=url, **token_mint.settings
-        )
-        app = build_app("stations", settings)
-        yield app
-        dispose_app(app)
-
-
-def test_a_couriers_second_scan_of_a_station_in_a_day_is_not_counted(stations_app, token_mint):  # noqa: F811
-    api = Api(stations_app.test_client())
-    rig = Rig(stations_app, api, token_mint)
-    station_id = rig.station()
-    join(stations_app, "m-2")
+def test_a_couriers_second_scan_of_a_station_in_a_day_is_not_counted(app, rig, token_mint):  # noqa: F811
+    station_id = rig.station()  # stations' app on PostgreSQL (test_stations_postgres.py's fixtures)
+    join(app, "m-2")
 
     counted = [
-        api.post(
+        rig.api.post(
             "/api/v1/stations/visits",
             {"station_code": rig.code(station_id)},
             headers=token_mint.member("m-2"),
