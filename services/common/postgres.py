@@ -38,7 +38,7 @@ def make_engine(url: URL) -> Engine:
     # psycopg sends a transaction's BEGIN in a round trip of its own before the first statement,
     # pipeline or not (its _start_query). Connections here run in autocommit mode instead, and a
     # write transaction sends BEGIN itself, just before its first statement: in the same pipeline
-    # when sql.fetch sends that statement, one round trip of a booking's three. psycopg's commit()
+    # when sql.fetch sends that statement (a booking's three round trips became two). psycopg's commit()
     # and rollback() still send COMMIT and ROLLBACK whenever the server is in a transaction.
     @event.listens_for(engine, "connect")
     def _autocommit(dbapi_conn, _record):

@@ -14,14 +14,9 @@ import pytest
 
 from schemas.events import benefits
 from services.merchants import service, tables
-from tests.api.merchants.conftest import (  # noqa: F401 (fixtures)
-    MerchantsApi,
-    enrolment_fake,
-    fake,
-    make_settings,
-    mint,
-)
+from tests.api.merchants.conftest import enrolment_fake, fake, make_settings, mint  # noqa: F401 (fixtures)
 from tests.api.stations.conftest import enrolment_url, join, token_mint  # noqa: F401 (fixtures)
+from tests.integration.test_merchants_round_trips import api  # noqa: F401 (merchants on PostgreSQL)
 from tests.integration.test_stations_postgres import app, rig  # noqa: F401 (stations on PostgreSQL)
 from tests.support import REDIS_URL, build_app, dispose_app, fresh_postgres_database, service_settings
 
@@ -44,15 +39,7 @@ def test_a_public_path_naming_nul_is_not_found(name, path, tmp_path):
     assert (answer.status_code, answer.get_json()["code"]) == (404, "not_found")
 
 
-@pytest.fixture
-def api(make_settings, mint, fake, clean_redis):  # noqa: F811
-    with fresh_postgres_database("pg_merchants") as url:
-        app = build_app("merchants", make_settings(database_url=url))
-        yield MerchantsApi(app.test_client(), app, mint, fake)
-        dispose_app(app)
-
-
-def test_a_query_or_a_body_field_holding_nul_is_refused_by_name_and_changes_nothing(api):
+def test_a_query_or_a_body_field_holding_nul_is_refused_by_name_and_changes_nothing(api):  # noqa: F811
     shop = api.shop()
 
     day = api.send("GET", "/api/v1/redemptions?day=2026-11-30&store_id=%00", headers=shop.till)
@@ -71,7 +58,7 @@ def test_a_query_or_a_body_field_holding_nul_is_refused_by_name_and_changes_noth
     assert api.count(tables.merchants) == 1  # the shop's
 
 
-def test_a_shifts_thank_you_voucher_is_made_and_announced_once(api):
+def test_a_shifts_thank_you_voucher_is_made_and_announced_once(api):  # noqa: F811
     db = api.app.extensions["unionhub"].db
     granted = []
     for _ in range(2):  # the second as a replay of the shift under a new event id
