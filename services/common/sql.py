@@ -25,6 +25,16 @@ def insert_on_conflict(conn: Connection, table: Table):
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
+def add_unless_there(conn: Connection, table: Table, row: dict, conflict: list | None = None) -> bool:
+    """INSERT ``row`` unless it conflicts with one there already (on ``conflict``'s columns, or any
+    unique index); whether it was added. Told by the row RETURNING gives back, not by rowcount,
+    which is the rows inserted on SQLite and -1 on PostgreSQL (SQLAlchemy adds RETURNING there and
+    psycopg then reports none)."""
+    key = next(iter(table.primary_key.columns))
+    statement = insert_on_conflict(conn, table).values(**row).on_conflict_do_nothing(index_elements=conflict)
+    return conn.execute(statement.returning(key)).first() is not None
+
+
 def xact_lock(conn: Connection, key: int) -> None:
     """Serialise transactions that take the same ``key`` until this one ends.
 

@@ -5,7 +5,7 @@ each of these answered wrongly on PostgreSQL alone, and passed on SQLite.
   naming one is 404 (services/common/web.py) and a field holding one 422 (schemas/http.py Strict).
 - An INSERT's rowcount is -1 (SQLAlchemy adds RETURNING, psycopg reports none). SQLite's is the
   rows inserted. A shift's thank-you voucher was made but never announced, and every scan of a
-  station in a day was answered as a counted visit. Both now read the row RETURNING gives back.
+  station in a day was answered as a counted visit. Both now ask sql.add_unless_there.
 """
 
 from __future__ import annotations

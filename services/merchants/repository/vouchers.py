@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from services.common.sql import insert_on_conflict
+from services.common import sql
 
 from .. import tables
 
@@ -19,15 +19,7 @@ def add_voucher(conn: Connection, **row) -> None:
 
 def add_shift_voucher(conn: Connection, **row) -> bool:
     """The thank-you voucher of a shift, unless that shift has one already; True if added."""
-    # Told by the row it returns, not rowcount: an INSERT's is -1 on PostgreSQL (SQLAlchemy adds
-    # RETURNING and psycopg reports none), which read as "not added" and never announced a voucher.
-    statement = (
-        insert_on_conflict(conn, _v)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=[_v.c.shift_id])
-        .returning(_v.c.id)
-    )
-    return conn.execute(statement).first() is not None
+    return sql.add_unless_there(conn, _v, row, [_v.c.shift_id])
 
 
 def usable_vouchers(conn: Connection, member_id: str, at: datetime) -> list:

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select, update
 
+from services.common import sql
 from services.common.clock import utc
-from services.common.sql import insert_on_conflict
 
 from .. import tables
 from ..model import Station
@@ -107,7 +107,7 @@ def set_live(conn: Connection, station_id: str, status: str, at: datetime, group
 def assign_coordinator(conn: Connection, station_id: str, staff_id: str, *, actor: str, at: datetime) -> None:
     c = tables.station_coordinators
     conn.execute(
-        insert_on_conflict(conn, c)
+        sql.insert_on_conflict(conn, c)
         .values(station_id=station_id, staff_id=staff_id, assigned_by=actor, assigned_at=at)
         .on_conflict_do_nothing()
     )
@@ -138,13 +138,5 @@ def resolve_issue(conn: Connection, issue_id: str, *, by: str, at: datetime, res
 
 def add_visit(conn: Connection, station_id: str, member_id: str, day: date, at: datetime) -> bool:
     """Count a courier's visit once a day; whether this one counted."""
-    v = tables.visits
-    # Told by the row it returns, not rowcount: an INSERT's is -1 on PostgreSQL, which read as
-    # counted for every scan of the day.
-    added = (
-        insert_on_conflict(conn, v)
-        .values(station_id=station_id, day=day, member_id=member_id, at=at)
-        .on_conflict_do_nothing()
-        .returning(v.c.station_id)
-    )
-    return conn.execute(added).first() is not None
+    row = {"station_id": station_id, "day": day, "member_id": member_id, "at": at}
+    return sql.add_unless_there(conn, tables.visits, row)
