@@ -411,7 +411,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
     middle = statistics.median(shares)
     print(
         f"throughput ratio, the median of {len(shares)} rounds "
-        f"({', '.join(f'{x:.2f}×' for x in shares)}): {middle:.2f}× "
+        f"({', '.join(f'{x:.2f}×' for x in shares)}): {middle:.3f}× "
         f"(target ≥ {TARGET_RATIO}×: {verdict(middle >= TARGET_RATIO)})"
     )
     print("; ".join(f"{name} in every round: {verdict(all(h[name] for h in held))}" for name in held[0]))
