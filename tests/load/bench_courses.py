@@ -62,6 +62,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -328,6 +329,14 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
         )
         print(f"load average before the bursts: {load_average()}", flush=True)
         rounds = []
+
+        def measured(name, url, warm_url, headers, parts, sampling):
+            """One burst, with the CPU each part used a booking (and py-spy, when sampling)."""
+            with CpuUse(parts) as cpu, sampling:
+                answers = burst(name, url, warm_url, headers, args.clients, args.max_seconds)
+            print("    " + cpu.line(args.attempts), flush=True)
+            return answers
+
         term_id = create_term(gateway, admin, "b-1", datetime.now(UTC) - timedelta(hours=1))
         for number in range(1, args.rounds + 1):
             course_id = create_course(gateway, admin, term_id, args.capacity)
@@ -335,32 +344,26 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
             bare_headers = [{"Idempotency-Key": uuid.uuid4().hex} for _ in member_ids]
 
             def bare_burst(number=number, bare_headers=bare_headers):
-                with CpuUse(serving(bare.pid, args.postgres, databases["bare"])) as cpu:
-                    answers = burst(
-                        "bare POST /book, direct",
-                        f"http://{HOST}:{PORTS['bare']}/book?course={number}",
-                        f"http://{HOST}:{PORTS['bare']}/json",
-                        bare_headers,
-                        args.clients,
-                        args.max_seconds,
-                    )
-                print("    " + cpu.line(args.attempts), flush=True)
-                return answers
+                return measured(
+                    "bare POST /book, direct",
+                    f"http://{HOST}:{PORTS['bare']}/book?course={number}",
+                    f"http://{HOST}:{PORTS['bare']}/json",
+                    bare_headers,
+                    serving(bare.pid, args.postgres, databases["bare"]),
+                    nullcontext(),
+                )
 
             def ours_burst(number=number, course_id=course_id, ours_headers=ours_headers):
-                sampled = profiler if number == 1 else Profiler(None)
-                cpu = CpuUse(serving(server.pid, args.postgres, databases["courses"], gateway=nginx.pid))
-                with cpu, sampled.around("bookings", [serve_pid(server)], args.max_seconds):
-                    answers = burst(
-                        "ours POST /api/v1/courses/{id}/bookings, through the gateway",
-                        f"{gateway}/api/v1/courses/{course_id}/bookings",
-                        f"{gateway}/healthz",
-                        ours_headers,
-                        args.clients,
-                        args.max_seconds,
-                    )
-                print("    " + cpu.line(args.attempts), flush=True)
-                return answers
+                return measured(
+                    "ours POST /api/v1/courses/{id}/bookings, through the gateway",
+                    f"{gateway}/api/v1/courses/{course_id}/bookings",
+                    f"{gateway}/healthz",
+                    ours_headers,
+                    serving(server.pid, args.postgres, databases["courses"], gateway=nginx.pid),
+                    profiler.around("bookings", [serve_pid(server)], args.max_seconds)
+                    if number == 1
+                    else nullcontext(),
+                )
 
             # Which side goes first alternates, so neither always meets the machine as the other
             # left it.
