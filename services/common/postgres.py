@@ -40,9 +40,15 @@ def make_engine(url: URL) -> Engine:
     # write transaction sends BEGIN itself, just before its first statement: in the same pipeline
     # when sql.fetch sends that statement (a booking's three round trips became two). psycopg's commit()
     # and rollback() still send COMMIT and ROLLBACK whenever the server is in a transaction.
+    #
+    # Nor does psycopg prepare statements of its own: sql.fetch prepares the hot ones on each
+    # connection, and psycopg, once it has prepared one, answers a ROLLBACK with DEALLOCATE ALL,
+    # which took sql.fetch's with it ("prepared statement does not exist"). What SQLAlchemy sends
+    # is planned each time, as with psycopg 2.
     @event.listens_for(engine, "connect")
     def _autocommit(dbapi_conn, _record):
         dbapi_conn.autocommit = True
+        dbapi_conn.prepare_threshold = None
 
     # A read-only unit of work sends no BEGIN and so no ROLLBACK, two round trips fewer: under READ
     # COMMITTED each statement has its own snapshot anyway, and it reads nothing it must hold.

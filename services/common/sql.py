@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import functools
+import itertools
+import re
+import weakref
+from typing import NamedTuple
 
+from psycopg import errors
+from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus
-from psycopg.rows import namedtuple_row
+from psycopg.waiting import Ready, Wait
 from sqlalchemy import Connection, Table, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -48,21 +55,18 @@ def xact_lock(conn: Connection, key: int) -> None:
 def fetch(conn: Connection, statement: ClauseElement, parameters: dict, *, commit: bool = False) -> list:
     """Run ``statement`` in ``conn``'s transaction and return all its rows (named tuples).
 
-    On PostgreSQL it goes to psycopg's cursor without SQLAlchemy's execution context and result
-    objects: about 40 µs of CPU less a statement, a tenth of a booking's Python (docs/benchmarks.md,
-    "Course booking burst"). It is compiled once per set of parameter names. One whose parameters
-    or columns SQLAlchemy would convert or render per call (a JSON parameter, a column default
-    computed in Python, an IN list) goes through ``conn.execute`` as before, as everything does on
-    SQLite. The engine's cursor listeners see it, and a driver error is raised as SQLAlchemy's, as
+    On PostgreSQL it goes to libpq past SQLAlchemy's execution context and result objects (about
+    40 µs of CPU less a statement, a tenth of a booking's Python: docs/benchmarks.md, "Course booking
+    burst"), compiled once per set of parameter names. One whose parameters or columns SQLAlchemy
+    would convert or render per call (a JSON parameter, a column default computed in Python, an IN
+    list) goes through ``conn.execute`` as before, as everything does on SQLite. The engine's cursor
+    listeners see it (with no cursor), and a driver error is raised as SQLAlchemy's, as
     ``conn.execute`` would raise it: a lost connection an OperationalError (503), and out of the pool.
 
-    ``commit``: the statement is the transaction's last; COMMIT follows it. On PostgreSQL both go in
-    one round trip (a psycopg pipeline), so the row locks the statement takes are not also held
-    while its result comes back to us and we wait for a CPU and the GIL to send COMMIT. On a hot row
-    that everybody queues for (a course's seats) that wait was what throughput was bound by
-    (docs/benchmarks.md, "Course booking burst"). psycopg sends each statement of a pipeline as it
-    is queued, though: under a burst, one COMMIT in eight still left more than 0.5 ms after its
-    statement, the thread having lost the GIL or its CPU in between.
+    ``commit``: the statement is the transaction's last; COMMIT follows it, in the same send. On a
+    hot row that everybody queues for (a course's seats) the row is then locked for the statement
+    and the commit alone, not also while its result comes back to us and we wait for a CPU and the
+    GIL to send COMMIT; that wait was what a booking burst was bound by.
     """
     return fetch_in_turn(conn, [(statement, parameters)], commit=commit)[0]
 
@@ -71,9 +75,9 @@ def fetch_in_turn(
     conn: Connection, statements: list[tuple[ClauseElement, dict]], *, commit: bool = False
 ) -> list[list]:
     """``fetch`` for several statements, run one after the other; each one's rows. On PostgreSQL
-    they go in one round trip (a psycopg pipeline), with the transaction's BEGIN first when they are
-    its first statements. The server still runs them in turn, each with its own snapshot: one after
-    a row lock sees what the lock's holder committed, as it would sent on its own."""
+    they go in one send and one round trip (``_exchange``), with the transaction's BEGIN first when
+    they are its first statements. The server still runs them in turn, each with its own snapshot:
+    one after a row lock sees what the lock's holder committed, as it would sent on its own."""
     forms = None
     if conn.dialect.name == "postgresql":
         forms = [_driver_form(s, conn.dialect, tuple(sorted(p))) for s, p in statements]
@@ -88,43 +92,33 @@ def fetch_in_turn(
     if not conn.in_transaction():
         conn.begin()  # as conn.execute would (autobegin), so the caller's commit() commits it
     driver = conn.connection.driver_connection
-    sent = []  # (sql, values, cursor)
+    begin = conn.connection.info.pop(BEGIN_PENDING, False)  # sent here, not by postgres.py's listener
+    queued = []  # (form, its values), in the order sent
+    named = (None, None)  # the statement a driver error is reported with, and its values
     try:
-        if len(statements) == 1 and not commit and not conn.connection.info.get(BEGIN_PENDING):
-            _send(conn, driver, forms[0], statements[0][1], sent)
-        else:
-            with driver.pipeline():
-                for form, (_, parameters) in zip(forms, statements, strict=True):
-                    _send(conn, driver, form, parameters, sent)
-                if commit:
-                    # As a statement of the pipeline: driver.commit() there waits for its own
-                    # round trip, and the pipeline's end for another.
-                    ending = driver.cursor()
-                    sent.append(("COMMIT", None, ending))
-                    ending.execute("COMMIT", prepare=False)
-        # Not cursor.description, which builds a Column for each column (3 % of a join's CPU).
-        rows = [
-            cursor.fetchall()
-            if (r := cursor.pgresult) is not None and r.status == ExecStatus.TUPLES_OK
-            else []
-            for _, _, cursor in sent[: len(statements)]
-        ]
+        for form, (_, parameters) in zip(forms, statements, strict=True):
+            values = form.compiled.construct_params(parameters)
+            queued.append((form, values))
+            named = (form.sql, values)
+            for listener in conn.dispatch.before_cursor_execute:
+                listener(conn, None, form.sql, values, None, False)
+        results, failure = _exchange(driver, [(f, [v[n] for n in f.names]) for f, v in queued], begin, commit)
+        if failure is not None:
+            where, answer = failure
+            named = (queued[where][0].sql, queued[where][1]) if isinstance(where, int) else (where, None)
+            raise errors.error_from_result(answer, encoding=driver.info.encoding)
+        rows = [_rows(driver, result) if result.status == ExecStatus.TUPLES_OK else [] for result in results]
     except conn.dialect.loaded_dbapi.Error as error:
-        sql, values, cursor = sent[-1] if sent else (None, None, None)
-        lost = conn.dialect.is_disconnect(error, driver, cursor)
+        lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:
             conn.invalidate(error)
         raise exc.DBAPIError.instance(
-            sql,
-            values,
+            *named,
             error,
             conn.dialect.loaded_dbapi.Error,
             connection_invalidated=lost,
             dialect=conn.dialect,
         ) from error
-    finally:
-        for _, _, cursor in sent:
-            cursor.close()
     if commit:
         conn.commit()  # SQLAlchemy's transaction ends too; psycopg has nothing left to send
     return rows
@@ -140,23 +134,108 @@ def write_in_turn(conn: Connection, steps: list[tuple[ClauseElement, dict, Excep
             raise refusal
 
 
-def _send(conn: Connection, driver, form: tuple[str, object], parameters: dict, sent: list) -> None:
-    """Send one statement on a cursor of its own, noted in ``sent`` first so it is closed whatever
-    happens and a driver error names it."""
-    sql, compiled = form
-    values = compiled.construct_params(parameters)
-    cursor = driver.cursor(row_factory=namedtuple_row)
-    for listener in conn.dispatch.before_cursor_execute:
-        sql, values = listener(conn, cursor, sql, values, None, False)
-    sent.append((sql, values, cursor))
-    cursor.execute(sql, values)
+# --- PostgreSQL: statements in one send, on libpq's pipeline ---------------------------------------
+# psycopg's own pipeline sends each statement as it is queued, waiting for the socket in between with
+# the GIL released: under a burst one COMMIT in eight left more than 0.5 ms after its statement, with
+# the hot row still locked (docs/benchmarks.md, "Course booking burst"). Here the statements, COMMIT
+# and the Sync are queued in libpq and flushed once.
+
+
+class _Form(NamedTuple):
+    sql: str  # as SQLAlchemy renders it for psycopg (%(name)s), for listeners and errors
+    compiled: object
+    query: bytes  # with $1, $2… in place of the names, as the server takes it
+    names: tuple[str, ...]  # the parameter of each $n
+
+
+# Each statement is prepared on each connection the first time it runs there (protocol-level, as
+# psycopg prepares its own: PgBouncer 1.21+ with max_prepared_statements keeps them in transaction
+# mode, docs/capacity.md), under a name per text and parameter types, the types being part of it.
+_NAMES: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+_NUMBERS = itertools.count(1)
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg connection: its names
+
+
+def _exchange(driver, statements: list[tuple[_Form, list]], begin: bool, commit: bool):
+    """Send ``statements`` (each a form and its values in $n order), with BEGIN before them and
+    COMMIT after as asked, in one libpq pipeline flushed once. Each statement's result, and the
+    first command that failed, if one did: (the statement's index, or "BEGIN", "PREPARE" or
+    "COMMIT"; its error result). The commands after it were not run."""
+    pgconn = driver.pgconn
+    prepared = _PREPARED.setdefault(driver, set())
+    transformer = Transformer(driver)
+    expected = []  # what each command sent is: a statement's index, a name prepared, BEGIN or COMMIT
+    pgconn.enter_pipeline_mode()
+    try:
+        if begin:
+            pgconn.send_query_params(b"BEGIN", None)
+            expected.append("BEGIN")
+        for index, (form, values) in enumerate(statements):
+            params = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
+            key = (form.query, transformer.types)
+            name = _NAMES.get(key) or _NAMES.setdefault(key, b"unionhub_%d" % next(_NUMBERS))
+            if name not in prepared and name not in expected:  # a statement sent twice is prepared once
+                pgconn.send_prepare(name, form.query, param_types=transformer.types)
+                expected.append(name)
+            pgconn.send_query_prepared(name, params, param_formats=transformer.formats)
+            expected.append(index)
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+            expected.append("COMMIT")
+        pgconn.pipeline_sync()
+        answers = driver.wait(_flush_and_read(pgconn))
+        pgconn.exit_pipeline_mode()
+    except BaseException:
+        # Answers may be pending, in pipeline mode: the connection is good for nothing more.
+        driver.close()
+        raise
+    results, failure = [None] * len(statements), None
+    for sent, answer in zip(expected, answers, strict=True):
+        if answer.status == ExecStatus.FATAL_ERROR and failure is None:
+            failure = ("PREPARE" if isinstance(sent, bytes) else sent, answer)
+        elif isinstance(sent, bytes) and answer.status == ExecStatus.COMMAND_OK:
+            prepared.add(sent)
+        if isinstance(sent, int):
+            results[sent] = answer
+    return results, failure
+
+
+def _flush_and_read(pgconn):
+    """A psycopg wait generator: send what libpq holds, then take one answer per command (the last
+    result each gave) until the Sync's."""
+    while pgconn.flush():
+        if (yield Wait.RW) & Ready.R:
+            pgconn.consume_input()
+    answers, last = [], None
+    while True:
+        while pgconn.is_busy():
+            yield Wait.R
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:  # the end of one command's results
+            answers.append(last)
+            last = None
+        elif result.status == ExecStatus.PIPELINE_SYNC:
+            return answers
+        else:
+            last = result
+
+
+def _rows(driver, result) -> list:
+    transformer = Transformer(driver)
+    transformer.set_pgresult(result)
+    names = tuple(result.fname(i).decode() for i in range(result.nfields))
+    return transformer.load_rows(0, result.ntuples, _row_class(names)._make)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]):
+    return collections.namedtuple("Row", names, rename=True)
 
 
 # Bounded: a statement built per call (which should not come here) would otherwise fill it.
 @functools.lru_cache(maxsize=1024)
-def _driver_form(
-    statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]
-) -> tuple[str, object] | None:
+def _driver_form(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> _Form | None:
     # As conn.execute compiles it: an INSERT or UPDATE names the columns it is given values for.
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     converts = (
@@ -166,4 +245,16 @@ def _driver_form(
         or compiled.update_prefetch
         or any(column.type._cached_result_processor(dialect, None) for column in compiled._result_columns)
     )
-    return None if converts else (compiled.string, compiled)
+    if converts:
+        return None
+    names: list[str] = []
+
+    def numbered(match: re.Match) -> str:
+        if match.group(1) is None:
+            return "%"  # "%%", a literal percent sign
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    query = re.sub(r"%\(([^)]+)\)s|%%", numbered, compiled.string)
+    return _Form(compiled.string, compiled, query.encode(), tuple(names))

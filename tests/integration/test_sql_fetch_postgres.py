@@ -132,6 +132,19 @@ def test_statements_in_turn_each_give_their_rows_and_see_the_ones_before(db):
     assert none == []
 
 
+def test_a_statement_prepared_on_a_connection_outlives_its_rollbacks(postgres_db):
+    # sql.fetch prepares a statement once per connection. psycopg, once it had prepared one of
+    # its own (SQLAlchemy's, at its fifth run), answered the next ROLLBACK with DEALLOCATE ALL, and
+    # sql.fetch's next run there failed: "prepared statement does not exist".
+    with postgres_db.engine.connect() as conn:
+        sql.fetch(conn, BY_CODE, {"code": "a"})
+        conn.rollback()
+        for _ in range(6):
+            conn.execute(BY_CODE, {"code": "a"})
+        conn.rollback()
+        assert sql.fetch(conn, BY_CODE, {"code": "a"}) == []
+
+
 def test_statements_in_turn_and_a_statement_with_its_commit_each_take_one_round_trip(postgres_db, tmp_path):
     db = postgres_db
     with round_trips(db.engine, tmp_path) as alone, db.unit_of_work() as uow:
