@@ -195,7 +195,14 @@ class _Statements:
 @functools.cache
 def _statements(table: Table, dialect: str) -> _Statements:
     t = table
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(t)
+    # Its values named, not left to the parameters' keys: inside another statement (sql.write_in_turn
+    # with COMMIT) SQLAlchemy would not take its columns from them.
+    columns = ("scope", "key", "request_hash", "status", "body", "created_at")
+    insert = (
+        (postgresql if dialect == "postgresql" else sqlite)
+        .insert(t)
+        .values({c: bindparam(c) for c in columns})
+    )
     remember = insert.on_conflict_do_update(
         index_elements=[t.c.scope, t.c.key],
         set_={c: insert.excluded[c] for c in ("request_hash", "status", "body", "created_at")},

@@ -13,7 +13,7 @@ from psycopg import errors
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus
 from psycopg.waiting import Ready, Wait
-from sqlalchemy import Connection, Table, exc, text
+from sqlalchemy import Connection, Integer, Table, case, cast, exc, exists, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -124,14 +124,52 @@ def fetch_in_turn(
     return rows
 
 
-def write_in_turn(conn: Connection, steps: list[tuple[ClauseElement, dict, Exception | None]]) -> None:
+def write_in_turn(
+    conn: Connection,
+    steps: list[tuple[ClauseElement, dict, Exception | None]],
+    *,
+    then: list[tuple[ClauseElement, dict]] = (),
+    commit: bool = False,
+) -> None:
     """Writes sent in one round trip (``fetch_in_turn``), each with the exception that refuses the
-    use case when it writes nothing (returns no row), or None. The first such refusal is raised; the
-    caller's transaction then rolls back, with everything sent."""
-    written = fetch_in_turn(conn, [(statement, parameters) for statement, parameters, _ in steps])
-    for (_, _, refusal), rows in zip(steps, written, strict=True):
-        if refusal is not None and not rows:
-            raise refusal
+    use case when it writes nothing (returns no row), or None; then ``then``'s statements, and
+    COMMIT with ``commit``. The first refusal is raised; the caller's transaction then rolls back,
+    with everything sent.
+
+    With ``commit`` on PostgreSQL, all of it is one round trip and the refusals are decided in SQL:
+    a step that writes nothing fails its statement (``_refusing``), so that nothing after it runs,
+    COMMIT included, and its refusal is raised. A statement of ``then`` may fail in its own way."""
+    if not (commit and conn.dialect.name == "postgresql"):
+        written = fetch_in_turn(conn, [(statement, parameters) for statement, parameters, _ in steps])
+        for (_, _, refusal), rows in zip(steps, written, strict=True):
+            if refusal is not None and not rows:
+                raise refusal
+        if then or commit:
+            fetch_in_turn(conn, list(then), commit=commit)
+        return
+    marked = [
+        (statement if refusal is None else _refusing(statement, f"{_REFUSED} {n}"), parameters)
+        for n, (statement, parameters, refusal) in enumerate(steps)
+    ]
+    try:
+        fetch_in_turn(conn, [*marked, *then], commit=True)
+    except exc.DataError as error:
+        for n, (_, _, refusal) in enumerate(steps):
+            if f'"{_REFUSED} {n}"' in str(error.orig):
+                raise refusal from None
+        raise
+
+
+_REFUSED = "unionhub refused step"
+
+
+@functools.lru_cache(maxsize=256)
+def _refusing(statement: ClauseElement, mark: str):
+    # A cast that fails when the write returned no row, as a budget short does (merchants'
+    # repository/budgets.py): it depends on the write, so PostgreSQL cannot fold it in planning.
+    written = statement.cte("written")
+    refused = case((exists(written.select()), literal_column("'0'")), else_=literal_column(f"'{mark}'"))
+    return select(cast(refused, Integer).label("refused"))
 
 
 # --- PostgreSQL: statements in one send, on libpq's pipeline ---------------------------------------

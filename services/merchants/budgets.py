@@ -1,5 +1,5 @@
-"""A sale's budgets at the till: which it spends from, spending them as its transaction commits, and
-announcing one run out (``benefit.budget_exhausted``, once per budget)."""
+"""A sale's budgets at the till: which it spends from, spending them as its transaction commits (with
+the sale's other writes), and announcing one run out (``benefit.budget_exhausted``, once per budget)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from . import repository, tables
 from .sale import Plan, merchant_budget
 
 
-def spend_and_commit(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list) -> None:
-    """Spend the sale's budgets and commit; a budget that does not cover its part refuses the sale
-    and is noted in ``exhausted``. On PostgreSQL with COMMIT, in one round trip (repository/budgets.py)."""
+def spend_and_commit(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list, sale: list[tuple]) -> None:
+    """Write the ``sale`` (``sql.write_in_turn``'s steps: the use counted, the voucher spent, the
+    redemption, its event, the stored answer), spend its budgets and commit; a budget that does not
+    cover its part refuses the sale and is noted in ``exhausted``. On PostgreSQL all of it goes in
+    one round trip with BEGIN and COMMIT, the budgets last (repository/budgets.py)."""
     conn, budgets = uow.connection, _of(plan)
-    if conn.dialect.name == "postgresql" and budgets:
+    if conn.dialect.name == "postgresql":
         # Each with the event it writes should it be the spend that exhausts its budget.
         spends = [
             repository.spending_budget(
@@ -30,7 +32,7 @@ def spend_and_commit(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list)
             for budget, _, table, row_id, _ in budgets
         ]
         try:
-            sql.fetch_in_turn(conn, spends, commit=True)
+            sql.write_in_turn(conn, sale, then=spends, commit=True)
         except exc.DataError as error:
             for *_, table, row_id, code in budgets:
                 if repository.budget_short(error, table):
@@ -38,6 +40,7 @@ def spend_and_commit(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list)
                     raise Conflict(code) from None
             raise
         return
+    sql.write_in_turn(conn, sale)
     for budget, spend, table, row_id, code in budgets:
         left = spend(conn, row_id, budget.cost(plan.offer_fen))
         if left is None:

@@ -39,7 +39,7 @@ import redis
 from sqlalchemy import exc
 
 from schemas.events import benefits
-from services.common import ratelimit, sql
+from services.common import ratelimit
 from services.common.clock import now, utc
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict
@@ -140,7 +140,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             conn = uow.connection
             result, writes = _redemption(uow, plan, staff_id=staff_id, amount_fen=amount_fen, at=at)
             # (statement, parameters, what refuses the sale when it writes nothing), in the order
-            # rows are locked; sent in one round trip with BEGIN, and refused together.
+            # rows are locked; sent with BEGIN, the budgets and COMMIT, and refused together.
             steps = []
             if plan.period is not None:
                 offer = plan.choice.offer
@@ -152,8 +152,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             steps += [(*write, None) for write in writes]
             if (remembering := request.remembering(conn, 201, result)) is not None:
                 steps.append((*remembering, KeyTaken()))
-            sql.write_in_turn(conn, steps)
-            budgets.spend_and_commit(uow, plan, at, exhausted)
+            budgets.spend_and_commit(uow, plan, at, exhausted, steps)
     except Conflict:
         # Lost the budget to another till after the read said it was there: the budget is as good
         # as spent, which is worth one event, recorded on its own since this transaction rolled back.

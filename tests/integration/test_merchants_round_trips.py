@@ -24,11 +24,12 @@ pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when 
 
 # The one read (stored answer, store, assignment, member, voucher, offers and uses), then the write
 # transaction: the member's use, the redemption, its event, the stored answer, the offer's budget
-# (spent, and should it be exhausted marked so with its event, in one statement).
-REDEMPTION = ["SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "WITH"]
-# The read (no BEGIN: a read-only unit of work), then BEGIN with the sale's writes sent together,
-# then the offer's budget with COMMIT.
-DATABASE_ROUND_TRIPS = 3
+# (spent, and should it be exhausted marked so with its event, in one statement). A write that can
+# refuse the sale (the use, the stored answer) is one that fails when it writes nothing: a WITH.
+REDEMPTION = ["SELECT", "WITH", "INSERT", "INSERT", "WITH", "WITH"]
+# The read (no BEGIN: a read-only unit of work), then BEGIN, the sale's writes, the offer's budget
+# and COMMIT, sent together.
+DATABASE_ROUND_TRIPS = 2
 
 
 class Counted:
@@ -138,7 +139,7 @@ def test_a_voucher_adds_only_its_spending(api, counted, tmp_path):
 
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert answer.get_json()["voucher_fen"] == 1000
-    assert counted.statements == ["SELECT", "INSERT", "UPDATE", "INSERT", "INSERT", "INSERT", "WITH"]
+    assert counted.statements == ["SELECT", "WITH", "WITH", "INSERT", "INSERT", "WITH", "WITH"]
     assert trips.count == DATABASE_ROUND_TRIPS  # the spending goes with the sale's other writes
     assert counted.commits == 1
     assert api.row(tables.vouchers, voucher_id).used_at is not None
@@ -156,3 +157,34 @@ def test_a_refused_sale_reads_once_and_spends_nothing(api, counted, clean_redis)
     assert refused.get_json()["code"] == "offer.none_applies"  # their use of today is gone
     assert (counted.statements, counted.commits, counted.redis_round_trips) == (["SELECT"], 0, 1)
     assert len(clean_redis.keys(card_codes.used_key("*"))) == 1  # the first sale's code; not this one
+
+
+def test_a_use_counted_by_another_till_after_the_read_refuses_the_sale_and_nothing_of_it_stays(api):
+    # The sale's writes, its budget and COMMIT go in one round trip: the use count that finds the
+    # member at the limit must fail in SQL, so that the COMMIT queued behind it never runs.
+    shop = _shop(api)
+    member_id = api.member()
+    engine = api.engine()
+    counted_meanwhile = []
+
+    def count_meanwhile(_conn, _cursor, statement, parameters, *_rest):
+        # After the read found the member under their limit, before this sale counts its use.
+        if "offer_usage" in statement and not statement.startswith("SELECT") and not counted_meanwhile:
+            counted_meanwhile.append(statement)
+            with engine.begin() as other:
+                other.execute(
+                    tables.offer_usage.insert().values(
+                        offer_id=shop.offer_id, member_id=member_id, period=parameters["period"], uses=1
+                    )
+                )
+
+    event.listen(engine, "before_cursor_execute", count_meanwhile)
+    try:
+        refused = api.redeem(shop.till, _body(api, shop, member_id), key="late-1")
+    finally:
+        event.remove(engine, "before_cursor_execute", count_meanwhile)
+
+    assert counted_meanwhile
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "offer.limit_reached")
+    assert api.count(tables.redemptions) == 0
+    assert api.row(tables.offers, shop.offer_id).budget_remaining == 1_000_000
