@@ -7,6 +7,7 @@ import functools
 import itertools
 import re
 import weakref
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from psycopg import errors
@@ -107,7 +108,8 @@ def fetch_in_turn(
             where, answer = failure
             named = (queued[where][0].sql, queued[where][1]) if isinstance(where, int) else (where, None)
             raise errors.error_from_result(answer, encoding=driver.info.encoding)
-        rows = [_rows(driver, result) if result.status == ExecStatus.TUPLES_OK else [] for result in results]
+        loader = Transformer(driver)
+        rows = [_rows(loader, result) if result.status == ExecStatus.TUPLES_OK else [] for result in results]
     except conn.dialect.loaded_dbapi.Error as error:
         lost = conn.dialect.is_disconnect(error, driver, None)
         if lost:
@@ -128,7 +130,7 @@ def write_in_turn(
     conn: Connection,
     steps: list[tuple[ClauseElement, dict, Exception | None]],
     *,
-    then: list[tuple[ClauseElement, dict]] = (),
+    then: Sequence[tuple[ClauseElement, dict]] = (),
     commit: bool = False,
 ) -> None:
     """Writes sent in one round trip (``fetch_in_turn``), each with the exception that refuses the
@@ -259,11 +261,10 @@ def _flush_and_read(pgconn):
             last = result
 
 
-def _rows(driver, result) -> list:
-    transformer = Transformer(driver)
-    transformer.set_pgresult(result)
+def _rows(loader: Transformer, result) -> list:
+    loader.set_pgresult(result)
     names = tuple(result.fname(i).decode() for i in range(result.nfields))
-    return transformer.load_rows(0, result.ntuples, _row_class(names)._make)
+    return loader.load_rows(0, result.ntuples, _row_class(names)._make)
 
 
 @functools.lru_cache(maxsize=1024)
