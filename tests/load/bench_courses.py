@@ -56,7 +56,6 @@ import argparse
 import base64
 import json
 import os
-import statistics
 import threading
 import time
 import uuid
@@ -81,7 +80,9 @@ from harness import (
     clean_env,
     create_course,
     create_term,
+    first_in_round,
     load_average,
+    median_verdict,
     pg_url,
     ratio,
     run_cli,
@@ -365,9 +366,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
                     else nullcontext(),
                 )
 
-            # Which side goes first alternates, so neither always meets the machine as the other
-            # left it.
-            first = "bare" if number % 2 else "ours"
+            first = first_in_round(number)
             print(f"\nround {number} of {args.rounds}, {first} first: {args.attempts} bookings, "
                   f"{args.clients} clients, keep-alive:", flush=True)  # fmt: skip
             if first == "bare":
@@ -411,12 +410,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes) -> None:
                 "every answer as the database": ours_check["answers unlike the database"] == 0,
             }
         )
-    middle = statistics.median(shares)
-    print(
-        f"throughput ratio, the median of {len(shares)} rounds "
-        f"({', '.join(f'{x:.2f}×' for x in shares)}): {middle:.3f}× "
-        f"(target ≥ {TARGET_RATIO}×: {verdict(middle >= TARGET_RATIO)})"
-    )
+    print(median_verdict(shares, TARGET_RATIO))
     print("; ".join(f"{name} in every round: {verdict(all(h[name] for h in held))}" for name in held[0]))
 
 

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import threading
 import time
 import uuid
@@ -91,7 +90,9 @@ from harness import (
     clean_env,
     create_merchant,
     expected_discount,
+    first_in_round,
     load_average,
+    median_verdict,
     pg_url,
     ratio,
     redis_server,
@@ -451,7 +452,7 @@ def run(args, tmp: Path, databases: dict, procs: Processes, client: redis.Redis)
                 if number == 1
                 else nullcontext()
             )
-            first = "bare" if number % 2 else "ours"
+            first = first_in_round(number)
             print(
                 f"\nround {number} of {args.rounds}, {first} first: {args.redemptions} redemptions, "
                 f"{args.clients} clients, keep-alive:",
@@ -532,12 +533,7 @@ def report(args, rounds, paced_runs, ours_check, bare_check) -> None:
         print(f"  throughput ratio: {ours_rate:,.1f} vs {bare_rate:,.1f} = {shares[-1]:.2f}×")
     print("ours, from the database:", ", ".join(f"{k} {v}" for k, v in ours_check.items()))
     print("bare, from the database:", ", ".join(f"{k} {v}" for k, v in bare_check.items()))
-    middle = statistics.median(shares)
-    print(
-        f"burst: throughput ratio, the median of {len(shares)} rounds "
-        f"({', '.join(f'{x:.2f}×' for x in shares)}): {middle:.3f}× "
-        f"(target ≥ {TARGET_RATIO}×: {verdict(middle >= TARGET_RATIO)})"
-    )
+    print("burst: " + median_verdict(shares, TARGET_RATIO))
     p99 = ours_paced.p99_ms
     print(
         f"at {args.rate:.0f}/s through the gateway: sent {ours_paced.achieved:,.0f}/s, p50 "

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -509,6 +510,22 @@ def ratio(ours: float, bare: float) -> float:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def first_in_round(number: int) -> str:
+    """Which burst of round ``number`` goes first, "bare" or "ours": it alternates, so that neither
+    side always meets the machine as the other left it."""
+    return "bare" if number % 2 else "ours"
+
+
+def median_verdict(shares: list[float], target: float) -> str:
+    """The rounds' throughput ratios judged by their median: the machine's speed drifts by a fifth
+    from one minute to the next (docs/benchmarks.md), more than one pair of bursts can tell apart."""
+    middle = statistics.median(shares)
+    return (
+        f"throughput ratio, the median of {len(shares)} rounds ({', '.join(f'{x:.2f}×' for x in shares)}): "
+        f"{middle:.3f}× (target ≥ {target}×: {verdict(middle >= target)})"
+    )
 
 
 def load_average() -> str:
