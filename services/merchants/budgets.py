@@ -17,7 +17,7 @@ from . import repository, tables
 from .sale import Plan, merchant_budget
 
 
-def spend_and_commit(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list, sale: list[tuple]) -> None:
+def commit_sale(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list, sale: list[tuple]) -> None:
     """Write the ``sale`` (``sql.write_in_turn``'s steps: the use counted, the voucher spent, the
     redemption, its event, the stored answer), spend its budgets and commit; a budget that does not
     cover its part refuses the sale and is noted in ``exhausted``. On PostgreSQL all of it goes in

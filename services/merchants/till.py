@@ -152,7 +152,7 @@ def _record(uow: UnitOfWork, request: IdempotentRequest, plan: Plan, *, staff_id
             steps += [(*write, None) for write in writes]
             if (remembering := request.remembering(conn, 201, result)) is not None:
                 steps.append((*remembering, KeyTaken()))
-            budgets.spend_and_commit(uow, plan, at, exhausted, steps)
+            budgets.commit_sale(uow, plan, at, exhausted, steps)
     except Conflict:
         # Lost the budget to another till after the read said it was there: the budget is as good
         # as spent, which is worth one event, recorded on its own since this transaction rolled back.
