@@ -33,8 +33,12 @@ INFRA = REPO / "deploy" / "local" / "infra.sh"
 HOME = REPO / "var" / "faults"  # the stack's UNIONHUB_HOME: wiped at each start, its logs kept after
 HOST = harness.HOST
 
-# Apart from the running system's (9092, 6379, 55432, 8000, 81xx, 91xx) and the load benches' (83xx).
-KAFKA_PORT, KAFKA_CONTROLLER_PORT, REDIS_PORT, PG_PORT = 9292, 9293, 6479, 55632
+# Apart from the running system's (9092, 6379, 55432, 8000, 81xx, 91xx) and the load benches' (83xx),
+# and all below Linux's ephemeral ports (32768-60999): this stack starts, and restarts PostgreSQL,
+# late in a test run, when a client's outgoing connection may hold a port of that range. Its
+# PostgreSQL on 55632 once failed to start in a full test run with "Address already in use";
+# such a connection is the likely holder.
+KAFKA_PORT, KAFKA_CONTROLLER_PORT, REDIS_PORT, PG_PORT = 9292, 9293, 6479, 25632
 GATEWAY_PORT = 8600
 # The services the mixed load reaches (the web pages take no part in it); a worker's metrics are 10
 # above its web port.
