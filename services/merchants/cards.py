@@ -5,6 +5,14 @@ the till asks, costs no I/O beyond the cached public keys, and spends nothing; `
 code used in the Redis every till shares, and runs only once every other check has passed, so a
 redemption refused for bad input leaves the member's code usable for the corrected one.
 
+``spend`` also counts the till's attempt against its rate limit, in the same round trip: a pipeline
+of the fixed window's INCR and EXPIRE NX (as services/common/ratelimit.py counts) and the nonce's SET
+NX GET. Under a benefit-week burst the rate limit's round trip of its own cost a worker about 185 µs
+of CPU a redemption, four times what its commands cost alone: each wait for Redis hands the GIL over
+and back (docs/benchmarks.md). A pipeline, not a script: the two keys fall in different slots of a
+Redis Cluster (docs/capacity.md plans one for card codes), where a script must stay in one. So a
+sale past the limit has spent the code when it learns so, and gives it back.
+
 The used nonce's value says which request spent it: ``spend`` writes a hash of the request's
 Idempotency scope and key, where enrolment's redemption writes ``1``. A second request finding the
 nonce spent tells at once whether it is a concurrent twin of the one that spent it (the same key:
@@ -15,12 +23,13 @@ that spends it: no mark of its own, no round trip more.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import redis
 
 from services.common import card_codes
 from services.common.card_codes import CardClaims
-from services.common.domain import Conflict, Invalid, Unavailable
+from services.common.domain import Conflict, Invalid, RateLimited, Unavailable
 
 from . import keys
 
@@ -28,6 +37,15 @@ log = logging.getLogger(__name__)
 
 # Spent, and by no request a twin could be waiting on: what enrolment's card redemption writes too.
 SPENT = "1"
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """A till login's rate limit: at most ``limit`` attempts in each window of ``window_seconds``."""
+
+    key: str
+    limit: int
+    window_seconds: int
 
 
 class Cards:
@@ -49,13 +67,24 @@ class Cards:
         except card_codes.CardKeysUnavailable:
             raise Unavailable("card_keys.unavailable") from None
 
-    def spend(self, claims: CardClaims, *, now: int, holder: str) -> bool:
-        """Spend the code for the request ``holder`` names: True when this call spent it, False when
-        a request with the same ``holder`` (a twin) did; 409 ``card_token.used`` when anything else did."""
+    def spend(self, claims: CardClaims, *, now: int, holder: str, attempts: Attempts) -> bool:
+        """Count the till's attempt and spend the code for the request ``holder`` names: True when
+        this call spent it, False when a request with the same ``holder`` (a twin) did; 409
+        ``card_token.used`` when anything else did; 429 past the till's limit, the code not spent."""
         ttl = max(1, claims.expires_at - int(now) + card_codes.USED_MARGIN_SECONDS)
+        used = card_codes.used_key(claims.nonce)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(attempts.key)
+        # EXPIRE NX cannot undo another client's INCR in between, so no MULTI/EXEC.
+        pipe.expire(attempts.key, attempts.window_seconds, nx=True)
         # SET NX GET (Redis 7): atomic, so of two tills scanning the same screen at once one spends
         # it, and the other learns by whom.
-        before = self.redis.set(card_codes.used_key(claims.nonce), holder, nx=True, get=True, ex=ttl)
+        pipe.set(used, holder, nx=True, get=True, ex=ttl)
+        count, _, before = pipe.execute()
+        if count > attempts.limit:
+            if before is None:
+                self.redis.delete(used)  # this call spent it: nobody else can have written it since
+            raise RateLimited(retry_after=max(self.redis.ttl(attempts.key), 1))
         if before is None:
             return True
         if before.decode() == holder:

@@ -8,17 +8,20 @@ member's, unspent, unexpired), the offer's window, the member's limit and the bu
 Only then is the card code's nonce spent (one Redis SET NX shared by every till), and only then does
 the write transaction spend the voucher and the budgets with conditional UPDATEs that cannot spend
 twice or overspend. A refusal before the nonce leaves the member's code usable; the only refusals
-after it are races lost to another till (the voucher, a budget or the limit gone meanwhile).
+after it are races lost to another till (the voucher, a budget or the limit gone meanwhile). The
+till's rate limit counts every attempt: a sale's in the Redis round trip that spends the nonce
+(cards.py), one refused or answered from its stored answer before that on its own. So 429 is decided
+after the read, and a till past its limit still costs that one SELECT.
 
 Everything the checks look at is read first, in one statement (repository.till_read): the stored
 answer, the store, the assignment, the member the code names, the voucher, the offers and the
 member's uses of them. The checks themselves read nothing. A concurrent twin with the same
 Idempotency-Key is told apart when it spends the nonce: the nonce holds a hash of the key of the
 request that spent it (cards.py), so the twin waits for that request's answer where another use of
-the code gets 409. A redemption is so one read, one write transaction of five statements, and two
-Redis commands: the rate limit and the nonce. The transaction's round trips: BEGIN with the
-member's use, the voucher, the redemption, its event and the stored answer, sent together (refused
-together when one finds the use or the voucher gone); then the budgets with COMMIT.
+the code gets 409. A redemption is so one read, one Redis round trip (the rate limit and the nonce)
+and one write transaction: BEGIN, the member's use, the voucher, the redemption, its event, the
+stored answer, the budgets and COMMIT, sent together on PostgreSQL (budgets.py) and refused together
+when one finds the use, the voucher or a budget gone.
 
 Every redemption of an offer spends from the offer's one row (and the merchant's, if it has a
 budget), so the write transactions queue on it: they spend last, with COMMIT (budgets.py), to hold
@@ -46,7 +49,7 @@ from services.common.domain import Conflict
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
 from . import budgets, keys, model, repository
-from .cards import Cards
+from .cards import Attempts, Cards
 from .sale import Plan, Sale, check_amount, planned
 
 
@@ -63,17 +66,22 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
     """Redeem the best (or the chosen) offer of the store's merchant, and the voucher presented,
     for a card's member, once."""
     check_amount(sale.amount_fen, rules.max_bill_fen)
-    ratelimit.hit(
-        rules.redis, keys.redeem_attempts(sale.staff_id), limit=rules.limit_per_minute, window_seconds=60
-    )
     at = now()
-    read = _read(uow, rules, sale, at, request)
-    if stored := request.answer_of(*read.answer):
+    attempts = Attempts(keys.redeem_attempts(sale.staff_id), rules.limit_per_minute, window_seconds=60)
+    try:
+        read = _read(uow, rules, sale, at, request)
+        stored = request.answer_of(*read.answer)
+        if not stored:
+            # With a voucher, a bill no offer discounts is still a sale: the voucher pays part of it.
+            plan = planned(read, rules.cards, sale, at, offer_optional=sale.voucher_id is not None)
+    except Exception:
+        _count(rules, attempts)  # it never reached the spend, which counts the others
+        raise
+    if stored:
+        _count(rules, attempts)
         return stored[1]
-    # With a voucher, a bill no offer discounts is still a sale: the voucher pays part of it.
-    plan = planned(read, rules.cards, sale, at, offer_optional=sale.voucher_id is not None)
     holder = _holder(request)
-    if not rules.cards.spend(plan.claims, now=int(at.timestamp()), holder=holder):
+    if not rules.cards.spend(plan.claims, now=int(at.timestamp()), holder=holder, attempts=attempts):
         return _twin_answer(uow, rules, request, plan.claims, holder)
     try:
         return _record(uow, request, plan, staff_id=sale.staff_id, amount_fen=sale.amount_fen, at=at)
@@ -87,6 +95,12 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
                 if stored := request.answered(uow.connection):
                     return stored[1]
         raise
+
+
+def _count(rules: TillRules, attempts: Attempts) -> None:
+    """An attempt that does not reach the spend (``Cards.spend`` counts the others): 429 past the
+    limit, in place of whatever it was answered."""
+    ratelimit.hit(rules.redis, attempts.key, limit=attempts.limit, window_seconds=attempts.window_seconds)
 
 
 def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:

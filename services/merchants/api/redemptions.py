@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from services.common.auth import TILL, require
 from services.common.clock import local_day, now
 from services.common.idempotency import HEADER_DOC
-from services.common.views import context, unit_of_work
+from services.common.views import unit_of_work
 
 from .. import queries, reversal, till
 from ..schemas import redemptions as s
@@ -25,7 +25,9 @@ def _rules() -> till.TillRules:
     m = merchants()
     return till.TillRules(
         cards=m.cards,
-        redis=context().redis,
+        # The client the card codes are spent with: an attempt is counted with the spend (cards.py),
+        # so one pool serves both.
+        redis=m.cards.redis,
         max_bill_fen=m.settings.max_bill_fen,
         limit_per_minute=m.settings.redeem_limit_per_minute,
         wait_seconds=m.settings.idempotency_wait_seconds,
