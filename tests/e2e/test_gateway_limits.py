@@ -5,6 +5,7 @@
   (gunicorn closed the kept-alive connection rather than drain a body it had not read, and nginx's
   next request on it failed). Several threads post such bodies while others read a real campaign's
   join page; every big body must get a 413 problem+json that no service saw, and no GET a 5xx.
+* A proxied answer carries one X-Request-ID, the caller's, though the service echoes it too.
 * Operations endpoints (/svc/<name>/metrics, /readyz) and the SMS fake's outbox answer this machine
   only. Any 127.0.0.0/8 address reaches the gateway, but its allow list names 127.0.0.1 and ::1
   alone, so a client bound to 127.0.0.2 is a real caller from an address that is not allowed.
@@ -60,6 +61,17 @@ def campaign_code(gateway, admin) -> str:
     )
     assert campaign.status_code == 201, campaign.text
     return campaign.json()["code"]
+
+
+def test_a_proxied_answer_carries_one_request_id_the_callers(gateway, campaign_code):
+    request_id = f"gw-one-id-{uuid.uuid4().hex}"
+    answer = requests.get(
+        f"{gateway}/api/v1/join/{campaign_code}", headers={"X-Request-ID": request_id}, timeout=10
+    )
+
+    assert answer.status_code == 200, answer.text
+    # requests joins a repeated header with ", ": one id means the header came once.
+    assert answer.headers["X-Request-ID"] == request_id
 
 
 def big_body(rng: random.Random) -> bytes:
