@@ -2,7 +2,7 @@
 and INSERT, in ONE run.
 
     .venv/bin/python tests/load/bench_merchants.py [--redemptions 4000] [--clients 32] [--rounds 3]
-        [--rate 300] [--paced-seconds 20] [--stores 24] [--tills-per-store 4]
+        [--slices 4] [--rate 300] [--paced-seconds 20] [--stores 24] [--tills-per-store 4]
         [--profile DIR [--profile-wall]] [--keep]
 
 Not a test (pytest collects test_*.py only). It starts everything it measures on loopback ports of
@@ -39,12 +39,14 @@ turn, by one of that store's tills in turn (so no till comes near its rate limit
 nonce of its own, **direct** (no gateway, as tests/load/bench_request_path.py compares its joins: the
 ratio charges nginx to ours). One after the other on the same machine:
 
-1. ``--rounds`` rounds, each a pair of bursts back to back, the bare's and ours through the gateway,
-   the side that goes first swapped every round; a burst is ``--redemptions`` requests (ours by
-   members of that round's own) sent as fast as ``--clients`` threads (keep-alive sessions, all
-   connected before a barrier releases them) can send them. The machine's speed drifts by a fifth
-   from one minute to the next (docs/benchmarks.md), so the verdict is on the median of the rounds'
-   ratios, each from two bursts run back to back;
+1. ``--rounds`` rounds. In each, ``--redemptions`` requests a side (ours by members of that round's
+   own, through the gateway) are cut into ``--slices`` slices, and the two sides' slices are sent
+   interleaved, A B B A A B B A…, the side that goes first swapped every round. A slice is a burst
+   sent as fast as ``--clients`` threads (keep-alive sessions, all connected before a barrier
+   releases them) can send it; a side's throughput is its requests over the walls of its own
+   slices. The machine's speed drifts by a fifth from one minute to the next (docs/benchmarks.md):
+   with one burst a side, a round's ratio depended on which side met the faster minute. The
+   verdict is on the median of the rounds' ratios;
 2. a paced, open-loop client at ``--rate`` requests/s for ``--paced-seconds`` (latency counts from
    each request's scheduled time): ours through the gateway, then the bare.
 
@@ -54,7 +56,7 @@ redemptions = answered 201, every answer's id a row of that member with the disc
 one redemption and one counted use per member, one ``redeemed`` event per redemption in the outbox,
 the offer's budget never negative and spent by exactly the discounts granted, 0 5xx; and the bare
 table's rows = its 201s. ``--profile DIR`` samples our gunicorn workers with py-spy during our first
-burst.
+slice.
 
 Every loop is bounded by a count and a deadline; traffic goes to 127.0.0.1 only.
 """
@@ -234,8 +236,50 @@ def burst(
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(lambda _: client(), range(clients)))
     phase.wall = time.perf_counter() - state["started"]
-    print("  " + phase.report(201), flush=True)
     return phase, answers
+
+
+def interleaved(first: str, slices: int) -> list[tuple[str, int]]:
+    """The order of a round's slices, (side, slice number): A B B A A B B A…, A the side that goes
+    first. Each side so meets the machine early and late alike, and a drift of its speed through the
+    round, which one burst a side left whole to the side that ran then, weighs on both."""
+    second = "ours" if first == "bare" else "bare"
+    order = []
+    for k in range(slices):
+        pair = (first, second) if k % 2 == 0 else (second, first)
+        order += [(side, k) for side in pair]
+    return order
+
+
+class Side:
+    """One side of a round: its requests sent slice by slice, and the slices' figures added up (the
+    wall of its own bursts alone, the CPU of its own parts alone)."""
+
+    def __init__(self, name: str, url: str, warm_url: str, made: list, meters: dict, sampling=None):
+        self.name, self.url, self.warm_url, self.made, self.meters = name, url, warm_url, made, meters
+        self.phase, self.answers, self.cpu = Phase(name), [], CpuUse(meters)
+        self.cpu.used = {}
+        self.sampling = sampling  # around the first slice alone: py-spy attaches once
+
+    def send(self, part: int, slices: int, clients: int, max_seconds: float) -> None:
+        size = -(-len(self.made) // slices)
+        start = part * size
+        sampling, self.sampling = self.sampling or nullcontext(), None
+        with CpuUse(self.meters) as cpu, sampling:
+            phase, answers = burst(
+                self.name, self.url, self.warm_url, self.made[start : start + size], clients, max_seconds
+            )
+        for name, used in cpu.used.items():
+            self.cpu.used[name] = self.cpu.used.get(name, 0.0) + used
+        self.phase.wall += phase.wall
+        self.phase.latencies += phase.latencies
+        for status, n in phase.statuses.items():
+            self.phase.statuses[status] = self.phase.statuses.get(status, 0) + n
+        self.answers += [(start + i, status, body) for i, status, body in answers]
+
+    def report(self) -> None:
+        print("  " + self.phase.report(201), flush=True)
+        print("    " + self.cpu.line(len(self.made)), flush=True)
 
 
 def paced(name: str, url: str, made: list[tuple[dict, bytes]], rate: float, seconds: float):
@@ -339,6 +383,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="pairs of bursts, bare and ours (≤ 9), judged by their median"
     )
+    parser.add_argument(
+        "--slices", type=int, default=4, help="slices a side's burst is cut into, interleaved (≤ 20)"
+    )
     parser.add_argument("--rate", type=float, default=300.0, help="the paced client's redemptions/s")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="per paced run (at most 60)")
     parser.add_argument("--stores", type=int, default=24, help="stores of the merchant (≤ 100)")
@@ -357,6 +404,7 @@ def main() -> None:
     args = parser.parse_args()
     args.redemptions = max(1, min(args.redemptions, 30_000))
     args.rounds = max(1, min(args.rounds, 9))
+    args.slices = max(1, min(args.slices, 20, args.redemptions))
     args.clients = max(1, min(args.clients, 256))
     args.paced_seconds = max(1.0, min(args.paced_seconds, 60.0))
     args.stores = max(1, min(args.stores, 100))
@@ -448,36 +496,25 @@ def run(args, tmp: Path, databases: dict, procs: Processes, client: redis.Redis)
             ours_made, bare_made = make.ours(members), make.bare(args.redemptions)
             # The profile of round 1 only: py-spy's overhead should not weigh on every round.
             sampling = (
-                profiler.around("redemptions", [serve_pid(server)], args.max_seconds)
-                if number == 1
-                else nullcontext()
+                profiler.around("redemptions", [serve_pid(server)], args.max_seconds) if number == 1 else None
             )
             first = first_in_round(number)
             print(
-                f"\nround {number} of {args.rounds}, {first} first: {args.redemptions} redemptions, "
-                f"{args.clients} clients, keep-alive:",
+                f"\nround {number} of {args.rounds}, {first} first: {args.redemptions} redemptions a side "
+                f"in {args.slices} slices, interleaved, {args.clients} clients, keep-alive:",
                 flush=True,
             )
-            ran = {}
-
-            def ours_burst(made=ours_made, sampling=sampling, ran=ran):
-                with CpuUse(meters["ours"]) as cpu, sampling:
-                    ran["ours"] = burst(
-                        "ours POST /api/v1/redemptions, through the gateway",
-                        ours_url, f"{gateway}/healthz", made, args.clients, args.max_seconds,
-                    )  # fmt: skip
-                print("    " + cpu.line(len(made)), flush=True)
-
-            def bare_burst(made=bare_made, ran=ran):
-                with CpuUse(meters["bare"]) as cpu:
-                    ran["bare"] = burst(
-                        "bare POST /redeem, direct", bare_url, bare_warm, made, args.clients, args.max_seconds
-                    )
-                print("    " + cpu.line(len(made)), flush=True)
-
-            for side in (bare_burst, ours_burst) if first == "bare" else (ours_burst, bare_burst):
-                side()
-            rounds.append((ours_made, *ran["ours"], members, *ran["bare"]))
+            sides = {
+                "ours": Side("ours POST /api/v1/redemptions, through the gateway", ours_url,
+                             f"{gateway}/healthz", ours_made, meters["ours"], sampling),
+                "bare": Side("bare POST /redeem, direct", bare_url, bare_warm, bare_made, meters["bare"]),
+            }  # fmt: skip
+            for side, part in interleaved(first, args.slices):
+                sides[side].send(part, args.slices, args.clients, args.max_seconds)
+            for side in sides.values():
+                side.report()
+            ours, bare = sides["ours"], sides["bare"]
+            rounds.append((ours_made, ours.phase, ours.answers, members, bare.phase, bare.answers))
 
         print(f"\npaced at {args.rate:.0f} redemptions/s, {args.paced_seconds:.0f} s each:", flush=True)
         ours_paced_made = make.ours(paced_members)
