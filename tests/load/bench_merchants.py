@@ -381,7 +381,7 @@ def main() -> None:
         "--clients", type=int, default=32, help="burst client threads, a keep-alive session each"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="pairs of bursts, bare and ours (≤ 9), judged by their median"
+        "--rounds", type=int, default=3, help="rounds of both sides' slices (≤ 9), judged by their median"
     )
     parser.add_argument(
         "--slices", type=int, default=4, help="slices a side's burst is cut into, interleaved (≤ 20)"
