@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import redis
 from prometheus_client import Counter
@@ -34,13 +35,34 @@ def failing_open(what: str) -> Iterator[None]:
         log.warning("rate limit %s skipped: Redis did not answer", what, exc_info=True)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most ``limit`` attempts against ``key`` in each window of ``window_seconds``."""
+
+    key: str
+    limit: int
+    window_seconds: int
+
+
 def hit(client: redis.Redis, key: str, *, limit: int, window_seconds: int) -> None:
     """Count one attempt against ``key``; raise RateLimited past ``limit`` in the window."""
+    window = Limit(key, limit, window_seconds)
     with failing_open(key):
-        # One round trip without MULTI/EXEC: EXPIRE NX cannot undo another client's INCR in between.
         pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, window_seconds, nx=True)
+        counting(pipe, window)
         count, _ = pipe.execute()
-        if count > limit:
-            raise RateLimited(retry_after=max(client.ttl(key), 1))
+        refuse_past(client, window, count)
+
+
+def counting(pipe, limit: Limit) -> None:
+    """Queue one attempt on ``pipe`` (a pipeline without MULTI/EXEC: EXPIRE NX cannot undo another
+    client's INCR in between); the count is the first of the two answers it adds. For a caller
+    that sends its own commands in the same round trip."""
+    pipe.incr(limit.key)
+    pipe.expire(limit.key, limit.window_seconds, nx=True)
+
+
+def refuse_past(client: redis.Redis, limit: Limit, count: int) -> None:
+    """RateLimited, with the window's seconds left, when ``count`` (``counting``'s) is past the limit."""
+    if count > limit.limit:
+        raise RateLimited(retry_after=max(client.ttl(limit.key), 1))

@@ -23,13 +23,12 @@ that spends it: no mark of its own, no round trip more.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import redis
 
-from services.common import card_codes
+from services.common import card_codes, ratelimit
 from services.common.card_codes import CardClaims
-from services.common.domain import Conflict, Invalid, RateLimited, Unavailable
+from services.common.domain import Conflict, Invalid, Unavailable
 
 from . import keys
 
@@ -37,15 +36,6 @@ log = logging.getLogger(__name__)
 
 # Spent, and by no request a twin could be waiting on: what enrolment's card redemption writes too.
 SPENT = "1"
-
-
-@dataclass(frozen=True)
-class Attempts:
-    """A till login's rate limit: at most ``limit`` attempts in each window of ``window_seconds``."""
-
-    key: str
-    limit: int
-    window_seconds: int
 
 
 class Cards:
@@ -67,24 +57,21 @@ class Cards:
         except card_codes.CardKeysUnavailable:
             raise Unavailable("card_keys.unavailable") from None
 
-    def spend(self, claims: CardClaims, *, now: int, holder: str, attempts: Attempts) -> bool:
+    def spend(self, claims: CardClaims, *, now: int, holder: str, attempts: ratelimit.Limit) -> bool:
         """Count the till's attempt and spend the code for the request ``holder`` names: True when
         this call spent it, False when a request with the same ``holder`` (a twin) did; 409
         ``card_token.used`` when anything else did; 429 past the till's limit, the code not spent."""
         ttl = max(1, claims.expires_at - int(now) + card_codes.USED_MARGIN_SECONDS)
         used = card_codes.used_key(claims.nonce)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(attempts.key)
-        # EXPIRE NX cannot undo another client's INCR in between, so no MULTI/EXEC.
-        pipe.expire(attempts.key, attempts.window_seconds, nx=True)
+        ratelimit.counting(pipe, attempts)
         # SET NX GET (Redis 7): atomic, so of two tills scanning the same screen at once one spends
         # it, and the other learns by whom.
         pipe.set(used, holder, nx=True, get=True, ex=ttl)
         count, _, before = pipe.execute()
-        if count > attempts.limit:
-            if before is None:
-                self.redis.delete(used)  # this call spent it: nobody else can have written it since
-            raise RateLimited(retry_after=max(self.redis.ttl(attempts.key), 1))
+        if count > attempts.limit and before is None:
+            self.redis.delete(used)  # this call spent it past the limit: nobody else can have since
+        ratelimit.refuse_past(self.redis, attempts, count)
         if before is None:
             return True
         if before.decode() == holder:

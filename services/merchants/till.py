@@ -38,7 +38,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis
 from sqlalchemy import exc
 
 from schemas.events import benefits
@@ -49,14 +48,13 @@ from services.common.domain import Conflict
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
 from . import budgets, keys, model, repository
-from .cards import Attempts, Cards
+from .cards import Cards
 from .sale import Plan, Sale, check_amount, planned
 
 
 @dataclass(frozen=True)
 class TillRules:
     cards: Cards
-    redis: redis.Redis
     max_bill_fen: int
     limit_per_minute: int
     wait_seconds: float
@@ -67,7 +65,7 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
     for a card's member, once."""
     check_amount(sale.amount_fen, rules.max_bill_fen)
     at = now()
-    attempts = Attempts(keys.redeem_attempts(sale.staff_id), rules.limit_per_minute, window_seconds=60)
+    attempts = ratelimit.Limit(keys.redeem_attempts(sale.staff_id), rules.limit_per_minute, window_seconds=60)
     try:
         read = _read(uow, rules, sale, at, request)
         stored = request.answer_of(*read.answer)
@@ -97,10 +95,12 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
         raise
 
 
-def _count(rules: TillRules, attempts: Attempts) -> None:
+def _count(rules: TillRules, attempts: ratelimit.Limit) -> None:
     """An attempt that does not reach the spend (``Cards.spend`` counts the others): 429 past the
-    limit, in place of whatever it was answered."""
-    ratelimit.hit(rules.redis, attempts.key, limit=attempts.limit, window_seconds=attempts.window_seconds)
+    limit, in place of whatever it was answered. With the cards' Redis client: one pool for both."""
+    ratelimit.hit(
+        rules.cards.redis, attempts.key, limit=attempts.limit, window_seconds=attempts.window_seconds
+    )
 
 
 def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:

@@ -25,9 +25,6 @@ def _rules() -> till.TillRules:
     m = merchants()
     return till.TillRules(
         cards=m.cards,
-        # The client the card codes are spent with: an attempt is counted with the spend (cards.py),
-        # so one pool serves both.
-        redis=m.cards.redis,
         max_bill_fen=m.settings.max_bill_fen,
         limit_per_minute=m.settings.redeem_limit_per_minute,
         wait_seconds=m.settings.idempotency_wait_seconds,
