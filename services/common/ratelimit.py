@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NoReturn
 
 import redis
 from prometheus_client import Counter
@@ -63,6 +64,11 @@ def counting(pipe, limit: Limit) -> None:
 
 
 def refuse_past(client: redis.Redis, limit: Limit, count: int) -> None:
-    """RateLimited, with the window's seconds left, when ``count`` (``counting``'s) is past the limit."""
+    """``refuse`` when ``count`` (``counting``'s) is past the limit."""
     if count > limit.limit:
-        raise RateLimited(retry_after=max(client.ttl(limit.key), 1))
+        refuse(client, limit)
+
+
+def refuse(client: redis.Redis, limit: Limit) -> NoReturn:
+    """RateLimited, with the seconds left of ``limit``'s window."""
+    raise RateLimited(retry_after=max(client.ttl(limit.key), 1))

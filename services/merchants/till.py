@@ -80,7 +80,7 @@ def redeem(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, sale: 
         return stored[1]
     holder = _holder(request)
     if not rules.cards.spend(plan.claims, now=int(at.timestamp()), holder=holder, attempts=attempts):
-        return _twin_answer(uow, rules, request, plan.claims, holder)
+        return _twin_answer(uow, rules, request, plan.claims, holder, attempts)
     try:
         return _record(uow, request, plan, staff_id=sale.staff_id, amount_fen=sale.amount_fen, at=at)
     except Exception as error:
@@ -238,15 +238,27 @@ def _holder(request: IdempotentRequest) -> str:
     return hashlib.sha256(f"{request.scope}\x00{request.key}".encode()).hexdigest()[:16]
 
 
-def _twin_answer(uow: UnitOfWork, rules: TillRules, request: IdempotentRequest, claims, holder: str) -> dict:
+def _twin_answer(
+    uow: UnitOfWork,
+    rules: TillRules,
+    request: IdempotentRequest,
+    claims,
+    holder: str,
+    attempts: ratelimit.Limit,
+) -> dict:
     """A concurrent twin with the same Idempotency-Key spent the code: its answer, once committed.
-    If it was refused or failed meanwhile, it gave the code up (Cards.disown) and so is this one."""
+    If it was refused or failed meanwhile, it gave the code up (Cards.disown) and so is this one.
+    If it was past the till's rate limit, it gave the code back unspent (Cards.spend): this request
+    is the same attempt and is answered as the twin was, 429, the member's code still usable."""
     deadline = time.monotonic() + rules.wait_seconds
     while time.monotonic() < deadline:
         time.sleep(0.05)
         with uow.read_only():
             if stored := request.answered(uow.connection):
                 return stored[1]
-        if rules.cards.holder(claims) != holder:
+        spender = rules.cards.holder(claims)
+        if spender is None:
+            ratelimit.refuse(rules.cards.redis, attempts)
+        if spender != holder:
             raise Conflict("card_token.used")
     raise Conflict("idempotency_in_progress")

@@ -60,6 +60,11 @@ class FakeEnrolment:
             sign=key.sign,
         )
 
+    def nonce(self, code: str) -> str:
+        """The nonce of a code this fake issued, which names the code's used mark (card_codes.used_key)."""
+        public = self.card_key.public_key()
+        return card_codes.verify(code, {card_codes.key_id(public): public}, now=int(time.time())).nonce
+
 
 def _fake_enrolment_app(fake_ref: list) -> Flask:
     app = Flask("fake-enrolment")

@@ -3,9 +3,14 @@ that spends the card code, and past the limit the till gets 429 with the member'
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
+import jwt
 import pytest
 
-from services.merchants import tables
+from services.common import card_codes
+from services.merchants import tables, till
 from tests.api.merchants.conftest import MerchantsApi
 from tests.support import build_app, dispose_app
 
@@ -53,3 +58,26 @@ def test_refused_attempts_and_retries_count_against_the_limit_too(api):
     assert (refused.status_code, sold.status_code) == (422, 201)
     assert retry.status_code == 429  # the third attempt of the minute, though its answer is stored
     assert api.count(tables.redemptions) == 1
+
+
+def test_a_twin_of_a_sale_given_back_past_the_limit_is_answered_429_with_the_code_usable(api, clean_redis):
+    shop = api.shop()
+    for _ in range(LIMIT - 1):
+        assert api.redeem(shop.till, _sale(api, shop)).status_code == 201
+    body = _sale(api, shop)
+    # Its twin (the same till, the same key) spent the code first, as the limit's next attempt, and
+    # is giving it back while this request waits for its answer.
+    till_login = jwt.decode(shop.till["Authorization"].split()[1], options={"verify_signature": False})
+    used = card_codes.used_key(api.fake.nonce(body["card_token"]))
+    clean_redis.set(used, till._holder(SimpleNamespace(scope=f"redeem:{till_login['sub']}", key="twin-1")))
+    given_back = threading.Timer(0.3, clean_redis.delete, [used])
+    given_back.start()
+
+    twin = api.redeem(shop.till, body, key="twin-1")
+    given_back.join()
+    elsewhere = api.redeem(api.till(shop.merchant_id, shop.store_id), body)
+
+    assert twin.status_code == 429  # as its twin was answered, not 409: the code was never used
+    assert 1 <= int(twin.headers["Retry-After"]) <= 60
+    assert elsewhere.status_code == 201
+    assert api.count(tables.redemptions) == LIMIT
