@@ -19,7 +19,6 @@ import random
 import shutil
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -38,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import make_server
 
 from schemas.resident_id import compute_check_char
+from services.common.db import drop_database
 from services.fakes import identity as fake_identity
 from services.fakes import wechat as fake_wechat
 
@@ -173,32 +173,7 @@ def fresh_postgres_database(prefix: str = "test") -> Iterator[str]:
     try:
         yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        drop_database(name)
-
-
-# SQLSTATE insufficient_privilege: DROP DATABASE ... WITH (FORCE) may not end a backend of a role
-# we are not a member of.
-_NOT_OURS = "42501"
-
-
-def drop_database(name: str, admin_url: str = PG_ADMIN_URL) -> None:
-    """Drop a database a test made, ending its sessions (WITH (FORCE)). PostgreSQL refuses to end a
-    backend whose role we do not hold, and an autovacuum worker, which holds none, may just be
-    working on a database a test has filled: it is gone within moments, so the drop is tried again
-    for a few seconds before the error stands."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        for attempt in itertools.count():
-            try:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                return
-            except SQLAlchemyError as error:
-                if getattr(getattr(error, "orig", None), "sqlstate", None) != _NOT_OURS or attempt >= 50:
-                    raise
-                time.sleep(0.1)
-    finally:
-        admin.dispose()
+        drop_database(PG_ADMIN_URL, name)
 
 
 @dataclass

@@ -6,10 +6,12 @@ block without ``commit()`` rolls both back.
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, exc, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from events import outbox as outbox_mod
 from events.catalogue import CATALOGUE, Catalogue
@@ -55,6 +57,32 @@ def ensure_database(engine: Engine) -> None:
                     raise
     finally:
         maintenance.dispose()
+
+
+# SQLSTATE insufficient_privilege: DROP DATABASE ... WITH (FORCE) may not end a backend whose role
+# the caller does not hold.
+_NOT_OURS = "42501"
+
+
+def drop_database(maintenance_url: str | URL, name: str, *, seconds: float = 5.0) -> None:
+    """Drop PostgreSQL database ``name``, if it exists, ending its sessions (WITH (FORCE)); for the
+    scratch and test databases this project makes. PostgreSQL refuses to end a backend whose role
+    the caller does not hold, and an autovacuum worker, which holds none, may be working on a
+    database just filled: it is gone within moments, so the drop is tried again for ``seconds``
+    before the error stands."""
+    engine = create_engine(maintenance_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        for attempt in itertools.count(1):
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except exc.DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) != _NOT_OURS or attempt * 0.1 >= seconds:
+                    raise
+                time.sleep(0.1)
+    finally:
+        engine.dispose()
 
 
 class Database:

@@ -28,13 +28,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, exc, inspect, text
+from sqlalchemy import Connection, exc, inspect
 from sqlalchemy.engine import make_url
 
 from services.registry import SERVICES
 
 from .config import Settings
-from .db import SCHEMA_LOCK_KEY, Database, ensure_database
+from .db import SCHEMA_LOCK_KEY, Database, drop_database, ensure_database
 from .sql import xact_lock
 
 log = logging.getLogger(__name__)
@@ -257,9 +257,4 @@ def scratch_settings(settings: Settings) -> Iterator[Settings]:
     try:
         yield replace(settings, database_url=scratch.render_as_string(hide_password=False))
     finally:
-        maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with maintenance.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
-        finally:
-            maintenance.dispose()
+        drop_database(url.set(database="postgres"), scratch.database)

@@ -54,7 +54,7 @@ from events.catalogue import Catalogue, Topic
 from events.dispatch import Handler, ManyHandler
 from events.envelope import Event, encode_data, to_headers
 from schemas.events.base import EventPayload
-from services.common.db import Database, UnitOfWork
+from services.common.db import Database, UnitOfWork, drop_database
 
 TYPE = "unionhub.test.ledger.credited.v1"
 PARTITIONS = 3
@@ -207,15 +207,6 @@ def create_database(admin_url: str, name: str) -> str:
     finally:
         engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
 
 
 def write_credits(

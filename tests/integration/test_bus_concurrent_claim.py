@@ -12,8 +12,7 @@ from events.catalogue import CATALOGUE
 from events.dispatch import Dispatcher, Outcome
 from events.envelope import Event
 from schemas.events.members import APPROVED
-from services.common.db import Database
-from tests.support import drop_database
+from services.common.db import Database, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def database():
     db.create_all()
     yield db
     db.engine.dispose()
-    drop_database(name, ADMIN_URL)
+    drop_database(ADMIN_URL, name)
 
 
 def test_the_second_instance_waits_for_the_first_and_applies_nothing(database):

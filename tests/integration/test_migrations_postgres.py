@@ -22,10 +22,9 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from services.common import kit, migrations
-from services.common.db import SCHEMA_LOCK_KEY, ensure_database
+from services.common.db import SCHEMA_LOCK_KEY, drop_database, ensure_database
 from services.common.sql import xact_lock
 from services.registry import SERVICES
-from tests.support import drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +46,7 @@ def url():
     """The URL of a database that does not exist yet; whatever creates it, it is dropped after."""
     name = f"migrations_test_{uuid.uuid4().hex[:12]}"
     yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    drop_database(name, PG_ADMIN_URL)
+    drop_database(PG_ADMIN_URL, name)
 
 
 def settings_for(name, url):

@@ -46,6 +46,7 @@ for path in (str(REPO), str(HERE)):
 from bench_enrolment import Phase, machine, percentile, resident_id, session_from  # noqa: E402
 
 from services.common.clock import SHANGHAI  # noqa: E402
+from services.common.db import drop_database  # noqa: E402
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 90.0
@@ -170,9 +171,8 @@ def fresh_databases(admin_dsn: str, names: list[str]) -> Iterator[None]:
     try:
         yield
     finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            for name in names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            drop_database(pg_url(admin_dsn, "postgres"), name)
 
 
 @contextmanager
