@@ -44,4 +44,8 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Longitude must be a number between -180 and 180.",
         "zh-CN": "经度须为-180到180之间的数值",
     },
+    "date.out_of_range": {
+        "en": "The date must fall between the years 2000 and 2099.",
+        "zh-CN": "日期须在2000年至2099年之间",
+    },
 }

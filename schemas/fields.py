@@ -1,4 +1,4 @@
-"""Marshmallow fields for the enrolment forms.
+"""Marshmallow fields the services' schemas share.
 
 Every error message is a code such as "resident_id.checksum", never prose: the HTTP layer looks the
 code up in FIELD_MESSAGES and answers in the member's language (zh-CN or en).
@@ -78,6 +78,32 @@ class Longitude(_BoundedFloat):
     default_error_messages = dict.fromkeys(("invalid", "too_large", "special"), code)
     minimum = -180
     maximum = 180
+
+
+# The years a day or a time from a client may name. Terms, offers, vouchers, campaigns, rotas and
+# reports fall well inside them, and every engine and driver here reads them back: PostgreSQL
+# stored the year 10000 that 9999-12-31T23:00-05:00 is, which psycopg cannot load (one such offer
+# failed every sale of its merchant), and the day after 9999-12-31 is no Python date.
+YEARS = validate.Range(min=2000, max=2099, error="date.out_of_range")
+
+
+class Day(fields.Date):
+    """A calendar day, ISO 8601, in ``YEARS``."""
+
+    def _deserialize(self, value: typing.Any, attr: str | None, data: typing.Any, **kwargs: typing.Any):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        YEARS(day.year)
+        return day
+
+
+class Moment(fields.AwareDateTime):
+    """A time with its UTC offset, ISO 8601, in ``YEARS`` (where it is said: an offset moves it a
+    day at most, which every engine holds)."""
+
+    def _deserialize(self, value: typing.Any, attr: str | None, data: typing.Any, **kwargs: typing.Any):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        YEARS(moment.year)
+        return moment
 
 
 def _as_list(validators: typing.Any) -> list[typing.Any]:

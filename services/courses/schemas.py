@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Day, Moment
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 from schemas.http import Strict
 
@@ -43,10 +44,10 @@ class AssignedOut(Schema):
 class TermIn(Strict):
     name = fields.String(required=True, validate=_name)
     branch_id = fields.String(required=True, validate=_id)
-    booking_opens_at = fields.AwareDateTime(required=True)
-    booking_closes_at = fields.AwareDateTime(required=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    booking_opens_at = Moment(required=True)
+    booking_closes_at = Moment(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     no_show_limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=50))
 
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.fields import CNMobile, ResidentIdNumber
+from schemas.fields import CNMobile, Moment, ResidentIdNumber
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 from schemas.http import Strict
 
@@ -52,7 +52,7 @@ class CampaignIn(Strict):
     branch_id = fields.String(required=True)
     name = fields.String(required=True, validate=_name)
     site = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = Moment(load_default=None, allow_none=True)
 
 
 class CampaignOut(Schema):

@@ -8,3 +8,5 @@ SALE_FEN = validate.Range(min=1, max=2**31 - 1)
 # A budget, in fen or a count, stored as BIGINT: up to ¥1,000,000,000 a campaign or a merchant.
 BUDGET = validate.Range(min=1, max=10**11)
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A month of a statement, YYYY-MM, in the years a day may name (schemas.fields.YEARS).
+MONTH = validate.Regexp(r"^20\d{2}-(0[1-9]|1[0-2])$", error="month.invalid")

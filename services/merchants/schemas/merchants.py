@@ -7,7 +7,7 @@ from schemas.http import IdOut as IdOut  # re-exported: the views answer creatio
 from schemas.http import Strict
 
 from ..model import BUDGET_KINDS
-from .fields import BUDGET, HHMM, NAME
+from .fields import BUDGET, HHMM, MONTH, NAME
 
 
 class MerchantIn(Strict):
@@ -82,14 +82,12 @@ class StaffOut(Schema):
 
 
 class StatementQuery(Strict):
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    month = fields.String(required=True, validate=MONTH)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
 class SummaryQuery(Strict):
-    month = fields.String(
-        load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")
-    )
+    month = fields.String(load_default=None, allow_none=True, validate=MONTH)
 
 
 class Totals(Schema):

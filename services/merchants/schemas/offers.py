@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Day, Moment
 from schemas.http import Strict
 
 from ..model import BUDGET_KINDS, KINDS, PERIODS
@@ -22,8 +23,8 @@ class OfferIn(Strict):
         metadata={"description": "满减 steps, [[threshold_fen, off_fen], ...]: 满100减10, 满200减25"},
     )
     fixed_fen = fields.Integer(load_default=None, allow_none=True, validate=SALE_FEN)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
     weekdays = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=7)),
         load_default=None,
@@ -34,7 +35,7 @@ class OfferIn(Strict):
     hours_from = fields.String(load_default=None, allow_none=True, validate=HHMM)
     hours_to = fields.String(load_default=None, allow_none=True, validate=HHMM)
     benefit_weeks = fields.List(
-        fields.Tuple((fields.Date(), fields.Date())),
+        fields.Tuple((Day(), Day())),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=52),

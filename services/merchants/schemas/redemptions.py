@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Day
 from schemas.http import Strict
 
 from .fields import SALE_FEN
@@ -97,7 +98,7 @@ class MemberQuoteOut(QuoteOut):
 
 class TillDayQuery(Strict):
     store_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    day = fields.Date(load_default=None, allow_none=True)
+    day = Day(load_default=None, allow_none=True)
 
 
 class TillRedemptionOut(Schema):

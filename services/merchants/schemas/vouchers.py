@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Moment
 from schemas.http import Strict
 
 from ..model import EXPIRED, USABLE, USED
@@ -12,7 +13,7 @@ class VoucherIn(Strict):
     member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     value_fen = fields.Integer(required=True, strict=True, validate=SALE_FEN)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    expires_at = fields.AwareDateTime(required=True)
+    expires_at = Moment(required=True)
 
 
 class VoucherOut(Schema):

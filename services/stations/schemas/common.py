@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Day
 from schemas.http import Strict
 
 NAME = validate.Length(min=1, max=120)
@@ -15,5 +16,5 @@ class Created(Schema):
 
 
 class RangeArgs(Strict):
-    start = fields.Date(data_key="from", load_default=None)
-    end = fields.Date(data_key="to", load_default=None)
+    start = Day(data_key="from", load_default=None)
+    end = Day(data_key="to", load_default=None)

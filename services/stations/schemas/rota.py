@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import Day
 from schemas.http import Strict
 
 from .common import ID
@@ -23,7 +24,7 @@ class GroupOut(Schema):
 
 
 class RotaIn(Strict):
-    start = fields.Date(required=True)  # a Monday
+    start = Day(required=True)  # a Monday
     weeks = fields.Integer(load_default=4, strict=True, validate=validate.Range(min=1))
     group_ids = fields.List(fields.String(validate=ID), load_default=None, allow_none=True)
 

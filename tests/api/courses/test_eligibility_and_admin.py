@@ -149,3 +149,18 @@ def test_a_replayed_member_event_changes_nothing(api):
     outcomes = deliver(api.app, event, event)
 
     assert [o.value for o in outcomes] == ["applied", "duplicate"]
+
+
+def test_a_term_beyond_the_years_every_engine_reads_back_is_refused_by_field(api):
+    far = {"booking_closes_at": "9999-12-31T23:59:59-05:00", "ends_on": "9999-12-31"}
+    body = {"name": "远期", "branch_id": "b-1", "booking_opens_at": "2027-01-01T00:00:00+08:00"}
+
+    term = api.send("POST", "/api/v1/terms", api.admin, {**body, "starts_on": "2027-01-11", **far})
+
+    assert term.status_code == 422
+    assert sorted((e["field"], e["code"]) for e in term.json()["errors"]) == [
+        ("booking_closes_at", "date.out_of_range"),
+        ("ends_on", "date.out_of_range"),
+    ]
+    with api.app.extensions["unionhub"].db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.terms)).scalar_one() == 0

@@ -157,3 +157,18 @@ def test_unknown_ids_are_404_problems(api, tree):
         response = api.client.get(path, headers=tree.fed_admin)
         assert response.status_code == 404, path
         assert response.mimetype == PROBLEM
+
+
+def test_a_campaign_expiring_beyond_the_years_every_engine_reads_back_is_refused_by_field(api, tree):
+    response = api.client.post(
+        "/api/v1/campaigns",
+        json={"branch_id": tree.a1["id"], "name": "远期", "expires_at": "9999-12-31T23:59:59-05:00"},
+        headers=tree.a1_admin,
+    )
+
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.get_json()["errors"]] == [
+        ("expires_at", "date.out_of_range")
+    ]
+    listed = api.client.get("/api/v1/campaigns", headers=tree.a1_admin).get_json()
+    assert "远期" not in {c["name"] for c in listed}

@@ -109,3 +109,20 @@ def test_stats_count_visits_coverage_and_open_hours(rig, api, app):
     today = stats["days"][-1]
     assert today["visits"] == 2
     assert stats["open_hours"] >= 0
+
+
+def test_a_stats_range_beyond_the_years_is_refused_by_field_not_a_500(api, rig):
+    station_id = rig.station()
+    rig.assign(station_id)
+
+    far = api.call(
+        "GET",
+        f"/api/v1/stations/{station_id}/stats?from=9999-12-31&to=9999-12-31",
+        headers=rig.coordinator,
+        expect=422,
+    )
+
+    assert {(e["field"], e["code"]) for e in far["errors"]} == {
+        ("from", "date.out_of_range"),
+        ("to", "date.out_of_range"),
+    }

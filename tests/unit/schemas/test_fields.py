@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError
 
 from schemas import mobile, resident_id
 from schemas.field_messages import FIELD_MESSAGES
-from schemas.fields import CNMobile, Latitude, Longitude, MoneyFen, ResidentIdNumber
+from schemas.fields import YEARS, CNMobile, Day, Latitude, Longitude, Moment, MoneyFen, ResidentIdNumber
 
 VALID_ID = "11010519491231002X"
 
@@ -88,9 +88,43 @@ def test_longitude_out_of_range_or_not_a_number_uses_the_longitude_code(lng):
 
 
 def test_every_field_error_code_has_english_and_chinese_text():
-    codes = {*resident_id.ERROR_CODES, mobile.ERROR_CODE, "money.invalid", "geo.latitude", "geo.longitude"}
+    codes = {
+        *resident_id.ERROR_CODES,
+        mobile.ERROR_CODE,
+        "money.invalid",
+        "geo.latitude",
+        "geo.longitude",
+        YEARS.error,
+    }
     assert set(FIELD_MESSAGES) == codes
     for code, texts in FIELD_MESSAGES.items():
         assert set(texts) == {"en", "zh-CN"}, code
         assert texts["en"].strip(), code
         assert re.search(r"[\u4e00-\u9fff]", texts["zh-CN"]), code
+
+
+class Dated(Schema):
+    day = Day()
+    at = Moment()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"day": "1999-12-31"},
+        {"day": "2100-01-01"},
+        {"day": "9999-12-31"},  # the day after it is no Python date
+        {"at": "9999-12-31T23:59:59-05:00"},  # the year 10000 in UTC: no overflow, a field error
+        {"at": "0001-01-01T00:00:00+08:00"},
+    ],
+)
+def test_days_and_times_outside_the_years_are_field_errors(data):
+    with pytest.raises(ValidationError) as refused:
+        Dated().load(data)
+    assert refused.value.messages == {next(iter(data)): ["date.out_of_range"]}
+
+
+def test_days_and_times_inside_the_years_load_as_they_are():
+    loaded = Dated().load({"day": "2000-01-01", "at": "2099-12-31T23:00:00-05:00"})
+    assert loaded["day"].isoformat() == "2000-01-01"
+    assert loaded["at"].isoformat() == "2099-12-31T23:00:00-05:00"
