@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, exc
 
 from schemas.events import benefits
 from services.common import members
@@ -191,18 +191,26 @@ def grant_voucher(
     expires_at: datetime,
 ) -> dict:
     """A voucher for a member of the admin's subtree (as the projection of member events places them)."""
-    if expires_at <= now():
-        raise Invalid("voucher.expiry_in_past", field="expires_at")
-    with uow:
-        conn = uow.connection
-        if stored := request.answered(conn):
-            return stored[1]
-        member = members.find(conn, tables.members, member_id)
-        if member is None or not in_scope(member.branch_path, admin_units):
-            raise NotFound("member.unknown")
-        voucher = _voucher(uow, member_id, value_fen, reason, expires_at, granted_by=actor)
-        request.remember(conn, 201, voucher)
-        uow.commit()
+    try:
+        with uow:
+            conn = uow.connection
+            # The stored answer first: a retry gets it even once the voucher has expired.
+            if stored := request.answered(conn):
+                return stored[1]
+            if expires_at <= now():
+                raise Invalid("voucher.expiry_in_past", field="expires_at")
+            member = members.find(conn, tables.members, member_id)
+            if member is None or not in_scope(member.branch_path, admin_units):
+                raise NotFound("member.unknown")
+            voucher = _voucher(uow, member_id, value_fen, reason, expires_at, granted_by=actor)
+            request.remember(conn, 201, voucher)
+            uow.commit()
+    except exc.IntegrityError:
+        # A twin with the same Idempotency-Key committed first (KeyTaken): its answer is ours.
+        with uow.read_only():
+            if stored := request.answered(uow.connection):
+                return stored[1]
+        raise
     return voucher
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from events.envelope import Event
 from schemas.events import benefits, stations
-from services.merchants import tables
+from services.common.idempotency import IdempotentRequest
+from services.merchants import service, tables
 from tests.support import deliver
 
 
@@ -64,6 +65,42 @@ def test_an_admin_grants_a_voucher_with_an_expiry_once_per_key(api):
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.get_json()["id"] == again.get_json()["id"]
     assert api.count(tables.vouchers) == 1
+
+
+def test_a_twin_grant_that_loses_the_race_for_its_key_answers_the_winners_voucher(api, monkeypatch):
+    member_id = api.member()
+    body = {
+        "member_id": member_id,
+        "value_fen": 2000,
+        "reason": "普惠周",
+        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+    }
+    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-twin"}
+    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    # The twin looked for a stored answer before the first one committed it.
+    looked_up = IdempotentRequest.answered
+    missed = iter([None])
+    monkeypatch.setattr(IdempotentRequest, "answered", lambda self, conn: next(missed, looked_up(self, conn)))
+
+    twin = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+
+    assert (first.status_code, twin.status_code) == (201, 201)
+    assert twin.get_json() == first.get_json()
+    assert api.count(tables.vouchers) == 1
+
+
+def test_a_retry_of_a_grant_gets_its_answer_after_the_voucher_expired(api, monkeypatch):
+    member_id = api.member()
+    expires = datetime.now(UTC) + timedelta(hours=2)  # a retry within the day its answer is kept
+    body = {"member_id": member_id, "value_fen": 2000, "reason": "普惠周", "expires_at": expires.isoformat()}
+    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-late"}
+    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    monkeypatch.setattr(service, "now", lambda: expires + timedelta(minutes=1))
+
+    retry = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.get_json() == first.get_json()
 
 
 def test_an_admin_cannot_grant_a_voucher_to_someone_the_projection_does_not_know(api):
