@@ -64,8 +64,17 @@ class Budget:
     def allows(self, discount_fen: int) -> bool:
         return self.kind is None or (self.remaining or 0) >= self.cost(discount_fen)
 
+    def has_left(self) -> bool:
+        """Anything left to spend: a fen of money, or one use."""
+        return self.allows(1)
+
 
 UNLIMITED = Budget(None, None)
+
+
+def budget(kind: str | None, remaining: int | None) -> Budget:
+    """An offer's or a merchant's budget as its row holds it (no kind: unlimited)."""
+    return Budget(kind, remaining) if kind else UNLIMITED
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,13 @@ def nearby_offers(
     dlng = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
     s, m, o = tables.stores, tables.merchants, tables.offers
     rows = conn.execute(
-        select(s, m.c.name.label("merchant_name"), m.c.category)
+        select(
+            s,
+            m.c.name.label("merchant_name"),
+            m.c.category,
+            m.c.budget_kind.label("merchant_budget_kind"),
+            m.c.budget_remaining.label("merchant_budget_remaining"),
+        )
         .join(m, m.c.id == s.c.merchant_id)
         .where(
             s.c.open.is_(True),
@@ -62,7 +68,12 @@ def nearby_offers(
     stores = sorted(
         ((distance_m(lat, lng, r.lat, r.lng), r) for r in rows if store_open(r, at)), key=lambda x: x[0]
     )
-    stores = [(d, r) for d, r in stores if d <= radius_m]
+    # A merchant whose budget is spent gives no discount at the till (409 merchant.budget_exhausted).
+    stores = [
+        (d, r)
+        for d, r in stores
+        if d <= radius_m and model.budget(r.merchant_budget_kind, r.merchant_budget_remaining).has_left()
+    ]
     if not stores:
         return []
     merchant_ids = list(dict.fromkeys(r.merchant_id for _, r in stores))
@@ -74,7 +85,7 @@ def nearby_offers(
     )
     for row in live:
         offer = repository.offer_from_row(row)
-        if offer.window.contains(at) and offer.budget.allows(0 if offer.budget.kind == model.MONEY else 1):
+        if offer.window.contains(at) and offer.budget.has_left():
             offers_by_merchant.setdefault(row.merchant_id, []).append(row)
     found = []
     for d, store in stores:  # nearest first: a merchant's offers are listed at its nearest open store
@@ -164,7 +175,10 @@ def quote(conn: Connection, staff_id: str, store_id: str, amount_fen: int, at: d
     if not repository.till_stores(conn, staff_id, store_id):
         raise Forbidden("store.not_assigned")
     choice = model.best(repository.offers_of(conn, store.merchant_id), amount_fen, at, {})
-    if choice is None:
+    merchant = repository.merchant(conn, store.merchant_id)
+    if choice is None or not model.budget(merchant.budget_kind, merchant.budget_remaining).allows(
+        choice.discount_fen
+    ):
         return {"offer_id": None, "offer_title": None, "discount_fen": 0, "payable_fen": amount_fen}
     return {
         "offer_id": choice.offer.id,

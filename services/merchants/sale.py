@@ -142,6 +142,4 @@ def _chosen(offer: model.Offer, merchant: AtTill, amount_fen: int, at: datetime,
 
 
 def merchant_budget(merchant: AtTill) -> Budget:
-    return (
-        Budget(merchant.budget_kind, merchant.budget_remaining) if merchant.budget_kind else model.UNLIMITED
-    )
+    return model.budget(merchant.budget_kind, merchant.budget_remaining)

@@ -6,7 +6,7 @@ from datetime import date, time
 
 from services.common.clock import utc
 
-from ..model import UNLIMITED, Budget, Offer, Window
+from ..model import Offer, Window, budget
 
 
 def _time(value: str | None) -> time | None:
@@ -36,5 +36,5 @@ def offer_from_row(row) -> Offer:
         fixed_fen=row.fixed_fen,
         member_limit=row.member_limit,
         limit_period=row.limit_period,
-        budget=Budget(row.budget_kind, row.budget_remaining) if row.budget_kind else UNLIMITED,
+        budget=budget(row.budget_kind, row.budget_remaining),
     )

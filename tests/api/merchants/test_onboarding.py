@@ -126,6 +126,30 @@ def test_offers_near_a_member_come_nearest_first_and_skip_closed_stores(api):
     assert 2000 <= body[1]["distance_m"] <= 2400
 
 
+def test_offers_near_a_member_leave_out_those_whose_budget_or_merchants_budget_is_spent(api):
+    spent_offer, spent_merchant = api.merchant(), api.merchant(budget_kind="money", budget_total=500)
+    live = api.merchant()
+    stores = {m: api.store(m, GUIYANG[0] + 0.001, GUIYANG[1]) for m in (spent_offer, spent_merchant, live)}
+    sold_out = api.offer(spent_offer, "fixed", fixed_fen=500, budget_kind="money", budget_total=500)
+    api.offer(spent_merchant, "fixed", fixed_fen=500)
+    live_offer = api.offer(live, "fixed", fixed_fen=500, budget_kind="money", budget_total=1000)
+    member = api.mint.member(api.member())
+    near = f"/api/v1/offers?lat={GUIYANG[0]}&lng={GUIYANG[1]}"
+    listed_before = {o["id"] for o in api.send("GET", near, headers=member).get_json()}
+    for merchant_id in (spent_offer, spent_merchant):  # one sale of ¥5 off spends each budget to nothing
+        sale = {
+            "card_token": api.fake.card_code(api.member()),
+            "store_id": stores[merchant_id],
+            "amount_fen": 5000,
+        }
+        assert api.redeem(api.till(merchant_id, stores[merchant_id]), sale).status_code == 201
+
+    listed = [o["id"] for o in api.send("GET", near, headers=member).get_json()]
+
+    assert sold_out in listed_before and len(listed_before) == 3
+    assert listed == [live_offer]
+
+
 def test_a_store_outside_its_opening_hours_does_not_list_its_offers(api):
     merchant_id = api.merchant()
     store_id = api.store(merchant_id)

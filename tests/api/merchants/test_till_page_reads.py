@@ -35,6 +35,26 @@ def test_a_quote_shows_the_best_offer_and_spends_nothing(api):
     assert api.count(tables.redemptions) == 0
 
 
+def test_a_quote_shows_no_offer_once_the_merchants_budget_is_spent(api):
+    merchant_id = api.merchant(budget_kind="count", budget_total=1)
+    store_id = api.store(merchant_id)
+    offer_id = api.offer(merchant_id, "fixed")
+    till = api.till(merchant_id, store_id)
+    quote = f"/api/v1/redemptions/quote?store_id={store_id}&amount_fen=5000"
+    before = api.send("GET", quote, headers=till).get_json()
+    sale = {"card_token": api.fake.card_code(api.member()), "store_id": store_id, "amount_fen": 5000}
+    assert api.redeem(till, sale).status_code == 201
+
+    after = api.send("GET", quote, headers=till).get_json()
+    sale = {"card_token": api.fake.card_code(api.member()), "store_id": store_id, "amount_fen": 5000}
+    refused = api.redeem(till, sale)
+
+    assert before["offer_id"] == offer_id
+    # As the sale itself is answered: no discount of this merchant's is left to give.
+    assert after == {"offer_id": None, "offer_title": None, "discount_fen": 0, "payable_fen": 5000}
+    assert refused.get_json()["code"] == "merchant.budget_exhausted"
+
+
 def test_a_quote_at_a_store_the_till_does_not_serve_is_refused(api):
     shop, other = api.shop(), api.shop()
 
