@@ -92,6 +92,8 @@ def change_store(uow: UnitOfWork, admin_units, merchant_id: str, store_id: str, 
         hours = {"opens_at": store.opens_at, "closes_at": store.closes_at}
         hours.update({k: v for k, v in changes.items() if k in hours})
         _hours(hours["opens_at"], hours["closes_at"])
+        if not changes:
+            return store  # an empty patch changes nothing (an UPDATE must set something)
         repository.set_store_open(conn, store_id, **changes)
         store = repository.store(conn, store_id)
         uow.commit()

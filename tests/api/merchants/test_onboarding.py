@@ -176,3 +176,15 @@ def test_a_store_outside_its_opening_hours_does_not_list_its_offers(api):
     ).get_json()
 
     assert body == []
+
+
+def test_an_empty_patch_of_a_store_changes_nothing_and_answers_the_store(api):
+    merchant_id = api.merchant()
+    store_id = api.store(merchant_id, opens_at="08:00", closes_at="22:00")
+    path = f"/api/v1/merchants/{merchant_id}/stores/{store_id}"
+
+    patched = api.send("PATCH", path, json={}, headers=api.admin)
+
+    assert patched.status_code == 200
+    assert (patched.get_json()["id"], patched.get_json()["opens_at"]) == (store_id, "08:00")
+    assert api.row(tables.stores, store_id).closes_at == "22:00"
