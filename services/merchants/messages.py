@@ -15,12 +15,24 @@ MESSAGES = {
         "en": "Give both the opening and the closing time, or neither.",
         "zh-CN": "营业开始和结束时间须同时填写或同时留空",
     },
+    "hours.empty": {
+        "en": "The opening and closing times are the same: leave both out to be open all day.",
+        "zh-CN": "开始和结束时间相同：全天营业请两项都不填",
+    },
     "staff.username_taken": {"en": "This username is taken.", "zh-CN": "该用户名已被使用"},
     "staff.enrolment_refused": {
         "en": "The login service refused to create this till login.",
         "zh-CN": "登录服务拒绝创建该收银账号",
     },
     "offer.not_found": {"en": "Offer not found.", "zh-CN": "未找到该优惠"},
+    "offer.steps_not_increasing": {
+        "en": "Each step must have a higher minimum spend and take more off than the one below it.",
+        "zh-CN": "满减档位须逐档提高门槛并加大减免金额",
+    },
+    "offer.benefit_week_reversed": {
+        "en": "A benefit week's last day cannot come before its first day.",
+        "zh-CN": "普惠周的结束日期不能早于开始日期",
+    },
     "offer.not_of_merchant": {
         "en": "This offer is not one of this store's merchant.",
         "zh-CN": "该优惠不属于此门店的商户",

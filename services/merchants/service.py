@@ -6,6 +6,7 @@ An admin acts on a merchant when one of their units lies on the path of the merc
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime, timedelta
 
@@ -67,9 +68,11 @@ def create_merchant(
     return merchant_id
 
 
-def _hours(opens_at: str | None, closes_at: str | None) -> None:
+def _hours(opens_at: str | None, closes_at: str | None, field: str = "closes_at") -> None:
     if (opens_at is None) != (closes_at is None):
-        raise Invalid("store.hours_incomplete", field="closes_at")
+        raise Invalid("store.hours_incomplete", field=field)
+    if opens_at is not None and opens_at == closes_at:
+        raise Invalid("hours.empty", field=field)  # [from, to) holds no minute: never open
 
 
 def add_store(uow: UnitOfWork, admin_units, merchant_id: str, **store) -> dict:
@@ -155,9 +158,13 @@ def _offer_fields(body: dict) -> dict:
         raise Invalid("offer.window_empty", field="ends_at")
     if (body.get("member_limit") is None) != (body.get("limit_period") is None):
         raise Invalid("offer.limit_fields", field="limit_period")
-    if (body.get("hours_from") is None) != (body.get("hours_to") is None):
-        raise Invalid("store.hours_incomplete", field="hours_to")
+    _hours(body.get("hours_from"), body.get("hours_to"), field="hours_to")
     steps = sorted(body.get("steps") or ()) if kind == THRESHOLD else None
+    # 满100减10, 满200减25: each higher threshold takes more off, so the highest step reached is the best.
+    if steps and not all(lo[0] < hi[0] and lo[1] < hi[1] for lo, hi in itertools.pairwise(steps)):
+        raise Invalid("offer.steps_not_increasing", field="steps")
+    if any(last < first for first, last in body.get("benefit_weeks") or ()):
+        raise Invalid("offer.benefit_week_reversed", field="benefit_weeks")
     budget = _budget(body.pop("budget_kind", None), body.pop("budget_total", None))
     weeks = [[a.isoformat(), b.isoformat()] for a, b in body.pop("benefit_weeks", None) or ()]
     return {

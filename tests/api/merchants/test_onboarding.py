@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.merchants import tables
 from tests.api.merchants.conftest import BRANCH_A, BRANCH_B, CITY, GUIYANG, window
 
@@ -94,6 +96,49 @@ def test_an_offer_needs_the_fields_of_its_kind(api):
 
     assert response.status_code == 422
     assert response.get_json()["code"] == "offer.kind_fields"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        (
+            {"steps": [[10000, 1000], [20000, 500]]},
+            "offer.steps_not_increasing",
+            "steps",
+        ),  # less off higher up
+        (
+            {"steps": [[10000, 1000], [10000, 1500]]},
+            "offer.steps_not_increasing",
+            "steps",
+        ),  # one threshold twice
+        ({"hours_from": "10:00", "hours_to": "10:00"}, "hours.empty", "hours_to"),
+        ({"benefit_weeks": [["2026-12-07", "2026-12-01"]]}, "offer.benefit_week_reversed", "benefit_weeks"),
+    ],
+    ids=["steps-taking-less", "steps-repeating", "hours-empty", "benefit-week-reversed"],
+)
+def test_an_offer_that_could_never_apply_as_written_is_refused(api, fields, code, field):
+    body = {"merchant_id": api.merchant(), "title": "满减", "kind": "threshold", "steps": [[10000, 1000]]}
+
+    response = api.send("POST", "/api/v1/offers", json={**body, **window(), **fields}, headers=api.admin)
+
+    assert response.status_code == 422
+    assert (response.get_json()["code"], response.get_json()["errors"][0]["field"]) == (code, field)
+    assert api.count(tables.offers) == 0
+
+
+def test_a_store_open_from_a_time_to_the_same_time_is_refused(api):
+    merchant_id = api.merchant()
+    body = {"name": "门店", "address": "观山湖区", "lat": GUIYANG[0], "lng": GUIYANG[1]}
+
+    response = api.send(
+        "POST",
+        f"/api/v1/merchants/{merchant_id}/stores",
+        json={**body, "opens_at": "09:00", "closes_at": "09:00"},
+        headers=api.admin,
+    )
+
+    assert (response.status_code, response.get_json()["code"]) == (422, "hours.empty")
+    assert api.count(tables.stores) == 0
 
 
 def test_a_sales_fen_beyond_its_column_is_refused_by_field_and_a_budget_may_pass_it(api):
