@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import sql
 from .clock import utc
+from .db import UnitOfWork
 from .domain import Conflict, Invalid
 
 # Clients retry within seconds or minutes; a day covers a phone that was offline overnight.
@@ -127,6 +129,17 @@ class IdempotentRequest:
 
     def _live_since(self) -> datetime:
         return datetime.now(UTC) - self.ttl
+
+    def once(self, uow: UnitOfWork, use_case: Callable[[], dict]) -> dict:
+        """``use_case()``'s answer, or, where it lost the race for this key to a concurrent twin
+        (``KeyTaken`` or the key's unique index), the answer the twin stored."""
+        try:
+            return use_case()
+        except exc.IntegrityError:
+            with uow.read_only():
+                if stored := self.answered(uow.connection):
+                    return stored[1]
+            raise
 
     def answered(self, conn: Connection) -> tuple[int, dict] | None:
         """The stored answer, if the same request was already accepted and has not expired."""

@@ -8,8 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exc
-
 from schemas.events import benefits
 from services.common.clock import now
 from services.common.db import UnitOfWork
@@ -27,7 +25,8 @@ def reverse(
     the offer's part of it back, and a full refund also gives the member their use of the offer and
     their unexpired voucher back."""
     at = now()
-    try:
+
+    def reverse_once() -> dict:
         with uow:
             conn = uow.connection
             # The row lock first: a twin with the same key then finds the first one's stored answer.
@@ -38,12 +37,9 @@ def reverse(
                 raise NotFound("redemption.not_found")
             result = _reverse(uow, request, r, staff_id=staff_id, amount_fen=amount_fen, at=at)
             uow.commit()
-    except exc.IntegrityError:
-        with uow.read_only():
-            if stored := request.answered(uow.connection):
-                return stored[1]
-        raise
-    return result
+        return result
+
+    return request.once(uow, reverse_once)
 
 
 def _reverse(

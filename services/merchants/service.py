@@ -10,7 +10,7 @@ import itertools
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 
 from schemas.events import benefits
 from services.common import members
@@ -200,7 +200,8 @@ def grant_voucher(
     expires_at: datetime,
 ) -> dict:
     """A voucher for a member of the admin's subtree (as the projection of member events places them)."""
-    try:
+
+    def grant() -> dict:
         with uow:
             conn = uow.connection
             # The stored answer first: a retry gets it even once the voucher has expired.
@@ -214,13 +215,9 @@ def grant_voucher(
             voucher = _voucher(uow, member_id, value_fen, reason, expires_at, granted_by=actor)
             request.remember(conn, 201, voucher)
             uow.commit()
-    except exc.IntegrityError:
-        # A twin with the same Idempotency-Key committed first (KeyTaken): its answer is ours.
-        with uow.read_only():
-            if stored := request.answered(uow.connection):
-                return stored[1]
-        raise
-    return voucher
+        return voucher
+
+    return request.once(uow, grant)
 
 
 def _voucher(

@@ -48,19 +48,23 @@ def test_a_member_sees_what_their_redemptions_saved_net_of_refunds(api):
     assert mine["redemptions"] == 2
 
 
-def test_an_admin_grants_a_voucher_with_an_expiry_once_per_key(api):
-    member_id = api.member()
+def _grant(api, key: str, expires_at: datetime):
+    """One grant by an admin of the federation (the member event places the member in "b-1" under
+    "root"), to send as often as a test retries it."""
     body = {
-        "member_id": member_id,
+        "member_id": api.member(),
         "value_fen": 2000,
         "reason": "普惠周",
-        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "expires_at": expires_at.isoformat(),
     }
-    # The member event places the member in branch "b-1" under "root".
-    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-1"}
+    headers = {**api.mint.admin("root"), "Idempotency-Key": key}
+    return lambda: api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
 
-    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
-    again = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+
+def test_an_admin_grants_a_voucher_with_an_expiry_once_per_key(api):
+    send = _grant(api, "grant-1", datetime.now(UTC) + timedelta(days=7))
+
+    first, again = send(), send()
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.get_json()["id"] == again.get_json()["id"]
@@ -68,21 +72,16 @@ def test_an_admin_grants_a_voucher_with_an_expiry_once_per_key(api):
 
 
 def test_a_twin_grant_that_loses_the_race_for_its_key_answers_the_winners_voucher(api, monkeypatch):
-    member_id = api.member()
-    body = {
-        "member_id": member_id,
-        "value_fen": 2000,
-        "reason": "普惠周",
-        "expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-    }
-    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-twin"}
-    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    send = _grant(api, "grant-twin", datetime.now(UTC) + timedelta(days=7))
+    first = send()
     # The twin looked for a stored answer before the first one committed it.
     looked_up = IdempotentRequest.answered
-    missed = iter([None])
-    monkeypatch.setattr(IdempotentRequest, "answered", lambda self, conn: next(missed, looked_up(self, conn)))
+    lookups = iter([lambda _self, _conn: None])
+    monkeypatch.setattr(
+        IdempotentRequest, "answered", lambda self, conn: next(lookups, looked_up)(self, conn)
+    )
 
-    twin = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    twin = send()
 
     assert (first.status_code, twin.status_code) == (201, 201)
     assert twin.get_json() == first.get_json()
@@ -90,14 +89,12 @@ def test_a_twin_grant_that_loses_the_race_for_its_key_answers_the_winners_vouche
 
 
 def test_a_retry_of_a_grant_gets_its_answer_after_the_voucher_expired(api, monkeypatch):
-    member_id = api.member()
     expires = datetime.now(UTC) + timedelta(hours=2)  # a retry within the day its answer is kept
-    body = {"member_id": member_id, "value_fen": 2000, "reason": "普惠周", "expires_at": expires.isoformat()}
-    headers = {**api.mint.admin("root"), "Idempotency-Key": "grant-late"}
-    first = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    send = _grant(api, "grant-late", expires)
+    first = send()
     monkeypatch.setattr(service, "now", lambda: expires + timedelta(minutes=1))
 
-    retry = api.send("POST", "/api/v1/vouchers", json=body, headers=headers)
+    retry = send()
 
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.get_json() == first.get_json()
