@@ -82,7 +82,7 @@ class Longitude(_BoundedFloat):
 
 # The years a day or a time from a client may name. Terms, offers, vouchers, campaigns, rotas and
 # reports fall well inside them, and every engine and driver here reads them back: PostgreSQL
-# stored the year 10000 that 9999-12-31T23:00-05:00 is, which psycopg cannot load (one such offer
+# stores the year 10000 that 9999-12-31T23:00-05:00 is, which psycopg cannot load (one such offer
 # failed every sale of its merchant), and the day after 9999-12-31 is no Python date.
 YEARS = validate.Range(min=2000, max=2099, error="date.out_of_range")
 
@@ -97,8 +97,8 @@ class Day(fields.Date):
 
 
 class Moment(fields.AwareDateTime):
-    """A time with its UTC offset, ISO 8601, in ``YEARS`` (where it is said: an offset moves it a
-    day at most, which every engine holds)."""
+    """A time with its UTC offset, ISO 8601, its year as written in ``YEARS`` (in UTC it may be a
+    day either side, which every engine holds)."""
 
     def _deserialize(self, value: typing.Any, attr: str | None, data: typing.Any, **kwargs: typing.Any):
         moment = super()._deserialize(value, attr, data, **kwargs)
