@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from services.common.clock import utc
 
@@ -64,16 +64,19 @@ def remove_member_from_groups(conn: Connection, member_id: str) -> None:
 def replace_duties(
     conn: Connection, station_id: str, *, since: datetime, first: date, until: date, rows: list[dict]
 ) -> None:
-    """Regenerating a rota replaces the duties still to come in its weeks; done and missed ones stay."""
-    conn.execute(
-        delete(d).where(
-            d.c.station_id == station_id,
-            d.c.status == "scheduled",
-            d.c.at >= since,
-            d.c.day >= first,
-            d.c.day < until,
-        )
+    """Regenerating a rota replaces the duties still to come in its weeks, and the swaps asked of
+    them; done and missed ones stay, and so does one a volunteer took by an accepted swap, unless it
+    is flagged for reassigning (its volunteer left)."""
+    replaced = select(d.c.id).where(
+        d.c.station_id == station_id,
+        d.c.status == "scheduled",
+        d.c.at >= since,
+        d.c.day >= first,
+        d.c.day < until,
+        or_(d.c.member_id.is_(None), d.c.flagged.is_not(None)),
     )
+    conn.execute(delete(sw).where(sw.c.duty_id.in_(replaced)))  # they name the duty: its key
+    conn.execute(delete(d).where(d.c.id.in_(replaced)))
     taken = (
         set(
             conn.execute(

@@ -216,3 +216,35 @@ def test_a_volunteer_who_leaves_is_taken_off_the_rota_and_their_duties_are_flagg
     duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
     assert duties and all(d["flagged"] == "member_left" for d in duties if d["status"] == "scheduled")
     assert rig.checkin(station_id, "m-1", expect=403)["code"] == "member.left"
+
+
+def test_regenerating_a_rota_replaces_duties_with_swaps_asked_and_keeps_one_taken_by_a_swap(rig, api):
+    station_id = rig.station(opening_hours="Mo-Su 00:00-24:00")
+    rig.assign(station_id)
+    first, second = rig.group(station_id, "m-1", name="一组"), rig.group(station_id, "m-2", name="二组")
+    rig.rota(station_id, weeks=2, group_ids=[first])
+    duties = f"/api/v1/stations/{station_id}/duties?to={HORIZON}"
+    asked, taken = [d for d in api.get(duties, headers=rig.coordinator) if d["status"] == "scheduled"][-2:]
+    swaps = [
+        api.post(
+            f"/api/v1/stations/{station_id}/duties/{duty['id']}/swaps",
+            {"to_member_id": "m-2"},
+            headers=rig.mint.member("m-1"),
+            expect=201,
+        )["id"]
+        for duty in (asked, taken)
+    ]
+    api.post(
+        f"/api/v1/stations/{station_id}/swaps/{swaps[1]}/accept", headers=rig.mint.member("m-2"), expect=204
+    )
+
+    rig.rota(station_id, weeks=2, group_ids=[second])
+
+    after = {d["id"]: d for d in api.get(duties, headers=rig.coordinator)}
+    assert asked["id"] not in after  # replaced, with the swap asked of it
+    assert after[taken["id"]]["member_id"] == "m-2"
+    assert [s["id"] for s in api.get(f"/api/v1/stations/{station_id}/swaps", headers=rig.coordinator)] == [
+        swaps[1]
+    ]
+    replacement = [d for d in after.values() if (d["day"], d["kind"]) == (asked["day"], asked["kind"])]
+    assert [d["group_id"] for d in replacement] == [second]
