@@ -1,17 +1,21 @@
 """Lockers: a courier deposits items in a numbered locker and gets a pickup code; the code frees it.
 
-The code is kept only as a keyed hash, so whoever reads the table cannot open a locker. Six digits
-are guessable in bulk, so attempts per courier and station are rate limited.
+The code is kept only as a keyed hash, so whoever reads the table cannot open a locker. A retried
+deposit must answer the same code, so the stored answer keeps it too, but sealed (encrypted and
+authenticated under a key derived from the service's secret), not as it was sent. Six digits are
+guessable in bulk, so attempts per courier and station are rate limited.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 import uuid
 
 import redis
+from cryptography.fernet import Fernet
 from sqlalchemy.exc import IntegrityError
 
 from schemas.events import stations as ev
@@ -33,6 +37,26 @@ def code_hash(key: bytes, station_id: str, code: str) -> str:
     return hmac.new(key, f"{station_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _seal(key: bytes) -> Fernet:
+    """The cipher of the pickup code in a deposit's stored answer, its key derived from the secret."""
+    derived = hmac.new(key, b"unionhub stations: pickup code in a stored answer", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _stored(key: bytes, body: dict) -> dict:
+    """The deposit's answer as ``remember`` keeps it: the pickup code sealed."""
+    sealed = _seal(key).encrypt(body["pickup_code"].encode()).decode()
+    return {**{k: v for k, v in body.items() if k != "pickup_code"}, "sealed_pickup_code": sealed}
+
+
+def _answered(key: bytes, stored: dict) -> dict:
+    """A stored deposit answer as it was first given (one kept before codes were sealed is as it was)."""
+    if "sealed_pickup_code" not in stored:
+        return stored
+    code = _seal(key).decrypt(stored["sealed_pickup_code"].encode()).decode()
+    return {**{k: v for k, v in stored.items() if k != "sealed_pickup_code"}, "pickup_code": code}
+
+
 def deposit(
     uow: UnitOfWork,
     key: bytes,
@@ -50,7 +74,7 @@ def deposit(
         station = existing(conn, station_id, for_update=True)
         answered = idempotent.answered(conn)
         if answered:
-            return answered
+            return answered[0], _answered(key, answered[1])
         require_active(conn, tables.members, member_id)
         if station.lockers == 0:
             raise Conflict("locker.none")
@@ -95,7 +119,7 @@ def deposit(
             },
         )
         body = {"id": deposit_id, "station_id": station.id, "locker_no": locker_no, "pickup_code": code}
-        idempotent.remember(conn, 201, body)
+        idempotent.remember(conn, 201, _stored(key, body))
         uow.commit()
     return 201, body
 

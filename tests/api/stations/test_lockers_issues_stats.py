@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from schemas.events import stations as ev
+from services.stations import tables
 
 from .conftest import join, outbox_types
 
@@ -39,6 +42,10 @@ def test_a_retried_deposit_with_the_same_idempotency_key_gets_the_same_locker(ri
     second = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=headers, expect=201)
     assert first == second
     assert outbox_types(app) == [ev.LOCKER_DEPOSITED]
+    # The stored answer keeps the code sealed: whoever reads the table cannot open the locker.
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        (stored,) = conn.execute(select(tables.idempotency_keys.c.body)).scalars()
+    assert first["pickup_code"] not in stored
 
 
 def test_items_left_at_closing_are_flagged_for_the_coordinator(rig, api, app):
