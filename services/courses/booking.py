@@ -180,7 +180,7 @@ def cancel(uow: UnitOfWork, member_id: str, booking_id: str) -> None:
         found = repository.booking(conn, booking_id)
         if found is None or found.member_id != member_id:
             raise NotFound("booking.not_found")
-        course = repository.course(conn, found.course_id)
+        course, found = _as_it_stands(conn, found)
         model.check_cancellable(
             found.status, repository.first_session(conn, course.id), course.cancel_hours, now()
         )
@@ -192,10 +192,21 @@ def member_gone(uow: UnitOfWork, member_id: str, reason: str) -> None:
     """The member was suspended, left or erased: their future seats go to the waitlist. Runs in the
     transaction of the member event that said so."""
     conn = uow.connection
-    for found in repository.bookings_to_cancel(conn, member_id, now()):
-        _cancel(uow, found, repository.course(conn, found.course_id), f"member_{reason}")
+    for seen in repository.bookings_to_cancel(conn, member_id, now()):
+        course, found = _as_it_stands(conn, seen)
+        if found.status in tables.HOLDING:
+            _cancel(uow, found, course, f"member_{reason}")
     if reason == "erased":
         repository.erase_children(conn, member_id)
+
+
+def _as_it_stands(conn, seen: Booking) -> tuple[Course, Booking]:
+    """The booking's course, its row locked, and the booking as it is under that lock. Every change
+    of a booking's place (a promotion, a cancel) is made holding the course row, so two cancels of
+    one seat, or a cancel and the promotion of the same booking, cannot both act on what they read
+    before: each frees the seat, or the waitlist place, that the booking holds now."""
+    course = repository.course(conn, seen.course_id, for_update=True)
+    return course, repository.booking(conn, seen.id)
 
 
 def _cancel(uow: UnitOfWork, found: Booking, course: Course, reason: str) -> None:

@@ -286,3 +286,35 @@ def test_a_seat_taken_between_the_checks_and_the_write_puts_the_booking_on_the_w
     rows = _rows(api, course_id)
     assert [(r.status, r.position) for r in rows] == [("waitlisted", 1)]
     assert api.book(member, course_id, key="k").json() == reply.json()
+
+
+def test_a_seat_cancelled_many_times_at_once_is_freed_once_and_promotes_one(api):
+    course_id = api.course(capacity=2)
+    holder, other, first_waiting, second_waiting = (api.member() for _ in range(4))
+    booked = [
+        api.book(m, course_id, key=m["member_id"]).json()
+        for m in (holder, other, first_waiting, second_waiting)
+    ]
+    assert [b["status"] for b in booked] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    start = threading.Barrier(CLIENTS)
+
+    def cancel(_) -> requests.Response:
+        with requests.Session() as session:
+            start.wait()  # a double tap, many times over
+            return session.delete(
+                f"{base_url}/api/v1/bookings/{booked[0]['id']}",
+                headers={"Authorization": holder["Authorization"]},
+                timeout=60,
+            )
+
+    with http_server(api.app, "courses-cancels") as base_url, ThreadPoolExecutor(CLIENTS) as pool:
+        replies = list(pool.map(cancel, range(CLIENTS)))
+
+    assert Counter(r.status_code for r in replies) == {200: 1, 409: CLIENTS - 1}
+    assert {r.json()["code"] for r in replies if r.status_code == 409} == {"booking.not_active"}
+    with api.app.extensions["unionhub"].db.engine.connect() as conn:
+        b, c = tables.bookings.c, tables.courses.c
+        found = dict(conn.execute(select(b.id, b.status).where(b.course_id == course_id)).all())
+        confirmed = conn.execute(select(c.confirmed).where(c.id == course_id)).scalar_one()
+    assert [found[x["id"]] for x in booked] == ["cancelled", "confirmed", "confirmed", "waitlisted"]
+    assert confirmed == 2

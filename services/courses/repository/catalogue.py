@@ -100,8 +100,9 @@ def add_course(conn: Connection, sessions: list[tuple[datetime, datetime]], **va
     return course_id
 
 
-def course(conn: Connection, course_id: str) -> Course | None:
-    row = conn.execute(select(t.courses).where(t.courses.c.id == course_id)).first()
+def course(conn: Connection, course_id: str, *, for_update: bool = False) -> Course | None:
+    query = select(t.courses).where(t.courses.c.id == course_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
     return course_from_row(row) if row else None
 
 
