@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -318,3 +319,27 @@ def test_a_seat_cancelled_many_times_at_once_is_freed_once_and_promotes_one(api)
         confirmed = conn.execute(select(c.confirmed).where(c.id == course_id)).scalar_one()
     assert [found[x["id"]] for x in booked] == ["cancelled", "confirmed", "confirmed", "waitlisted"]
     assert confirmed == 2
+
+
+def test_a_staff_member_assigned_while_another_assignment_commits_is_told_so_not_a_key_error(api):
+    venue = api.ok("POST", "/api/v1/venues", api.admin, {"name": "市工人文化宫", "branch_id": "b-1"}, 201)[
+        "id"
+    ]
+    engine = api.app.extensions["unionhub"].db.engine
+    with engine.connect() as first:
+        # The first admin's assignment, written and not yet committed when the second one looks.
+        assert repository.add_venue_staff(first, venue, "desk-1", datetime.now(UTC))
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(_assign_anew, engine, venue)
+            time.sleep(0.3)  # the second waits on the first's row
+            first.commit()
+            added = second.result(timeout=10)
+
+    assert added is False
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.venue_staff)).scalar_one() == 1
+
+
+def _assign_anew(engine, venue: str) -> bool:
+    with engine.begin() as conn:
+        return repository.add_venue_staff(conn, venue, "desk-1", datetime.now(UTC))

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, exists, func, insert, select, update
 
+from services.common import sql
 from services.common.clock import utc
 
 from .. import tables as t
@@ -35,20 +36,18 @@ def venue(conn: Connection, venue_id: str) -> Venue | None:
 
 
 def add_venue_staff(conn: Connection, venue_id: str, staff_id: str, at) -> bool:
-    """False when the staff member was assigned already."""
-    c = t.venue_staff.c
-    if conn.execute(select(c.staff_id).where(c.venue_id == venue_id, c.staff_id == staff_id)).first():
-        return False
-    conn.execute(insert(t.venue_staff).values(venue_id=venue_id, staff_id=staff_id, created_at=at))
-    return True
+    """False when the staff member was assigned already (one statement: two admins assigning the
+    same person at once get one row, not a key violation)."""
+    return sql.add_unless_there(
+        conn, t.venue_staff, {"venue_id": venue_id, "staff_id": staff_id, "created_at": at}
+    )
 
 
 def add_course_staff(conn: Connection, course_id: str, staff_id: str, at) -> bool:
-    c = t.course_staff.c
-    if conn.execute(select(c.staff_id).where(c.course_id == course_id, c.staff_id == staff_id)).first():
-        return False
-    conn.execute(insert(t.course_staff).values(course_id=course_id, staff_id=staff_id, created_at=at))
-    return True
+    """As ``add_venue_staff``, for one course."""
+    return sql.add_unless_there(
+        conn, t.course_staff, {"course_id": course_id, "staff_id": staff_id, "created_at": at}
+    )
 
 
 def staff_may_check_in(conn: Connection, staff_id: str, course: Course) -> bool:
