@@ -147,7 +147,9 @@ def accept_swap(uow: UnitOfWork, member_id: str, station_id: str, swap_id: str) 
             raise NotFound("swap.not_found")
         if swap.status != "requested":
             raise Conflict("swap.not_pending")
-        duty = repository.duty(conn, swap.duty_id, station_id)
+        # The duty's row, locked and read as it stands: two swaps of one duty accepted at once are
+        # decided one after the other.
+        duty = repository.duty(conn, swap.duty_id, station_id, for_update=True)
         if duty.status != "scheduled" or duty.at <= now():
             raise Conflict("duty.past")
         # The duty must still be the requester's: a second swap of the same duty cannot also win.

@@ -6,15 +6,25 @@ writer never lets two such transactions overlap."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from schemas.events import stations as ev
-from services.stations import tables
-from tests.api.stations.conftest import Rig, enrolment_url, join, outbox, token_mint  # noqa: F401 (fixtures)
+from services.stations import repository, tables
+from tests.api.stations.conftest import (  # noqa: F401 (fixtures)
+    Rig,
+    enrolment_url,
+    join,
+    outbox,
+    this_monday,
+    token_mint,
+)
 from tests.support import Api, build_app, dispose_app, fresh_postgres_database, http_server, service_settings
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
@@ -180,3 +190,50 @@ def test_50_concurrent_retries_with_one_idempotency_key_make_one_deposit_and_sha
     d = tables.deposits.c
     assert _scalar(app, select(func.count()).where(d.station_id == station_id)) == 1
     assert _event_types(app) == {ev.LOCKER_DEPOSITED: 1}
+
+
+def test_two_swaps_of_one_duty_accepted_at_once_hand_it_to_one_volunteer(rig, app):
+    station_id = rig.station(opening_hours="Mo-Su 00:00-24:00")
+    rig.assign(station_id)
+    mine = rig.group(station_id, "m-1", name="一组")
+    rig.group(station_id, "m-2", "m-3", name="二组")
+    rig.rota(station_id, weeks=2, group_ids=[mine])
+    duties = rig.api.get(
+        f"/api/v1/stations/{station_id}/duties?to={this_monday() + timedelta(weeks=3)}",
+        headers=rig.coordinator,
+    )
+    duty = [d for d in duties if d["status"] == "scheduled"][-1]
+    first, second = (
+        rig.api.post(
+            f"/api/v1/stations/{station_id}/duties/{duty['id']}/swaps",
+            {"to_member_id": taker},
+            headers=rig.mint.member("m-1"),
+            expect=201,
+        )["id"]
+        for taker in ("m-2", "m-3")
+    )
+    engine = app.extensions["unionhub"].db.engine
+    with engine.connect() as accepting:
+        # m-2's acceptance, written and not yet committed when m-3 accepts the other swap.
+        repository.hand_duty(accepting, duty["id"], "m-2")
+        repository.settle_swap(accepting, first, "accepted", datetime.now(UTC))
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(
+                rig.api.send,
+                "POST",
+                f"/api/v1/stations/{station_id}/swaps/{second}/accept",
+                headers=rig.mint.member("m-3"),
+            )
+            time.sleep(0.3)  # m-3's acceptance waits on the duty's row
+            accepting.commit()
+            reply = late.result(timeout=10)
+
+    assert reply.status_code == 409  # not 204: the duty was m-2's by the time m-3 could take it
+    assert reply.json()["code"] == "swap.not_pending"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(
+                select(tables.duties.c.member_id).where(tables.duties.c.id == duty["id"])
+            ).scalar_one()
+            == "m-2"
+        )

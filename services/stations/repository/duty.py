@@ -98,8 +98,9 @@ def duties_on(conn: Connection, station_id: str, day: date) -> list[Duty]:
     return [duty_from_row(r) for r in rows]
 
 
-def duty(conn: Connection, duty_id: str, station_id: str) -> Duty | None:
-    row = conn.execute(select(d).where(d.c.id == duty_id, d.c.station_id == station_id)).first()
+def duty(conn: Connection, duty_id: str, station_id: str, *, for_update: bool = False) -> Duty | None:
+    query = select(d).where(d.c.id == duty_id, d.c.station_id == station_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
     return duty_from_row(row) if row else None
 
 
