@@ -48,22 +48,33 @@ def _term(r) -> dict:
 
 
 def courses_in_terms(
-    conn: Connection, term_ids: list[str], status: str, *, limit: int, offset: int
+    conn: Connection,
+    term_ids: list[str],
+    status: str,
+    *,
+    limit: int,
+    offset: int,
+    branch_path: tuple[str, ...] | None = None,
 ) -> list[dict]:
     """The courses of these terms in one status: published ones as members browse them, by category
-    and title; drafts newest first, as the admin who just made one looks for it to publish."""
+    and title; drafts newest first, as the admin who just made one looks for it to publish. With
+    ``branch_path`` (a member's), only the courses a member there may book: a course limited to some
+    branches (``branch_ids``, a JSON list) is left out elsewhere, as booking would refuse it."""
     order = (c.created_at.desc(), c.id) if status == "draft" else (c.category, c.title, c.id)
     first = select(s.course_id, func.min(s.starts_at).label("first_session")).group_by(s.course_id).subquery()
-    rows = conn.execute(
+    query = (
         select(t.courses, first.c.first_session, t.venues.c.name.label("venue"))
         .join(first, first.c.course_id == c.id)
         .outerjoin(t.venues, t.venues.c.id == c.venue_id)
         .where(c.term_id.in_(term_ids), c.status == status)
         .order_by(*order)
-        .limit(limit)
-        .offset(offset)
     )
-    return [course_out(r) for r in rows]
+    if branch_path is None:
+        return [course_out(r) for r in conn.execute(query.limit(limit).offset(offset))]
+    # Filtered here, the page cut after: the JSON list reads alike on both engines, and a term's
+    # published courses are tens, not thousands.
+    open_to = [r for r in conn.execute(query) if not r.branch_ids or set(r.branch_ids) & set(branch_path)]
+    return [course_out(r) for r in open_to[offset : offset + limit]]
 
 
 def course_out(r) -> dict:

@@ -7,6 +7,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.common import members
 from services.common.auth import ADMIN, MEMBER, bearer_token, principal, require
 from services.common.clock import now
 from services.common.domain import Forbidden, NotFound
@@ -47,7 +48,10 @@ class Courses(MethodView):
                 term_ids = [query["term_id"]]
             else:
                 term_ids = [t["id"] for t in queries.open_terms(uow.connection, now())]
-            return queries.courses_in_terms(uow.connection, term_ids, "published", **page)
+            conn = uow.connection
+            return queries.courses_in_terms(
+                conn, term_ids, "published", **page, branch_path=_browsing_from(conn)
+            )
 
     @require(ADMIN)
     @blp.arguments(s.CourseIn)
@@ -119,6 +123,17 @@ class Bookings(MethodView):
         )
         status, answer = booking.book(unit_of_work(), offered, person, once, ctx.tickets)
         return answer, status
+
+
+def _browsing_from(conn) -> tuple[str, ...] | None:
+    """Where a member browses from (their branch and its ancestry, as courses' projection of member
+    events holds it), so the list leaves out courses they may not book; None for an admin or staff
+    member, who see every published course."""
+    caller = principal()
+    if ADMIN in caller.roles or not caller.member_id:
+        return None
+    member = members.find(conn, tables.members, caller.member_id)
+    return tuple(member.branch_path) if member else ()
 
 
 def _roster_course(course_id: str):

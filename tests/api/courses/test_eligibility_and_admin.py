@@ -68,6 +68,20 @@ def test_a_course_for_certain_branches_refuses_members_of_others(api):
     assert (refused.status_code, refused.json()["code"]) == (403, "booking.branch_not_eligible")
 
 
+def test_the_course_list_shows_a_member_only_the_courses_their_branch_may_book(api):
+    term = api.term()
+    for_b1 = api.course(term, branch_ids=["b-1"], title="书法")
+    for_all = api.course(term, title="瑜伽")
+    listing = f"/api/v1/courses?term_id={term}"
+
+    seen_in_b1 = {c["id"] for c in api.ok("GET", listing, api.member(branch="b-1"))}
+    seen_in_b2 = {c["id"] for c in api.ok("GET", listing, api.member(branch="b-2"))}
+    seen_by_admin = {c["id"] for c in api.ok("GET", listing, api.admin)}
+
+    assert seen_in_b1 == seen_by_admin == {for_b1, for_all}
+    assert seen_in_b2 == {for_all}  # as booking would answer 403 booking.branch_not_eligible
+
+
 def test_an_admin_reaches_only_their_subtree(api, token_mint):
     course = api.course(publish=False)
     outsider = token_mint.admin("b-2")
