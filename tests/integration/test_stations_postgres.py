@@ -237,3 +237,26 @@ def test_two_swaps_of_one_duty_accepted_at_once_hand_it_to_one_volunteer(rig, ap
             ).scalar_one()
             == "m-2"
         )
+
+
+def test_a_duty_marked_missed_while_a_check_in_marks_it_done_stays_missed_as_its_event_said(rig, app):
+    station_id = _on_duty(rig, "m-1", opening_hours="Mo-Su 00:00-24:00")
+    duties = rig.api.get(f"/api/v1/stations/{station_id}/duties", headers=rig.coordinator)
+    duty_id = next(d["id"] for d in duties if d["status"] == "scheduled")
+    engine = app.extensions["unionhub"].db.engine
+    with engine.connect() as worker:
+        # The worker's mark (and its shift_missed), not yet committed when a check-in marks the duty.
+        repository.mark_duty(worker, duty_id, "missed")
+        with ThreadPoolExecutor(1) as pool:
+            check_in = pool.submit(_mark_done, engine, duty_id)
+            time.sleep(0.3)  # the check-in waits on the duty's row
+            worker.commit()
+            check_in.result(timeout=10)
+
+    duties = rig.api.get(f"/api/v1/stations/{station_id}/duties", headers=rig.coordinator)
+    assert next(d["status"] for d in duties if d["id"] == duty_id) == "missed"
+
+
+def _mark_done(engine, duty_id: str) -> None:
+    with engine.begin() as conn:
+        repository.mark_duty(conn, duty_id, "done", "shift-1")

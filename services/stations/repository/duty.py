@@ -105,7 +105,12 @@ def duty(conn: Connection, duty_id: str, station_id: str, *, for_update: bool = 
 
 
 def mark_duty(conn: Connection, duty_id: str, status: str, shift_id: str | None = None) -> None:
-    conn.execute(update(d).where(d.c.id == duty_id).values(status=status, shift_id=shift_id))
+    """A scheduled duty done or missed; one already either stays so. A check-in that read the duty
+    as scheduled while the worker marked it missed (and said so in shift_missed) waits for the
+    worker's row and then changes nothing: the rota agrees with the event."""
+    conn.execute(
+        update(d).where(d.c.id == duty_id, d.c.status == "scheduled").values(status=status, shift_id=shift_id)
+    )
 
 
 def hand_duty(conn: Connection, duty_id: str, member_id: str) -> None:
