@@ -141,6 +141,7 @@ bookings = Table(
     Column("position", Integer, nullable=True),  # waitlist number, in arrival order
     Column("cancel_reason", String(40), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # For a confirmed booking, when it became confirmed (the no-shows of the sessions since count).
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # One person never holds two bookings for one course, however many requests race.
     Index(

@@ -235,7 +235,9 @@ def unmarked_ended_sessions(conn: Connection, before: datetime, limit: int = 500
 
 
 def confirmed_without_checkin(conn: Connection, session: Session) -> list[Booking]:
-    """Seats held when the session started that nobody used."""
+    """Seats held when the session started that nobody used. A confirmed booking's ``updated_at`` is
+    when it became confirmed (booked so, or promoted: nothing else updates a confirmed booking), so
+    one promoted during the session, or after it, is not a no-show of it."""
     k = t.checkins.c
     rows = conn.execute(
         select(t.bookings)
@@ -243,7 +245,7 @@ def confirmed_without_checkin(conn: Connection, session: Session) -> list[Bookin
         .where(
             b.course_id == session.course_id,
             b.status == "confirmed",
-            b.created_at < session.starts_at,
+            b.updated_at < session.starts_at,
             k.booking_id.is_(None),
         )
     )

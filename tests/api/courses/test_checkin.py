@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schemas.events import courses as ev
+from schemas.events import members as m
 from services.common.signed_codes import CodeSigner
 from services.courses import attendance
+from tests.support import deliver, member_event
 
 
 def _venue(api, staff_id: str | None = None) -> str:
@@ -122,3 +124,19 @@ def test_missed_sessions_become_no_shows_once_and_enough_of_them_block_booking(a
     blocked = api.book(member, api.course(term))
     assert (blocked.status_code, blocked.json()["code"]) == (403, "booking.blocked_no_shows")
     assert api.outbox_types().count(ev.NO_SHOW) == 1
+
+
+def test_a_member_promoted_after_a_session_started_is_no_no_show_of_it(api, clock):
+    term = api.term(booking_closes_at=(datetime.now(UTC) + timedelta(days=90)).isoformat())
+    course = api.course(term, venue_id=_venue(api, "desk-1"), capacity=1)
+    holder, waiting = api.member(), api.member()
+    assert [api.book(x, course).json()["status"] for x in (holder, waiting)] == ["confirmed", "waitlisted"]
+    session = api.ok("GET", f"/api/v1/courses/{course}", api.admin)["sessions"][0]
+    clock(datetime.fromisoformat(session["starts_at"]) + timedelta(minutes=30))
+    # The holder is suspended during the session: the seat goes to the waitlist then, not before it.
+    deliver(api.app, member_event(m.SUSPENDED, holder["member_id"]))
+    assert [b["status"] for b in api.my_bookings(waiting)] == ["confirmed"]
+    clock(datetime.fromisoformat(session["ends_at"]) + timedelta(minutes=1))
+
+    assert attendance.mark_no_shows(api.app.extensions["unionhub"].db.unit_of_work()) == 0
+    assert ev.NO_SHOW not in api.outbox_types()
