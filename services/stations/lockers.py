@@ -64,7 +64,24 @@ def deposit(
     member_id: str,
     station_id: str,
     locker_no: int | None,
-) -> tuple[int, dict]:
+) -> dict:
+    """A locker and its pickup code for the courier; a retry is answered the same code. A request
+    with the same Idempotency-Key at another station locks another row, so the two can meet only at
+    the key's unique index: the loser is answered what the winner stored (``once``), 409
+    ``idempotency_key_reused`` when that was another deposit."""
+    stored = idempotent.once(uow, lambda: _deposit(uow, key, idempotent, member_id, station_id, locker_no))
+    return _answered(key, stored)
+
+
+def _deposit(
+    uow: UnitOfWork,
+    key: bytes,
+    idempotent: IdempotentRequest,
+    member_id: str,
+    station_id: str,
+    locker_no: int | None,
+) -> dict:
+    """The deposit's answer as stored (``_stored``: the code sealed)."""
     with uow:
         conn = uow.connection
         # The station's row, locked first: a station's deposits go one at a time, so each sees what
@@ -74,7 +91,7 @@ def deposit(
         station = existing(conn, station_id, for_update=True)
         answered = idempotent.answered(conn)
         if answered:
-            return answered[0], _answered(key, answered[1])
+            return answered[1]
         require_active(conn, tables.members, member_id)
         if station.lockers == 0:
             raise Conflict("locker.none")
@@ -118,10 +135,12 @@ def deposit(
                 "occurred_at": at,
             },
         )
-        body = {"id": deposit_id, "station_id": station.id, "locker_no": locker_no, "pickup_code": code}
-        idempotent.remember(conn, 201, _stored(key, body))
+        stored = _stored(
+            key, {"id": deposit_id, "station_id": station.id, "locker_no": locker_no, "pickup_code": code}
+        )
+        idempotent.remember(conn, 201, stored)
         uow.commit()
-    return 201, body
+    return stored
 
 
 def pickup(

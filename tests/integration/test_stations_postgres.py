@@ -16,6 +16,7 @@ import requests
 from sqlalchemy import func, select
 
 from schemas.events import stations as ev
+from services.common.idempotency import IdempotentRequest
 from services.stations import repository, tables
 from tests.api.stations.conftest import (  # noqa: F401 (fixtures)
     Rig,
@@ -260,3 +261,38 @@ def test_a_duty_marked_missed_while_a_check_in_marks_it_done_stays_missed_as_its
 def _mark_done(engine, duty_id: str) -> None:
     with engine.begin() as conn:
         repository.mark_duty(conn, duty_id, "done", "shift-1")
+
+
+def test_one_idempotency_key_sent_to_two_stations_at_once_is_told_reused_not_a_500(rig, app):
+    first, second = rig.station(lockers=4), rig.station(lockers=4)
+    join(app, "c-1")
+    engine = app.extensions["unionhub"].db.engine
+    with engine.connect() as depositing:
+        # The deposit at the first station, its answer stored and not yet committed when the same
+        # key reaches the second station: the two lock different stations and meet at the key.
+        stations = app.extensions["stations"]
+        at_first = IdempotentRequest.of(
+            tables.idempotency_keys,
+            "c-1:locker-deposit",
+            "deposit-1",
+            {"station_id": first, "locker_no": None},
+            secret=stations.idempotency_secret,
+        )
+        at_first.remember(depositing, 201, {"id": "d-1", "station_id": first, "locker_no": 1})
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(
+                rig.api.send,
+                "POST",
+                f"/api/v1/stations/{second}/lockers/deposits",
+                json={},
+                headers={**rig.mint.member("c-1"), "Idempotency-Key": "deposit-1"},
+            )
+            time.sleep(0.3)  # the second station's deposit waits on the key's unique index
+            depositing.commit()
+            reply = late.result(timeout=10)
+
+    assert reply.status_code == 409  # not 500: the key was spent on another station's deposit
+    assert reply.json()["code"] == "idempotency_key_reused"
+    d = tables.deposits.c
+    assert _scalar(app, select(func.count()).where(d.station_id == second)) == 0
+    assert _event_types(app) == {}

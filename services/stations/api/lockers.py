@@ -31,10 +31,10 @@ class Deposits(MethodView):
             {"station_id": station_id, **body},
             secret=ext.idempotency_secret,
         )
-        status, answer = lockers.deposit(
+        answer = lockers.deposit(
             unit_of_work(), ext.pickup_key, idempotent, member_id(), station_id, body["locker_no"]
         )
-        return no_store(s.DepositOut().dump(answer), status)
+        return no_store(s.DepositOut().dump(answer), 201)
 
 
 @blp.route("/stations/<station_id>/lockers/pickups")
