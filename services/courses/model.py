@@ -167,11 +167,6 @@ def session_for_checkin(sessions, at: datetime, opens_minutes: int):
     raise Conflict("checkin.no_session_now")
 
 
-def mask_name(name: str) -> str:
-    """张小明 -> 张**: a roster identifies a child to the venue without spelling out their name."""
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
 def local_time(at: datetime) -> str:
     """A time as people at the venue read it."""
     return at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")

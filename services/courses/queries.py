@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, or_, select
 
+from schemas import names
 from services.common.clock import utc
 from services.common.units import in_scope
 
 from . import tables as t
-from .model import mask_name
+
+AUDIT_PAGE = 200
 
 c, s, b = t.courses.c, t.sessions.c, t.bookings.c
 
@@ -205,12 +207,21 @@ def roster(conn: Connection, course_id: str) -> list[dict]:
             "status": r.status,
             "waitlist_no": r.position,
             "card_no": r.card_no,
-            "child": mask_name(r.child) if r.child else None,
+            "child": names.mask(r.child),
             "attended": r.attended,
             "no_shows": r.missed,
         }
         for r in rows
     ]
+
+
+def audit_trail(conn: Connection, course_id: str) -> list[dict]:
+    """Who took the course's roster away and when, newest first (the latest ``AUDIT_PAGE``)."""
+    a = t.audit_log
+    rows = conn.execute(
+        select(a).where(a.c.course_id == course_id).order_by(a.c.at.desc(), a.c.id.desc()).limit(AUDIT_PAGE)
+    )
+    return [{**r._mapping, "at": utc(r.at)} for r in rows]
 
 
 def attendance(conn: Connection, course_id: str) -> list[dict]:

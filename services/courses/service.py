@@ -8,14 +8,36 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from services.common import audit
 from services.common.clock import now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, NotFound
 from services.common.units import in_scope
 
-from . import model, queries, repository
+from . import model, queries, repository, tables
 from .model import Schedule, Term
 from .repository.rows import Course, Venue
+
+EXPORT_ROSTER = "export_roster"
+
+
+def export_roster(uow: UnitOfWork, admin_units, course_id: str, *, actor: str) -> tuple[Course, list[dict]]:
+    """The roster for the venue's sign-in sheet, and a row in the audit log, written in the
+    transaction that reads it and committed before a line of it leaves."""
+    with uow:
+        conn = uow.connection
+        course = course_in_scope(conn, course_id, admin_units)
+        rows = queries.roster(conn, course.id)
+        audit.record(
+            uow,
+            tables.audit_log,
+            actor=actor,
+            action=EXPORT_ROSTER,
+            subject=course.id,
+            fields=audit.filter_fields(len(rows)),
+        )
+        uow.commit()
+    return course, rows
 
 
 def venue_in_scope(conn, venue_id: str, admin_units) -> Venue:

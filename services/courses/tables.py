@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from events.store import add_bus_tables
+from services.common.audit import add_audit_table
 from services.common.idempotency import add_idempotency_table
 from services.common.members import add_members_table
 
@@ -177,5 +178,7 @@ no_shows = Table(
     Index("ix_no_shows_member_term", "member_id", "term_id"),
 )
 
+# Every roster taken away (the CSV export) leaves a row here, as enrolment's member export does.
+audit_log = add_audit_table(metadata, subject="course_id")
 idempotency_keys = add_idempotency_table(metadata)
 add_bus_tables(metadata)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from schemas import names
+from services.common import audit
 from services.common.clock import now, utc
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, NotFound
@@ -81,14 +82,13 @@ def resolve(
         if dispute.status == model.MOVED:
             _move(uow, row, member, unit, pii_keys)
         repository.close_dispute(conn, dispute, actor=actor, at=now())
-        repository.add_audit(
-            conn,
-            at=now(),
+        audit.record(
+            uow,
+            tables.audit_log,
             actor=actor,
             action=f"dispute_{outcome}",
-            member_id=member.id,
+            subject=member.id,
             fields=MOVED_FIELDS if dispute.status == model.MOVED else [],
-            request_id=uow.request_id,
         )
         uow.commit()
     return dispute

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Row, Select
 
-from services.common.clock import now
+from services.common import audit
 from services.common.db import UnitOfWork
 from services.common.sql import READ_ONLY
 
-from . import queries, repository
+from . import queries, tables
 
 BATCH = 1000
 EXPORT_MEMBERS = "export_members"
@@ -40,23 +40,10 @@ def export_members(
         conn = uow.connection
         query, branches = queries.members_export(conn, admin_units, branch_id=branch_id, status=status)
         count = queries.count(conn, query)
-        repository.add_audit(
-            conn,
-            at=now(),
-            actor=actor,
-            action=EXPORT_MEMBERS,
-            member_id=None,
-            fields=audit_fields(count, branch_id=branch_id, status=status),
-            request_id=uow.request_id,
-        )
+        fields = audit.filter_fields(count, branch_id=branch_id, status=status)
+        audit.record(uow, tables.audit_log, actor=actor, action=EXPORT_MEMBERS, fields=fields)
         uow.commit()
     return MemberExport(count, branches, query)
-
-
-def audit_fields(count: int, **filters) -> list[str]:
-    # The audit log's "fields" column is a list of strings: the count and the filter go in as
-    # name=value, so a reader of the trail sees what was taken without another column.
-    return [f"count={count}", *(f"{name}={value}" for name, value in filters.items() if value)]
 
 
 def batches(uow: UnitOfWork, export: MemberExport, *, size: int = BATCH) -> Iterator[Sequence[Row]]:

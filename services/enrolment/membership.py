@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from services.common import card_codes
+from services.common import audit, card_codes
 from services.common.clock import now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Invalid, NotFound
 
-from . import model, pii, repository
+from . import model, pii, repository, tables
 from .card_token import CardIssuer
 from .model import Member
 from .service import PiiKeys, member_in_scope, record_change, scope_paths, unit_in_scope
@@ -159,15 +159,7 @@ def personal_data(uow: UnitOfWork, admin_units, member_id: str, *, pii_keys: Pii
 
 
 def _audit(uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, fields: list[str]) -> None:
-    repository.add_audit(
-        uow.connection,
-        at=now(),
-        actor=actor,
-        action=action,
-        member_id=member_id,
-        fields=fields,
-        request_id=uow.request_id,
-    )
+    audit.record(uow, tables.audit_log, actor=actor, action=action, subject=member_id, fields=fields)
 
 
 # --- key rotation ---------------------------------------------------------------------------------

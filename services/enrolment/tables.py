@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 
 from events.store import add_bus_tables
+from services.common.audit import add_audit_table
 from services.common.idempotency import add_idempotency_table
 
 metadata = MetaData()
@@ -118,18 +119,8 @@ staff = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# Every admin read of unmasked personal data, and every erasure, leaves a row here (PIPL).
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("actor", String(64), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("member_id", String(36), nullable=True, index=True),
-    Column("fields", JSON, nullable=False),
-    Column("request_id", String(64), nullable=True),
-)
+# Every admin read of unmasked personal data, every erasure and every export leaves a row here (PIPL).
+audit_log = add_audit_table(metadata, subject="member_id")
 
 # A verified person joined with an ID number a current membership of another WeChat user holds.
 # The claimant's details are kept only while the dispute is open; resolving wipes them.

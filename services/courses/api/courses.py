@@ -7,7 +7,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.common import members
+from services.common import members, spreadsheet
 from services.common.auth import ADMIN, MEMBER, bearer_token, principal, require
 from services.common.clock import now
 from services.common.domain import Forbidden, NotFound
@@ -160,19 +160,29 @@ class RosterCsv(MethodView):
     @require(ADMIN)
     @blp.response(200, {"type": "string"}, content_type="text/csv")
     def get(self, course_id):
-        """The roster as CSV, for the venue's sign-in sheet"""
-        course = _roster_course(course_id)
-        with unit_of_work().read_only() as uow:
-            rows = queries.roster(uow.connection, course_id)
+        """The roster as CSV, for the venue's sign-in sheet; every export is audited"""
+        actor = principal().subject
+        course, rows = service.export_roster(unit_of_work(), admin_units(), course_id, actor=actor)
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=ROSTER_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(out)
+        writer.writerow(ROSTER_COLUMNS)
+        writer.writerows([spreadsheet.cell(row[column]) for column in ROSTER_COLUMNS] for row in rows)
         return Response(
-            "\ufeff" + out.getvalue(),  # a BOM, so spreadsheet programs read the UTF-8 names
+            spreadsheet.BOM + out.getvalue(),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="roster-{course.id}.csv"'},
         )
+
+
+@blp.route("/<course_id>/audit")
+class RosterAudit(MethodView):
+    @require(ADMIN)
+    @blp.response(200, s.AuditOut(many=True))
+    def get(self, course_id):
+        """Who exported the course's roster, and when (the latest 200)"""
+        _roster_course(course_id)
+        with unit_of_work().read_only() as uow:
+            return queries.audit_trail(uow.connection, course_id)
 
 
 @blp.route("/<course_id>/attendance")

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas import names
+from services.common import spreadsheet
 from services.common.auth import ADMIN, MEMBER, principal, require
 from services.common.clock import utc
 from services.common.views import no_store, unit_of_work
@@ -112,14 +113,6 @@ EXPORT_COLUMNS = [
     "occupation",
     "joined_at",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) leaks data when
-# clicked, =cmd|... ran programs). OWASP's rule: prefix a single quote, so the cell reads as text.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def _export_row(r, branches: dict[str, str]) -> list[str]:
@@ -127,15 +120,14 @@ def _export_row(r, branches: dict[str, str]) -> list[str]:
         r.card_no, branches[r.unit_id], r.status, names.mask(r.name), r.mobile_masked, r.id_number_masked,
         r.employer, r.occupation, utc(r.joined_at).isoformat(),
     )  # fmt: skip
-    return [csv_cell(v) for v in values]
+    return [spreadsheet.cell(v) for v in values]
 
 
 def _csv_chunks(uow, export) -> Iterator[str]:
     """The CSV one batch of rows at a time: what the worker holds stays the same for any export."""
     out = io.StringIO()
     writer = csv.writer(out)
-    # The BOM lets spreadsheet programs open the Chinese text correctly.
-    out.write("\ufeff")
+    out.write(spreadsheet.BOM)
     writer.writerow(EXPORT_COLUMNS)
     for batch in exports.batches(uow, export):
         writer.writerows(_export_row(r, export.branches) for r in batch)

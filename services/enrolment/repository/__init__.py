@@ -15,7 +15,6 @@ from .campaigns import (
 from .counters import count_join, counting_join, joins_by_day, next_card_serial
 from .disputes import add_dispute, close_dispute, dispute_from_row, dispute_row, open_dispute_of
 from .members import (
-    add_audit,
     add_member,
     adding_member,
     bind_member,
@@ -35,7 +34,6 @@ from .staff import add_staff, set_staff_password, staff_by_username
 from .units import add_unit, root_unit, unit, units_by_ids
 
 __all__ = [
-    "add_audit",
     "add_campaign",
     "add_dispute",
     "add_member",

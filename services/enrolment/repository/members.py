@@ -1,4 +1,4 @@
-"""Members: their rows, personal data bound to them, their erasure, and the audit log."""
+"""Members: their rows, personal data bound to them, and their erasure."""
 
 from __future__ import annotations
 
@@ -147,14 +147,4 @@ def set_member_ciphertexts(conn: Connection, member_id: str, *, mobile_enc: str,
     m = tables.members
     conn.execute(
         update(m).where(m.c.id == member_id).values(mobile_enc=mobile_enc, id_number_enc=id_number_enc)
-    )
-
-
-def add_audit(
-    conn: Connection, *, at: datetime, actor: str, action: str, member_id, fields, request_id
-) -> None:
-    conn.execute(
-        tables.audit_log.insert().values(
-            at=at, actor=actor, action=action, member_id=member_id, fields=fields, request_id=request_id
-        )
     )

@@ -121,6 +121,36 @@ def test_the_roster_shows_card_numbers_and_masked_children_and_exports_as_csv(ap
     assert "王小明" not in csv_reply.text
 
 
+def test_a_roster_export_is_audited_before_it_leaves_and_no_cell_runs_as_a_formula(api, token_mint):
+    course = api.course(min_age=6, max_age=12)
+    parent = api.member()
+    born = date(date.today().year - 8, 1, 1).isoformat()
+    child = api.ok(
+        "POST",
+        "/api/v1/bookings/me/children",
+        api.auth(parent),
+        {"name": "=HYPERLINK(1)", "birth_date": born},
+        201,
+    )
+    api.book(parent, course, child_id=child["id"])
+    assert api.ok("GET", f"/api/v1/courses/{course}/audit", api.admin) == []
+    api.ok("GET", f"/api/v1/courses/{course}/roster", api.admin)  # masked, read in place: not an export
+    assert api.ok("GET", f"/api/v1/courses/{course}/audit", api.admin) == []
+
+    csv_reply = api.send("GET", f"/api/v1/courses/{course}/roster.csv", api.admin)
+
+    (line,) = csv_reply.text.lstrip("\ufeff").splitlines()[1:]
+    assert ",'=**," in line  # the masked name, read as text
+    (entry,) = api.ok("GET", f"/api/v1/courses/{course}/audit", api.admin)
+    assert (entry["action"], entry["fields"]) == ("export_roster", ["count=1"])
+    assert entry["actor"].startswith("staff:") and entry["request_id"]
+    assert entry["at"].endswith("+00:00")
+    outsider = token_mint.admin("b-2")
+    assert api.send("GET", f"/api/v1/courses/{course}/audit", outsider).status_code == 404
+    assert api.send("GET", f"/api/v1/courses/{course}/roster.csv", outsider).status_code == 404
+    assert len(api.ok("GET", f"/api/v1/courses/{course}/audit", api.admin)) == 1  # refused: not recorded
+
+
 def test_erasure_deletes_the_members_children_and_frees_their_seats(api):
     course = api.course(min_age=6, max_age=12)
     parent = api.member()

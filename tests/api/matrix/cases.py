@@ -168,6 +168,7 @@ CASES: list[Case] = [
     admin_only("GET", "/api/v1/courses/{course_id}", {"course_id": "course_a_draft"}, label="draft"),
     admin_only("GET", "/api/v1/courses/{course_id}/roster", {"course_id": "course_a"}),
     admin_only("GET", "/api/v1/courses/{course_id}/roster.csv", {"course_id": "course_a"}),
+    admin_only("GET", "/api/v1/courses/{course_id}/audit", {"course_id": "course_a"}),
     admin_only("GET", "/api/v1/courses/{course_id}/attendance", {"course_id": "course_a"}),
     admin_only(
         "POST",

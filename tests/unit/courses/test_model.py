@@ -100,8 +100,3 @@ def test_no_shows_block_at_the_limit_and_a_zero_limit_never_blocks():
     model.check_no_shows(99, 0)
     with pytest.raises(Forbidden, match="booking.blocked_no_shows"):
         model.check_no_shows(3, 3)
-
-
-def test_a_childs_name_is_masked_after_the_first_character():
-    assert model.mask_name("王小明") == "王**"
-    assert model.mask_name("李") == "李*"
