@@ -16,6 +16,7 @@ from services.common.auth import MEMBER
 from services.common.clock import now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Forbidden, Invalid, NotFound
+from services.common.idempotency import IdempotentRequest
 from services.common.login_throttle import LoginThrottle, Policy
 
 from . import keys, repository, wechat
@@ -44,11 +45,22 @@ class LoginRules:
 # --- staff accounts -------------------------------------------------------------------------------
 
 
-def create_staff(uow: UnitOfWork, admin_units, *, actor: str, **account) -> str:
-    with uow:
-        staff_id = new_staff(uow.connection, scope_paths(uow.connection, admin_units), actor=actor, **account)
-        uow.commit()
-    return staff_id
+def create_staff(uow: UnitOfWork, admin_units, request: IdempotentRequest, *, actor: str, **account) -> str:
+    """A new staff login's id. With an Idempotency-Key, a retry is answered the id the first made:
+    merchants asks for a till login before it records which stores the login serves, and retries
+    when that record fails."""
+
+    def create() -> dict:
+        with uow:
+            conn = uow.connection
+            if stored := request.answered(conn):
+                return stored[1]
+            answer = {"id": new_staff(conn, scope_paths(conn, admin_units), actor=actor, **account)}
+            request.remember(conn, 201, answer)
+            uow.commit()
+        return answer
+
+    return request.once(uow, create)["id"]
 
 
 def new_staff(

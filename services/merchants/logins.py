@@ -10,6 +10,7 @@ from __future__ import annotations
 import requests
 
 from services.common.domain import Conflict, Forbidden, Unavailable
+from services.common.idempotency import HEADER
 
 TILL = "till"
 
@@ -20,13 +21,14 @@ class Logins:
         self.timeout = timeout
         self.session = session or requests.Session()
 
-    def create_till(self, admin_token: str, *, username: str, password: str, unit_id: str) -> str:
-        """The new login's staff id."""
+    def create_till(self, admin_token: str, *, username: str, password: str, unit_id: str, key: str) -> str:
+        """The new login's staff id; asked again with the same Idempotency-Key ``key`` (and details),
+        enrolment answers the id it made the first time."""
         try:
             response = self.session.post(
                 self.url,
                 json={"username": username, "password": password, "roles": [TILL], "unit_id": unit_id},
-                headers={"Authorization": f"Bearer {admin_token}"},
+                headers={"Authorization": f"Bearer {admin_token}", HEADER: key},
                 timeout=self.timeout,
             )
         except requests.RequestException as error:

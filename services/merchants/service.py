@@ -126,9 +126,15 @@ def add_till_staff(
         if repository.username_taken(conn, username):
             raise Conflict("staff.username_taken")
     # Asked last, once the request is known to be good: a login enrolment made for a request refused
-    # here would be left serving no store.
+    # here would be left serving no store. Recording its stores below is a transaction of ours
+    # alone; should it fail, the admin's retry is answered the same login by enrolment, under a
+    # key of this merchant and username, instead of "username taken" by a login that serves nothing.
     staff_id = logins.create_till(
-        admin_token, username=username, password=password, unit_id=merchant.branch_id
+        admin_token,
+        username=username,
+        password=password,
+        unit_id=merchant.branch_id,
+        key=f"till-login:{merchant_id}:{username}",
     )
     at = now()
     with uow:

@@ -78,6 +78,27 @@ def test_a_wrong_password_or_unknown_user_is_401_in_the_same_words(client, usern
     assert response.get_json()["detail"] == "Wrong username or password."
 
 
+def test_a_staff_login_sent_again_with_its_idempotency_key_is_answered_the_same_login(api, tree):
+    body = {
+        "username": "till-retried",
+        "password": STAFF_PASSWORD,
+        "roles": ["till"],
+        "unit_id": tree.a1["id"],
+    }
+    headers = {**tree.fed_admin, "Idempotency-Key": "till-login:m-1:till-retried"}
+
+    first = api.client.post("/api/v1/staff", json=body, headers=headers)
+    again = api.client.post("/api/v1/staff", json=body, headers=headers)
+    unkeyed = api.client.post("/api/v1/staff", json=body, headers=tree.fed_admin)
+    changed = api.client.post("/api/v1/staff", json={**body, "password": "another-password"}, headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert (unkeyed.status_code, unkeyed.get_json()["code"]) == (409, "staff.username_taken")
+    assert (changed.status_code, changed.get_json()["code"]) == (409, "idempotency_key_reused")
+    assert len(api.rows(et.staff, et.staff.c.username == "till-retried")) == 1
+
+
 def test_a_federation_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
     till = api.client.post(
         "/api/v1/staff",

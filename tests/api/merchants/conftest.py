@@ -48,6 +48,7 @@ class FakeEnrolment:
     base_url: str
     card_key: Ed25519PrivateKey
     staff: dict = field(default_factory=dict)  # username → (staff id, body, Authorization header)
+    staff_keys: dict = field(default_factory=dict)  # username → the Idempotency-Key that made it
     down: bool = False
 
     def card_code(self, member_id: str, *, ttl: int = 60, key: Ed25519PrivateKey | None = None) -> str:
@@ -85,12 +86,17 @@ def _fake_enrolment_app(fake_ref: list) -> Flask:
 
     @app.post("/api/v1/staff")
     def staff():
-        body = request.get_json()
+        body, key = request.get_json(), request.headers.get("Idempotency-Key")
         with lock:
-            if body["username"] in fake_ref[0].staff:
+            made = fake_ref[0].staff.get(body["username"])
+            if made is not None:
+                # As enrolment answers the request that made the login, retried with its key.
+                if key is not None and fake_ref[0].staff_keys[body["username"]] == key and made[1] == body:
+                    return jsonify(id=made[0]), 201
                 return jsonify(code="staff.username_taken"), 409
             staff_id = str(uuid.uuid4())
             fake_ref[0].staff[body["username"]] = (staff_id, body, request.headers.get("Authorization"))
+            fake_ref[0].staff_keys[body["username"]] = key
         return jsonify(id=staff_id), 201
 
     @app.get(card_codes.KEYS_PATH)
@@ -113,6 +119,7 @@ def enrolment_fake():
 @pytest.fixture
 def fake(enrolment_fake):
     enrolment_fake.staff.clear()
+    enrolment_fake.staff_keys.clear()
     enrolment_fake.down = False
     return enrolment_fake
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from services.merchants import tables
+from services.merchants import repository, tables
 from tests.api.merchants.conftest import BRANCH_A, BRANCH_B, CITY, GUIYANG, window
 
 
@@ -55,6 +56,28 @@ def test_till_staff_are_created_by_enrolment_with_the_admins_own_token(api):
     assert sent["roles"] == ["till"] and sent["unit_id"] == BRANCH_A
     assert authorization == api.admin["Authorization"]
     assert api.count(tables.till_staff, tables.till_staff.c.staff_id == staff_id) == 2
+
+
+def test_a_till_login_whose_stores_failed_to_record_is_the_same_login_when_the_admin_retries(
+    api, monkeypatch
+):
+    merchant_id = api.merchant()
+    store = api.store(merchant_id)
+    body = {"username": "till-wang", "password": "till-password-1", "store_ids": [store]}
+
+    def database_gone(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO till_staff", {}, Exception("connection lost"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(repository, "add_till_staff", database_gone)
+        failed = api.send("POST", f"/api/v1/merchants/{merchant_id}/staff", json=body, headers=api.admin)
+    assert failed.status_code == 503  # enrolment made the login; merchants recorded nothing
+
+    retried = api.created(f"/api/v1/merchants/{merchant_id}/staff", body)
+
+    (made,) = api.fake.staff.values()
+    assert retried["id"] == made[0]  # not 409 staff.username_taken
+    assert api.count(tables.till_staff, tables.till_staff.c.staff_id == made[0]) == 1
 
 
 def test_till_staff_for_a_store_of_another_merchant_are_refused_before_enrolment_is_asked(api):

@@ -447,14 +447,40 @@ def test_member_events_reach_a_consumer_through_the_in_memory_bus(db, tree, redi
 # --- staff ----------------------------------------------------------------------------------------
 
 
+def test_a_staff_login_created_again_with_its_idempotency_key_is_the_same_login(db, tree):
+    account = {"username": "till-1", "password": "pw-123456", "roles": ["till"], "unit_id": tree["city"].id}
+
+    def keyed(body: dict) -> IdempotentRequest:
+        return IdempotentRequest.of(
+            tables.idempotency_keys, "staff:a:create-staff", "k-1", body, secret=FINGERPRINT_KEY
+        )
+
+    made = accounts.create_staff(uow(db), [tree["root"].id], keyed(account), actor="staff:a", **account)
+    again = accounts.create_staff(uow(db), [tree["root"].id], keyed(account), actor="staff:a", **account)
+
+    assert again == made
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.staff)).scalar_one() == 1
+    other = {**account, "password": "another-password"}
+    with pytest.raises(Conflict) as error:
+        accounts.create_staff(uow(db), [tree["root"].id], keyed(other), actor="staff:a", **other)
+    assert error.value.code == "idempotency_key_reused"
+
+
 def test_a_staff_login_carries_the_accounts_scopes_and_wrong_details_are_one_answer(db, tree, redis):
     accounts.create_staff(
-        uow(db), [tree["root"].id], actor="t", username="city-admin", password="pw-123456",
+        uow(db), [tree["root"].id], no_key(), actor="t", username="city-admin", password="pw-123456",
         roles=["admin"], unit_id=tree["city"].id,
     )  # fmt: skip
     with pytest.raises(Conflict):
         accounts.create_staff(
-            uow(db), [tree["root"].id], actor="t", username="city-admin", password="x", roles=["till"]
+            uow(db),
+            [tree["root"].id],
+            no_key(),
+            actor="t",
+            username="city-admin",
+            password="x",
+            roles=["till"],
         )
     issuer = Issuer([SigningKey("k1", Ed25519PrivateKey.generate())], "unionhub-enrolment", 900)
     rules = accounts.LoginRules(issuer, 10, "http://127.0.0.1:9/unused", "app", "secret")
