@@ -57,18 +57,30 @@ def state(parsed: opening_hours.OpeningHours, at: datetime) -> State:
 
 
 def day_bounds(parsed: opening_hours.OpeningHours, day: date) -> tuple[datetime, datetime] | None:
-    """When a station first opens and last closes on ``day`` (local), in UTC; None if closed all day.
+    """When the station opens on ``day`` (local) and when that opening closes, in UTC: the times of
+    the day's open and close duties. None when it does not open that day.
 
-    An overnight range (22:00-06:00) that runs into the next day closes at midnight for this
-    purpose: the next day's duties start from its own first opening.
+    Duties follow openings, not midnights. An opening that runs past midnight (22:00-06:00) is the
+    day's it began on: its close duty is the next morning's closing, and the next day begins with its
+    own opening at 22:00 (a morning that only ends the night before has no duty of its own). Where
+    the station opens more than once in a day (a lunch break), the first opening and the closing of
+    the last. A station open all day from the day before (24/7) has the day's midnights; so has an
+    opening still open a day after the day it began on, which closes at the end of that day.
     """
     start = datetime.combine(day, time(0), SHANGHAI)
     end = start + timedelta(days=1)
+    horizon = end + timedelta(days=1)
+    # From a minute before midnight: an interval that starts at ``start`` is an opening, not the
+    # night before running on (the library merges adjacent open intervals).
     opened = [
-        (max(a, start), min(b, end))
-        for a, b, s, _ in parsed.intervals(start, end)
+        (a, b)
+        for a, b, s, _ in parsed.intervals(start - timedelta(minutes=1), horizon)
         if s == opening_hours.State.OPEN
     ]
-    if not opened:
-        return None
-    return opened[0][0].astimezone(UTC), opened[-1][1].astimezone(UTC)
+    begun = [(a, b) for a, b in opened if start <= a < end]
+    if begun:
+        closes = begun[-1][1]
+        return begun[0][0].astimezone(UTC), (closes if closes < horizon else end).astimezone(UTC)
+    if any(a < start and b >= end for a, b in opened):
+        return start.astimezone(UTC), end.astimezone(UTC)
+    return None

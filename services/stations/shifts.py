@@ -4,7 +4,7 @@ log, checking out (which may close it), and the duties nobody took, marked misse
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import redis
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +22,23 @@ from .service import existing, publish, scanned
 from .settings import StationsSettings
 
 
-def _todays_duties(conn, station_id: str, member_id: str, at: datetime) -> list[Duty]:
-    """The duties at the station today that are this member's: their group's, or handed to them."""
+def duty_day(conn, station_id: str, at: datetime) -> date:
+    """The day whose opening a volunteer at the station at ``at`` takes part in: yesterday's while
+    its opening runs past midnight (its close duty still to come, hours.day_bounds), else today."""
+    today = local_day(at)
+    yesterday = today - timedelta(days=1)
+    running_on = any(
+        d.kind == "close" and utc(d.at) > at for d in repository.duties_on(conn, station_id, yesterday)
+    )
+    return yesterday if running_on else today
+
+
+def _duties_of_the_day(conn, station_id: str, member_id: str, at: datetime) -> list[Duty]:
+    """The duties of the day the volunteer checks in on (``duty_day``) that are this member's:
+    their group's, or handed to them."""
     groups: dict[str, set[str]] = {}
     mine = []
-    for duty in repository.duties_on(conn, station_id, local_day(at)):
+    for duty in repository.duties_on(conn, station_id, duty_day(conn, station_id, at)):
         if duty.group_id not in groups:
             groups[duty.group_id] = repository.group_members(conn, duty.group_id)
         if may_take(duty, member_id, groups[duty.group_id]):
@@ -53,7 +65,7 @@ def check_in(
         check_within(station, lat, lng, settings.checkin_radius_m)
         if repository.open_shift_of(conn, member_id) is not None:
             raise Conflict("checkin.already")
-        mine = _todays_duties(conn, station.id, member_id, at)
+        mine = _duties_of_the_day(conn, station.id, member_id, at)
         if not mine:
             raise Forbidden("checkin.not_on_rota")
         group_id = mine[0].group_id
@@ -131,7 +143,8 @@ def check_out(uow: UnitOfWork, client: redis.Redis, member_id: str, shift_id: st
         station = existing(conn, shift.station_id, for_update=True)
         minutes = minutes_between(utc(shift.started_at), at)
         repository.end_shift(conn, shift.id, at, minutes)
-        for duty in repository.duties_on(conn, station.id, local_day(at)):
+        # The close duty of the opening the shift began in: the next morning's, for a night.
+        for duty in repository.duties_on(conn, station.id, duty_day(conn, station.id, utc(shift.started_at))):
             if (
                 duty.kind == "close"
                 and duty.status == "scheduled"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import opening_hours
 
 from schemas.events import members as m
 from schemas.events import stations as ev
-from services.common.clock import now
+from services.common.clock import SHANGHAI, local_day, now
 from services.stations import shifts
 from tests.support import deliver, member_event
 
@@ -248,3 +248,34 @@ def test_regenerating_a_rota_replaces_duties_with_swaps_asked_and_keeps_one_take
     ]
     replacement = [d for d in after.values() if (d["day"], d["kind"]) == (asked["day"], asked["kind"])]
     assert [d["group_id"] for d in replacement] == [second]
+
+
+def test_a_night_volunteer_opens_at_night_and_closes_the_next_morning_and_misses_nothing(
+    rig, api, app, monkeypatch
+):
+    station_id = rig.station(opening_hours="Mo-Su 22:00-06:00")
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id, weeks=2)
+    night = local_day(now()) + timedelta(days=1)
+    clock = [datetime.combine(night, time(21, 55), SHANGHAI).astimezone(UTC)]
+    monkeypatch.setattr(shifts, "now", lambda: clock[0])
+
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    clock[0] = datetime.combine(night + timedelta(days=1), time(6, 2), SHANGHAI).astimezone(UTC)
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+    ext, uow = app.extensions["stations"], app.extensions["unionhub"].db.unit_of_work
+    shifts.mark_missed(uow(), ext.settings, clock[0] + timedelta(hours=1))
+
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    tonight = {d["kind"]: d for d in duties if d["day"] == night.isoformat()}
+    assert {k: (d["status"], d["at"]) for k, d in tonight.items()} == {
+        "open": ("done", _utc_text(night, time(22))),
+        "close": ("done", _utc_text(night + timedelta(days=1), time(6))),
+    }
+    after = [d for d in duties if d["day"] == (night + timedelta(days=1)).isoformat()]
+    assert [(d["kind"], d["status"]) for d in after] == [("open", "scheduled"), ("close", "scheduled")]
+
+
+def _utc_text(day: date, at: time) -> str:
+    return datetime.combine(day, at, SHANGHAI).astimezone(UTC).isoformat()
