@@ -108,5 +108,10 @@ def _move(uow: UnitOfWork, row, member: model.Member, unit: model.Unit, pii_keys
         "employer": row.claimant_employer,
         "occupation": row.claimant_occupation,
     }
+    holder_openid = repository.member_row(conn, member.id).openid
     repository.bind_member(conn, member.id, personal, now())
+    # The holder's stored join answers name the membership: replayed with their Idempotency-Key,
+    # one would hand them a token for it again (other services go by the token's member id alone).
+    if holder_openid:
+        repository.forget_join_answers(conn, holder_openid)
     uow.emit(event_type, member.id, payload)

@@ -109,6 +109,28 @@ def test_a_dispute_is_visible_only_in_the_held_memberships_subtree(api, tree, he
     assert api.client.get("/api/v1/disputes", headers=member_token).status_code == 403
 
 
+def test_after_a_move_the_former_holder_replaying_their_join_gets_no_token_for_the_membership(api, tree):
+    key = {"Idempotency-Key": "join-once"}
+    response, holder = api.join(tree.campaign_a1["code"], headers=key)
+    assert response.status_code == 201
+    held = response.get_json()["member_id"]
+    claimant = api.wechat()
+    api.join(tree.campaign_b1["code"], worker=claimant, id_number=holder.body["id_number"])
+    (dispute,) = _disputes(api, tree.city_a_admin, status="open")
+    api.client.post(
+        f"/api/v1/disputes/{dispute['id']}/resolve", json={"outcome": "move"}, headers=tree.city_a_admin
+    )
+    (row,) = api.rows(et.members, et.members.c.id == held)
+    assert row.openid == claimant.openid
+
+    replay = api.client.post("/api/v1/join", json=holder.body, headers={**holder.headers, **key})
+
+    # Not the first answer (201 with a fresh token naming the membership): a new join, whose ID
+    # number the claimant now holds.
+    assert (replay.status_code, replay.get_json()["code"]) == (409, "member.identity_disputed")
+    assert api.count(et.idempotency_keys) == 0
+
+
 def test_resolving_move_gives_the_membership_to_the_claimant_with_an_event_and_an_audit_row(api, tree, held):
     holder = held["a1"]
     claimant = api.wechat()
