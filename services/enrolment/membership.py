@@ -166,20 +166,28 @@ def _audit(uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, f
 
 
 def reencrypt_personal_data(uow: UnitOfWork, pii_keys: PiiKeys, *, batch: int = 500) -> int:
-    """Re-encrypt up to ``batch`` members' data still under an old key; return how many changed.
+    """Re-encrypt up to ``batch`` rows' personal data still under an old key, members' and then open
+    disputes' claimants'; return how many changed.
 
     Rotation: put the new key first in UNIONHUB_PII_KEYS (old keys after it, so both decrypt), run
     this until it returns 0, then drop the old key.
     """
+    kid = pii_keys.pii.current_kid
     with uow:
-        rows = repository.members_under_old_key(uow.connection, pii_keys.pii.current_kid, batch)
-        for row in rows:
+        conn = uow.connection
+        members = repository.members_under_old_key(conn, kid, batch)
+        for row in members:
             aad = row.id.encode()
             repository.set_member_ciphertexts(
-                uow.connection,
+                conn,
                 row.id,
                 mobile_enc=pii.reencrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
                 id_number_enc=pii.reencrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
             )
+        # A claimant's mobile is bound to the dispute's id (joining.py), and read again to move it.
+        claimants = repository.claimants_under_old_key(conn, kid, batch - len(members))
+        for row in claimants:
+            mobile_enc = pii.reencrypt(pii_keys.pii, row.claimant_mobile_enc, associated_data=row.id.encode())
+            repository.set_claimant_mobile(conn, row.id, mobile_enc)
         uow.commit()
-    return len(rows)
+    return len(members) + len(claimants)

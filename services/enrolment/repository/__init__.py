@@ -13,7 +13,15 @@ from .campaigns import (
     revoke_campaign,
 )
 from .counters import count_join, counting_join, joins_by_day, next_card_serial
-from .disputes import add_dispute, close_dispute, dispute_from_row, dispute_row, open_dispute_of
+from .disputes import (
+    add_dispute,
+    claimants_under_old_key,
+    close_dispute,
+    dispute_from_row,
+    dispute_row,
+    open_dispute_of,
+    set_claimant_mobile,
+)
 from .members import (
     add_member,
     adding_member,
@@ -36,6 +44,7 @@ from .units import add_unit, root_unit, unit, units_by_ids
 __all__ = [
     "add_campaign",
     "add_dispute",
+    "claimants_under_old_key",
     "add_member",
     "adding_member",
     "add_staff",
@@ -62,6 +71,7 @@ __all__ = [
     "members_under_old_key",
     "next_card_serial",
     "open_dispute_of",
+    "set_claimant_mobile",
     "revoke_campaign",
     "root_unit",
     "save_member_state",

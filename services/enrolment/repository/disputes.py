@@ -63,3 +63,19 @@ def close_dispute(conn: Connection, dispute: Dispute, *, actor: str, at: datetim
             resolved_by=actor,
         )
     )
+
+
+def claimants_under_old_key(conn: Connection, current_kid: str, limit: int):
+    """Open disputes whose claimant's mobile is still encrypted under an old PII key."""
+    d = tables.disputes.c
+    return conn.execute(
+        select(d.id, d.claimant_mobile_enc)
+        .where(d.claimant_mobile_enc.is_not(None))
+        .where(~d.claimant_mobile_enc.startswith(f"{current_kid}:"))
+        .limit(limit)
+    ).all()
+
+
+def set_claimant_mobile(conn: Connection, dispute_id: str, mobile_enc: str) -> None:
+    d = tables.disputes
+    conn.execute(update(d).where(d.c.id == dispute_id).values(claimant_mobile_enc=mobile_enc))

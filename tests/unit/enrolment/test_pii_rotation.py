@@ -56,3 +56,29 @@ def test_reencryption_moves_every_member_to_the_current_key_in_batches(tmp_path)
             pii.decrypt(new_only, row.id_number_enc, associated_data=row.id.encode()) == "52010219900307001X"
         )
         assert pii.decrypt(new_only, row.mobile_enc, associated_data=row.id.encode()) == "13800138000"
+
+
+def test_reencryption_moves_an_open_disputes_claimant_mobile_too(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/e.db", tables.metadata)
+    database.create_all()
+    old_ring = KeyRing.from_string(f"k1:{OLD}")
+    with database.unit_of_work() as uow:
+        root = service.ensure_root(uow.connection, "总工会")
+        add_member(uow.connection, "m0", old_ring, root.id)
+        uow.connection.execute(
+            tables.disputes.insert().values(
+                id="d-1", member_id="m0", status="open", claimant_openid="o-claimant", claimant_name="赵六",
+                claimant_mobile_enc=pii.encrypt(old_ring, "13955556789", associated_data=b"d-1"),
+                claimant_mobile_masked="139****6789", opened_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        uow.commit()
+
+    keys = service.PiiKeys(KeyRing.from_string(f"k2:{NEW},k1:{OLD}"), b"h" * 32)
+    changed = [membership.reencrypt_personal_data(database.unit_of_work(), keys, batch=1) for _ in range(3)]
+
+    assert changed == [1, 1, 0]  # the member, then the claimant, in batches of one
+    with database.engine.connect() as conn:
+        enc = conn.execute(select(tables.disputes.c.claimant_mobile_enc)).scalar_one()
+    assert enc.startswith("k2:")
+    assert pii.decrypt(KeyRing.from_string(f"k2:{NEW}"), enc, associated_data=b"d-1") == "13955556789"
