@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, exc
 
 from services.common import ratelimit
 from services.common.auth import MEMBER
@@ -60,7 +60,12 @@ def create_staff(uow: UnitOfWork, admin_units, request: IdempotentRequest, *, ac
             uow.commit()
         return answer
 
-    return request.once(uow, create)["id"]
+    try:
+        return request.once(uow, create)["id"]
+    except exc.IntegrityError:
+        # Another login of that username committed between the check and this INSERT, and it was
+        # not this request's twin (``once`` would have answered the twin's id).
+        raise Conflict("staff.username_taken") from None
 
 
 def new_staff(
