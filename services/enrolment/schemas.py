@@ -199,9 +199,13 @@ class StaffIn(Strict):
         fields.String(validate=validate.OneOf(STAFF_ROLES)), required=True, validate=validate.Length(min=1)
     )
     unit_id = fields.String(load_default=None, allow_none=True)
-    merchant_id = fields.String(load_default=None, allow_none=True)
+    merchant_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
     store_ids = fields.List(fields.String(), load_default=list)
     station_ids = fields.List(fields.String(), load_default=list)
+
+
+class AuditQuery(Strict):
+    member_id = fields.String(load_default=None)
 
 
 class StaffQuery(Strict):

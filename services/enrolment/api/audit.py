@@ -1,6 +1,5 @@
 """The audit trail of personal-data reads and erasures."""
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,8 +16,9 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Who read o
 @blp.route("/audit")
 class AuditLog(MethodView):
     @require(ADMIN)
+    @blp.arguments(s.AuditQuery, location="query")
     @blp.response(200, s.AuditOut(many=True))
-    def get(self):
-        """Audit trail of personal-data reads and erasures in the admin's subtree"""
+    def get(self, query):
+        """Audit trail of personal-data reads, exports and erasures in the admin's subtree, or one member's"""
         with unit_of_work().read_only() as uow:
-            return queries.audit_trail(uow.connection, admin_units(), request.args.get("member_id"))
+            return queries.audit_trail(uow.connection, admin_units(), query["member_id"])

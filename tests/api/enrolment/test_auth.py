@@ -144,6 +144,8 @@ def test_a_federation_admin_creates_staff_whose_tokens_carry_roles_and_scopes(ap
         ({"username": "new-admin", "roles": ["admin"]}, 422, "staff.unit_required"),
         ({"username": "short-pw", "roles": ["till"], "password": "short"}, 422, "validation_failed"),
         ({"username": "bad role", "roles": ["root"]}, 422, "validation_failed"),
+        # Longer than the column: a 500 on PostgreSQL before it was refused here.
+        ({"username": "long-merchant", "roles": ["till"], "merchant_id": "m" * 37}, 422, "validation_failed"),
     ],
 )
 def test_bad_staff_accounts_are_refused(api, tree, body, status, code):

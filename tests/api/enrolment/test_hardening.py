@@ -137,6 +137,10 @@ def test_the_audit_trail_answers_times_with_their_zone(api, tree):
     (entry,) = api.get("/api/v1/audit", headers=tree.fed_admin)
 
     assert entry["at"].endswith("+00:00"), entry["at"]
+    assert api.get(f"/api/v1/audit?member_id={member_id}", headers=tree.fed_admin) == [entry]
+    # PostgreSQL's text holds no NUL: the look-up would fail there (a 500) if it were sent.
+    nul = api.client.get("/api/v1/audit?member_id=%00", headers=tree.fed_admin)
+    assert (nul.status_code, nul.get_json()["code"]) == (422, "validation_failed")
 
 
 # --- the member export: formulas, masking, audit ---------------------------------------------------
