@@ -104,21 +104,25 @@ _INACTIVE = ("pending", "suspended", "left", "rejected")
 
 
 class MemberProjection:
-    """The handlers that keep one service's ``members`` table, with their statements built once."""
+    """The handlers that keep one service's ``members`` table, with their statements built once.
+
+    An event older than what a row holds changes nothing (each write asks ``updated_at <= `` the
+    event's time), nor is the member reported inactive for it: a member's events arrive in order on
+    their partition, but one dead-lettered and replayed later arrives after the member's later ones
+    (a suspension replayed after the reinstatement that followed it)."""
 
     def __init__(self, table: Table, on_inactive: OnInactive | None = None):
         self.table = table
         self.on_inactive = on_inactive
         self._upserts = {}  # dialect name -> INSERT ... ON CONFLICT DO UPDATE, built on first use
         c = table.c
+        not_newer = (c.member_id == bindparam("m")) & (c.updated_at <= bindparam("at"))
         self._set_status = (
-            update(table)
-            .where(c.member_id == bindparam("m"))
-            .values(status=bindparam("s"), updated_at=bindparam("at"))
+            update(table).where(not_newer).values(status=bindparam("s"), updated_at=bindparam("at"))
         )
         self._move = (
             update(table)
-            .where(c.member_id == bindparam("m"))
+            .where(not_newer)
             .values(branch_id=bindparam("b"), branch_path=bindparam("p"), updated_at=bindparam("at"))
         )
 
@@ -146,8 +150,13 @@ class MemberProjection:
                     name: insert.excluded[name]
                     for name in ("status", "branch_id", "branch_path", "card_no", "updated_at")
                 },
-            )
+                where=self.table.c.updated_at <= insert.excluded.updated_at,
+            ).returning(self.table.c.member_id)
         return self._upserts[dialect]
+
+    def _upserted(self, uow, row: dict) -> bool:
+        """Whether the row was written: not when the one there holds a later event's state."""
+        return uow.connection.execute(self._upsert(uow.connection), row).first() is not None
 
     def joined(self, event: Event, uow) -> None:
         data = event.data
@@ -155,8 +164,8 @@ class MemberProjection:
         if card_no is None:  # reassigned: same card, which the event does not repeat
             existing = find(uow.connection, self.table, data["member_id"])
             card_no = existing.card_no if existing else None
-        uow.connection.execute(
-            self._upsert(uow.connection),
+        written = self._upserted(
+            uow,
             {
                 "member_id": data["member_id"],
                 "status": data["status"],
@@ -166,7 +175,7 @@ class MemberProjection:
                 "updated_at": data["occurred_at"],
             },
         )
-        if data["status"] != ACTIVE and self.on_inactive:
+        if written and data["status"] != ACTIVE and self.on_inactive:
             self.on_inactive(uow, data["member_id"], data["status"])
 
     def status(self, status: str) -> Callable[[Event, object], None]:
@@ -199,8 +208,9 @@ class MemberProjection:
         if not changed:
             # A member this service never saw join (joined before the service existed, or the join
             # fell off the topic's retention): remember the state, so they are refused, not unknown.
-            uow.connection.execute(
-                self._upsert(uow.connection),
+            # Or one whose row holds a later event: then nothing is written.
+            changed = self._upserted(
+                uow,
                 {
                     "member_id": data["member_id"],
                     "status": status,
@@ -210,5 +220,5 @@ class MemberProjection:
                     "updated_at": data["occurred_at"],
                 },
             )
-        if status != ACTIVE and self.on_inactive:
+        if changed and status != ACTIVE and self.on_inactive:
             self.on_inactive(uow, data["member_id"], reason)

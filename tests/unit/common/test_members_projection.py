@@ -3,6 +3,8 @@ in-memory dispatcher: each event sets what it says, once, and inactive members a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import MetaData
 
@@ -98,3 +100,28 @@ def test_a_redelivered_event_is_a_duplicate_and_an_unknown_member_is_refused(rig
     assert len(gone) == 1
     with db.engine.connect() as conn, pytest.raises(Forbidden, match="member.unknown"):
         require_active(conn, table, "nobody")
+
+
+def test_an_event_older_than_the_row_changes_nothing_and_reports_no_one(rig):
+    # A suspension dead-lettered, then replayed after the reinstatement that followed it.
+    db, table, dispatcher, gone = rig
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    dispatcher.deliver(member_event(m.JOINED, "m1", occurred_at=at.isoformat()))
+    dispatcher.deliver(member_event(m.REINSTATED, "m1", occurred_at=(at + timedelta(hours=2)).isoformat()))
+
+    dispatcher.deliver(member_event(m.SUSPENDED, "m1", occurred_at=(at + timedelta(hours=1)).isoformat()))
+    dispatcher.deliver(
+        member_event(
+            m.TRANSFERRED, "m1", from_branch_id="b-1", to_branch_id="b-2", branch_path=["root", "b-2"],
+            occurred_at=(at + timedelta(minutes=90)).isoformat(),
+        )
+    )  # fmt: skip
+    dispatcher.deliver(member_event(m.JOINED, "m1", status="pending", occurred_at=at.isoformat()))
+
+    member = _member(db, table, "m1")
+    assert (member.status, member.branch_path) == ("active", ("root", "b-1"))
+    assert gone == []
+    # A later event still applies.
+    dispatcher.deliver(member_event(m.SUSPENDED, "m1", occurred_at=(at + timedelta(hours=3)).isoformat()))
+    assert _member(db, table, "m1").status == "suspended"
+    assert gone == [("m1", "suspended")]
