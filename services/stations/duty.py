@@ -10,7 +10,7 @@ from services.common.auth import Principal
 from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, Forbidden, Invalid, NotFound
-from services.common.members import require_active
+from services.common.members import find, require_active
 
 from . import hours, repository, tables
 from .model import iso_week, may_take, monday_of, rotation
@@ -25,6 +25,15 @@ def _active_member(conn, member_id: str, field: str) -> None:
         raise Invalid("duty_group.member_inactive", field=field, member_id=member_id) from None
 
 
+def _locking(conn, *member_ids: str) -> None:
+    """The members' projection rows, locked (in one order) before they are checked active. A member
+    event that suspends one of them, and takes them off the rota in its transaction (``on_inactive``),
+    then either waits for this transaction and finds what it wrote, or commits first and is read
+    here: a group or swap never puts a suspended volunteer back on the rota."""
+    for member_id in sorted(set(member_ids)):
+        find(conn, tables.members, member_id, lock=True)
+
+
 # --- groups and the rota --------------------------------------------------------------------------
 
 
@@ -34,6 +43,7 @@ def create_group(
     members = list(dict.fromkeys(member_ids))
     with uow:
         station = managed(uow.connection, station_id, who)
+        _locking(uow.connection, *members)
         for member_id in members:
             _active_member(uow.connection, member_id, "member_ids")
         group_id = str(uuid.uuid4())
@@ -114,6 +124,7 @@ def request_swap(uow: UnitOfWork, member_id: str, station_id: str, duty_id: str,
         raise Invalid("swap.same_member", field="to_member_id")
     with uow:
         conn = uow.connection
+        _locking(conn, member_id, to_member_id)
         require_active(conn, tables.members, member_id)
         existing(conn, station_id)
         duty = repository.duty(conn, duty_id, station_id)
@@ -141,7 +152,7 @@ def request_swap(uow: UnitOfWork, member_id: str, station_id: str, duty_id: str,
 def accept_swap(uow: UnitOfWork, member_id: str, station_id: str, swap_id: str) -> None:
     with uow:
         conn = uow.connection
-        require_active(conn, tables.members, member_id)
+        require_active(conn, tables.members, member_id, lock=True)
         swap = repository.swap(conn, swap_id, station_id)
         if swap is None or swap.to_member_id != member_id:
             raise NotFound("swap.not_found")

@@ -296,3 +296,30 @@ def test_one_idempotency_key_sent_to_two_stations_at_once_is_told_reused_not_a_5
     d = tables.deposits.c
     assert _scalar(app, select(func.count()).where(d.station_id == second)) == 0
     assert _event_types(app) == {}
+
+
+def test_a_group_made_while_a_volunteers_suspension_commits_leaves_them_off_the_rota(rig, app):
+    station_id = rig.station()
+    rig.assign(station_id)
+    join(app, "m-1", "m-2")
+    engine = app.extensions["unionhub"].db.engine
+    with engine.connect() as suspending:
+        # The member event's transaction: m-2 suspended, not yet committed when the coordinator
+        # makes a group with them.
+        m = tables.members.c
+        suspending.execute(tables.members.update().where(m.member_id == "m-2").values(status="suspended"))
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(
+                rig.api.send,
+                "POST",
+                f"/api/v1/stations/{station_id}/duty-groups",
+                json={"name": "二组", "member_ids": ["m-1", "m-2"]},
+                headers=rig.coordinator,
+            )
+            time.sleep(0.3)  # the group waits on m-2's row
+            suspending.commit()
+            reply = late.result(timeout=10)
+
+    assert reply.status_code == 422  # not 201: m-2 was suspended by the time the group could check
+    assert reply.json()["code"] == "duty_group.member_inactive"
+    assert _scalar(app, select(func.count()).select_from(tables.duty_group_members)) == 0
