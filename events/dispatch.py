@@ -70,8 +70,18 @@ class InfrastructureDown(RuntimeError):
     """The consumer's own database is unreachable: stop and retry later, never dead-letter."""
 
 
-# Errors that say our database is unreachable rather than that this event is bad.
-_INFRASTRUCTURE_ERRORS = (exc.OperationalError, exc.InterfaceError)
+# SQLSTATE of a write sent to a primary that a failover demoted: the connection must be re-pointed.
+_READ_ONLY_TRANSACTION = "25006"
+
+
+def _database_down(error: Exception) -> bool:
+    """Whether ``error`` says our database cannot take the event now, rather than that it is bad:
+    unreachable, its pool exhausted (TimeoutError), or read-only after a failover."""
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)):
+        return True
+    return isinstance(error, exc.DBAPIError) and (
+        error.connection_invalidated or getattr(error.orig, "sqlstate", None) == _READ_ONLY_TRANSACTION
+    )
 
 
 class Dispatcher:
@@ -138,11 +148,9 @@ class Dispatcher:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return self._apply([(0, handler, event)])[0], None
-            except _INFRASTRUCTURE_ERRORS as error:
-                if attempt == self.max_attempts:
-                    raise InfrastructureDown(str(error)) from error
-                last = error
             except Exception as error:
+                if attempt == self.max_attempts and _database_down(error):
+                    raise InfrastructureDown(str(error)) from error
                 last = error
             log.warning(
                 "handler for %s failed (attempt %d/%d): %s", event.type, attempt, self.max_attempts, last

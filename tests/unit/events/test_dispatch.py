@@ -10,7 +10,8 @@ from kafka import TopicPartition
 from kafka.future import Future
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from events.catalogue import CATALOGUE
 from events.consumer import ConsumerRunner
@@ -220,11 +221,30 @@ def test_event_without_a_handler_is_ignored(db):
     assert count(db, "inbox") == 0
 
 
-def test_unreachable_database_raises_infrastructure_down_instead_of_dead_lettering(db):
+class ReadOnlySqlTransaction(Exception):
+    sqlstate = "25006"  # as psycopg's error of that name carries it
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("connect", {}, ConnectionRefusedError("database is down")),
+        PoolTimeout("QueuePool limit of size 10 overflow 10 reached"),
+        InternalError(
+            "INSERT INTO inbox",
+            {},
+            ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),
+        ),
+    ],
+    ids=["unreachable", "pool-exhausted", "read-only-after-failover"],
+)
+def test_a_database_that_cannot_take_the_event_raises_infrastructure_down_instead_of_dead_lettering(
+    db, error
+):
     sleeps: list[float] = []
 
     def broken_uow():
-        raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
+        raise error
 
     d = Dispatcher(
         "test-consumer", {APPROVED: Recorder(db)}, CATALOGUE, broken_uow, db.inbox, sleep=sleeps.append
