@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -31,6 +32,13 @@ ERROR_HEADER_PREFIX = "x-error-"
 ORIGIN_HEADERS = ("x-original-topic", "x-original-partition", "x-original-offset", "x-consumer")
 
 
+# How long one poll's events may take to apply before the rest wait for the next poll. A failing
+# event costs seconds of retries, and a batch of hundreds failing alike (a handler's bug) took past
+# the poll interval (max_poll_interval_ms): the consumer left its group, its commit failed, and the
+# same batch came again and again, each time dead-lettered anew.
+BATCH_SECONDS = 60.0
+
+
 class ConsumerRunner:
     def __init__(
         self,
@@ -40,12 +48,14 @@ class ConsumerRunner:
         *,
         max_records: int = 500,
         infrastructure_backoff: float = 2.0,
+        batch_seconds: float = BATCH_SECONDS,
     ):
         self.dispatcher = dispatcher
         self.consumer_factory = consumer_factory
         self.producer_factory = producer_factory
         self.max_records = max_records
         self.infrastructure_backoff = infrastructure_backoff
+        self.batch_seconds = batch_seconds
         self.counts = {outcome: 0 for outcome in Outcome}
         # Per partition: the latest offset committed asynchronously, and that commit's future.
         self._unconfirmed: dict[TopicPartition, tuple[OffsetAndMetadata, Future]] = {}
@@ -72,15 +82,17 @@ class ConsumerRunner:
 
     def _process_batch(self, consumer, dlq, batch, stop: threading.Event) -> None:
         records = [record for partition_records in batch.values() for record in partition_records]
-        readable = []
+        parsed = []  # (record, its event or None, why it is no event)
         for record in records:
             try:
-                readable.append((record, from_record(record.value, record.headers)))
+                parsed.append((record, from_record(record.value, record.headers), None))
             except EnvelopeError as error:
-                self._dead_letter(dlq, record, Failure("envelope", str(error), 0), event_type="unknown")
+                parsed.append((record, None, Failure("envelope", str(error), 0)))
+        readable = [(record, event) for record, event, _ in parsed if event is not None]
+        deadline = time.monotonic() + self.batch_seconds
         try:
             with metrics.CONSUMER_BATCH_SECONDS.labels(self.dispatcher.consumer).time():
-                results = self.dispatcher.deliver_batch([event for _, event in readable])
+                results = self.dispatcher.deliver_batch([event for _, event in readable], deadline=deadline)
         except InfrastructureDown as error:
             log.error("consumer database unreachable (%s); pausing, will redeliver", error)
             # Nothing of this batch is committed: rewind so all of it comes again; what was applied
@@ -89,17 +101,34 @@ class ConsumerRunner:
                 consumer.seek(tp, partition_records[0].offset)
             stop.wait(self.infrastructure_backoff)
             return
-        for (record, event), (outcome, failure) in zip(readable, results, strict=True):
+        result_of = {id(record): result for (record, _), result in zip(readable, results, strict=True)}
+        # Where each partition resumes: at its first event left untried (past the batch's deadline),
+        # the records after it in that partition untouched too, so that they keep their order.
+        resume: dict[TopicPartition, int] = {}
+        for record, event, unreadable in parsed:
+            tp = TopicPartition(record.topic, record.partition)
+            if tp in resume:
+                continue
+            if unreadable is not None:
+                self._dead_letter(dlq, record, unreadable, event_type="unknown")
+                continue
+            result = result_of[id(record)]
+            if result is None:
+                resume[tp] = record.offset
+                continue
+            outcome, failure = result
             self.counts[outcome] += 1
             metrics.EVENTS_CONSUMED.labels(self.dispatcher.consumer, event.type, outcome.value).inc()
             if failure is not None:
                 self._dead_letter(dlq, record, failure, event_type=event.type)
+        for tp, offset in resume.items():
+            consumer.seek(tp, offset)
         # Only now, with every event applied or dead-lettered, may the offsets move past them. The
         # commit is asynchronous: waiting a round trip to the broker for every batch idled the loop
         # for a quarter of its time, and a commit lost to a crash or a rebalance only means that
         # those events come again, which the inbox absorbs.
         offsets = {
-            tp: OffsetAndMetadata(partition_records[-1].offset + 1, "", -1)
+            tp: OffsetAndMetadata(resume.get(tp, partition_records[-1].offset + 1), "", -1)
             for tp, partition_records in batch.items()
         }
         future = consumer.commit_async(offsets, callback=_log_failed_commit)

@@ -111,12 +111,16 @@ class Dispatcher:
     def deliver(self, event: Event) -> tuple[Outcome, Failure | None]:
         return self.deliver_batch([event])[0]
 
-    def deliver_batch(self, events: list[Event]) -> list[tuple[Outcome, Failure | None]]:
+    def deliver_batch(
+        self, events: list[Event], *, deadline: float | None = None
+    ) -> list[tuple[Outcome, Failure | None] | None]:
         """Apply events in order, in one transaction when all goes well.
 
         One transaction per poll batch rather than per event is what lets a consumer keep up with
         the broker. If any handler fails, the batch's transaction rolls back whole and its events
-        are applied one at a time, so only the failing event is retried and dead-lettered.
+        are applied one at a time, so only the failing event is retried and dead-lettered. Each of
+        those may take seconds of retries: once ``deadline`` (``time.monotonic()``) has passed, the
+        events not yet tried are left untried (None), at least one having been.
         """
         results: list[tuple[Outcome, Failure | None] | None] = [None] * len(events)
         work = []
@@ -140,7 +144,9 @@ class Dispatcher:
                 return results
             except Exception as error:  # noqa: BLE001 - any failure sends us to the one-at-a-time path
                 log.info("batch of %d rolled back (%s); applying one at a time", len(work), error)
-        for index, handler, event in work:
+        for tried, (index, handler, event) in enumerate(work):
+            if tried and deadline is not None and time.monotonic() >= deadline:
+                break
             results[index] = self._deliver_alone(handler, event)
         return results
 

@@ -457,6 +457,37 @@ def test_one_failing_event_in_a_batch_is_dead_lettered_alone_and_the_rest_applie
     assert consumer.commits == [{("members", 2): 5}]
 
 
+def test_a_batch_failing_past_its_time_leaves_the_rest_for_the_next_poll_in_order(db):
+    # A handler's bug fails every event: each costs its retries, and a batch of hundreds took past
+    # the poll interval. Past the batch's time (0 here) the events not yet tried wait, and the
+    # partition resumes at the first of them.
+    class FailsAll(Recorder):
+        def __call__(self, event, uow):
+            raise RuntimeError("a bug")
+
+    runner = ConsumerRunner(
+        dispatcher(db, FailsAll(db), max_attempts=2),
+        consumer_factory=None,
+        producer_factory=None,
+        batch_seconds=0,
+    )
+    dlq = FakeDlqProducer()
+    events = [approved(f"m-{i}") for i in range(4)]
+    other = FakeRecord(approved("m-9"), offset=40)
+    other.partition = 5  # another partition of the batch, its record untried too
+
+    consumer = process(runner, [*(FakeRecord(e, offset=10 + i) for i, e in enumerate(events)), other], dlq)
+
+    assert [headers["ce_id"] for _, _, _, headers in dlq.sent] == [events[0].id.encode()]
+    assert runner.counts[Outcome.DEAD] == 1 and runner.counts[Outcome.APPLIED] == 0
+    assert consumer.seeks == [(("members", 2), 11), (("members", 5), 40)]
+    assert consumer.commits == [{("members", 2): 11, ("members", 5): 40}]
+
+    later = process(runner, [FakeRecord(e, offset=10 + i) for i, e in enumerate(events) if i > 0], dlq)
+
+    assert len(dlq.sent) == 2 and later.commits == [{("members", 2): 12}]  # one more each poll
+
+
 def test_an_event_repeated_within_one_batch_is_applied_once(db):
     handler = Recorder(db)
     runner = ConsumerRunner(dispatcher(db, handler), consumer_factory=None, producer_factory=None)
