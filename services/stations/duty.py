@@ -30,7 +30,7 @@ def _locking(conn, *member_ids: str) -> None:
     event that suspends one of them, and takes them off the rota in its transaction (``on_inactive``),
     then either waits for this transaction and finds what it wrote, or commits first and is read
     here: a group or swap never puts a suspended volunteer back on the rota."""
-    for member_id in sorted(set(member_ids)):
+    for member_id in sorted({m for m in member_ids if m}):  # None: a caller with no membership
         find(conn, tables.members, member_id, lock=True)
 
 
