@@ -31,6 +31,16 @@ class IdOut(Schema):
     id = fields.String(required=True)
 
 
+class AuditEntryOut(Schema):
+    """A row of a service's audit trail (services/common/audit.py), without its subject column."""
+
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
+    request_id = fields.String(allow_none=True)
+
+
 def _holds_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value

@@ -208,14 +208,6 @@ class RosterOut(Schema):
     no_shows = fields.Integer()
 
 
-class AuditOut(Schema):
-    at = fields.DateTime()
-    actor = fields.String()
-    action = fields.String()
-    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
-    request_id = fields.String(allow_none=True)
-
-
 class AttendanceOut(Schema):
     session_id = fields.String()
     starts_at = fields.DateTime()

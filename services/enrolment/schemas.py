@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from schemas.fields import CNMobile, Moment, ResidentIdNumber
+from schemas.http import AuditEntryOut, Strict
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
-from schemas.http import Strict
 
 from .accounts import STAFF_ROLES
 from .model import OUTCOMES, UNIT_KINDS
@@ -220,13 +220,8 @@ class StaffOut(Schema):
     disabled = fields.Boolean()
 
 
-class AuditOut(Schema):
-    at = fields.DateTime()
-    actor = fields.String()
-    action = fields.String()
+class AuditOut(AuditEntryOut):
     member_id = fields.String(allow_none=True)
-    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
-    request_id = fields.String(allow_none=True)
 
 
 class DisputeListArgs(Strict):

@@ -7,6 +7,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from schemas.http import AuditEntryOut
 from services.common import members, spreadsheet
 from services.common.auth import ADMIN, MEMBER, bearer_token, principal, require
 from services.common.clock import now
@@ -177,7 +178,7 @@ class RosterCsv(MethodView):
 @blp.route("/<course_id>/audit")
 class RosterAudit(MethodView):
     @require(ADMIN)
-    @blp.response(200, s.AuditOut(many=True))
+    @blp.response(200, AuditEntryOut(many=True))
     def get(self, course_id):
         """Who exported the course's roster, and when (the latest 200)"""
         _roster_course(course_id)
