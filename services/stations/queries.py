@@ -99,7 +99,7 @@ def shift_log(conn: Connection, shift_id: str) -> list[dict]:
 
 def stats(conn: Connection, station_id: str, first: date, last: date, at: datetime) -> dict:
     """Per local day: visits, duties scheduled and done, and hours the station was open (the union of
-    its shifts, so two volunteers on duty together count once)."""
+    its shifts' stints, so two volunteers on duty together count once, and a lunch away none)."""
     start = datetime.combine(first, time(0), SHANGHAI).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
     days = {
@@ -125,14 +125,16 @@ def stats(conn: Connection, station_id: str, first: date, last: date, at: dateti
         if status == "done":
             days[day]["done"] += count
 
-    sh = tables.shifts
+    sh, st = tables.shifts, tables.shift_stints
     spans = sorted(
         (max(utc(r.started_at), start), min(utc(r.ended_at) if r.ended_at else at, end))
         for r in conn.execute(
-            select(sh.c.started_at, sh.c.ended_at).where(
+            select(st.c.started_at, st.c.ended_at)
+            .join(sh, sh.c.id == st.c.shift_id)
+            .where(
                 sh.c.station_id == station_id,
-                sh.c.started_at < end,
-                (sh.c.ended_at.is_(None)) | (sh.c.ended_at > start),
+                st.c.started_at < end,
+                (st.c.ended_at.is_(None)) | (st.c.ended_at > start),
             )
         )
     )

@@ -17,7 +17,7 @@ from services.common.members import require_active
 from services.common.signed_codes import CodeSigner
 
 from . import repository, tables
-from .model import Duty, check_within, may_take, minutes_between
+from .model import Duty, check_within, may_take
 from .service import existing, publish, scanned
 from .settings import StationsSettings
 
@@ -33,12 +33,12 @@ def duty_day(conn, station_id: str, at: datetime) -> date:
     return yesterday if running_on else today
 
 
-def _duties_of_the_day(conn, station_id: str, member_id: str, at: datetime) -> list[Duty]:
+def _duties_of_the_day(conn, station_id: str, member_id: str, day: date) -> list[Duty]:
     """The duties of the day the volunteer checks in on (``duty_day``) that are this member's:
     their group's, or handed to them."""
     groups: dict[str, set[str]] = {}
     mine = []
-    for duty in repository.duties_on(conn, station_id, duty_day(conn, station_id, at)):
+    for duty in repository.duties_on(conn, station_id, day):
         if duty.group_id not in groups:
             groups[duty.group_id] = repository.group_members(conn, duty.group_id)
         if may_take(duty, member_id, groups[duty.group_id]):
@@ -65,23 +65,11 @@ def check_in(
         check_within(station, lat, lng, settings.checkin_radius_m)
         if repository.open_shift_of(conn, member_id) is not None:
             raise Conflict("checkin.already")
-        mine = _duties_of_the_day(conn, station.id, member_id, at)
+        day = duty_day(conn, station.id, at)
+        mine = _duties_of_the_day(conn, station.id, member_id, day)
         if not mine:
             raise Forbidden("checkin.not_on_rota")
-        group_id = mine[0].group_id
-        shift_id = str(uuid.uuid4())
-        try:
-            with conn.begin_nested():
-                repository.add_shift(
-                    conn,
-                    id=shift_id,
-                    station_id=station.id,
-                    member_id=member_id,
-                    group_id=group_id,
-                    started_at=at,
-                )
-        except IntegrityError:  # a concurrent check-in of the same volunteer won
-            raise Conflict("checkin.already") from None
+        shift_id, group_id = _start_or_resume(conn, station.id, member_id, day, mine[0].group_id, at)
         for duty in mine:
             if duty.kind == "open" and duty.status == "scheduled":
                 repository.mark_duty(conn, duty.id, "done", shift_id)
@@ -102,6 +90,32 @@ def check_in(
         uow.commit()
     publish(client, _station_now(uow, station.id), live_only=True)
     return shift_id
+
+
+def _start_or_resume(conn, station_id: str, member_id: str, day: date, group_id: str, at: datetime):
+    """The volunteer's shift of the day, new or resumed, and its group. A day on duty is one shift
+    however often they step out: a shift is what the thank-you voucher is granted once for, so a
+    check-out and check-in again must not make another (docs/stations.md)."""
+    earlier = repository.day_shift_of(conn, member_id, station_id, day)
+    try:
+        with conn.begin_nested():
+            if earlier is None:
+                shift_id = str(uuid.uuid4())
+                repository.add_shift(
+                    conn,
+                    id=shift_id,
+                    station_id=station_id,
+                    member_id=member_id,
+                    group_id=group_id,
+                    started_at=at,
+                    duty_day=day,
+                )
+                return shift_id, group_id
+            if repository.resume_shift(conn, earlier.id, at):
+                return earlier.id, earlier.group_id
+    except IntegrityError:  # a concurrent check-in of the same volunteer won
+        pass
+    raise Conflict("checkin.already")
 
 
 def _station_now(uow: UnitOfWork, station_id: str):
@@ -135,19 +149,24 @@ def log_entry(
     return entry_id
 
 
-def check_out(uow: UnitOfWork, client: redis.Redis, member_id: str, shift_id: str) -> dict:
+def check_out(
+    uow: UnitOfWork, client: redis.Redis, settings: StationsSettings, member_id: str, shift_id: str
+) -> dict:
     at = now()
     with uow:
         conn = uow.connection
         shift = _own_open_shift(conn, shift_id, member_id)
         station = existing(conn, shift.station_id, for_update=True)
-        minutes = minutes_between(utc(shift.started_at), at)
-        repository.end_shift(conn, shift.id, at, minutes)
-        # The close duty of the opening the shift began in: the next morning's, for a night.
-        for duty in repository.duties_on(conn, station.id, duty_day(conn, station.id, utc(shift.started_at))):
+        minutes = repository.end_shift(conn, shift.id, at)
+        # The close duty of the opening the shift began in (the next morning's, for a night), done
+        # by leaving at closing time: stepping out at 08:01 closes nothing.
+        closing_from = at + timedelta(minutes=settings.shift_grace_minutes)
+        day = shift.duty_day or duty_day(conn, station.id, utc(shift.started_at))
+        for duty in repository.duties_on(conn, station.id, day):
             if (
                 duty.kind == "close"
                 and duty.status == "scheduled"
+                and duty.at <= closing_from
                 and may_take(duty, member_id, repository.group_members(conn, duty.group_id))
             ):
                 repository.mark_duty(conn, duty.id, "done", shift.id)

@@ -154,7 +154,9 @@ shifts = Table(
     Column("status", String(10), nullable=False),  # open, completed
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("minutes", Integer, nullable=True),
+    Column("minutes", Integer, nullable=True),  # on duty, its stints' sum
+    # The day whose opening the shift takes part in (shifts.duty_day); empty on shifts from before.
+    Column("duty_day", Date, nullable=True),
     # One open shift per volunteer: a second check-in, even a concurrent one, is a conflict.
     Index(
         "uq_shifts_open_member",
@@ -163,6 +165,18 @@ shifts = Table(
         postgresql_where=text(_open),
         sqlite_where=text(_open),
     ),
+    # One shift per volunteer, station and day: checking in again resumes it (shifts.check_in).
+    Index("uq_shifts_member_station_day", "member_id", "station_id", "duty_day", unique=True),
+)
+
+# A shift's times on duty, from each check-in to its check-out: a volunteer who steps out for lunch
+# resumes the day's shift, and the station's open hours leave the hour out.
+shift_stints = Table(
+    "shift_stints",
+    metadata,
+    Column("shift_id", String(36), ForeignKey("shifts.id"), primary_key=True),
+    Column("started_at", DateTime(timezone=True), primary_key=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
 )
 
 duty_log = Table(

@@ -61,4 +61,4 @@ class Checkout(MethodView):
     @blp.response(200, s.CheckoutOut)
     def post(self, shift_id):
         """End your shift; the station closes when nobody else is on duty"""
-        return shifts.check_out(unit_of_work(), redis(), member_id(), shift_id)
+        return shifts.check_out(unit_of_work(), redis(), stations().settings, member_id(), shift_id)

@@ -9,9 +9,10 @@ from sqlalchemy import Connection, and_, delete, or_, select, update
 from services.common.clock import utc
 
 from .. import tables
-from ..model import Duty
+from ..model import Duty, minutes_between
 
-g, gm, d, sw, sh = tables.duty_groups, tables.duty_group_members, tables.duties, tables.swaps, tables.shifts
+g, gm, d, sw = tables.duty_groups, tables.duty_group_members, tables.duties, tables.swaps
+sh, st = tables.shifts, tables.shift_stints
 
 
 def duty_from_row(row) -> Duty:
@@ -118,8 +119,14 @@ def hand_duty(conn: Connection, duty_id: str, member_id: str) -> None:
 
 
 def overdue_duties(conn: Connection, before: datetime) -> list[Duty]:
+    """Scheduled duties whose time was before ``before``; a close duty not while somebody is still on
+    shift at its station (closing late is closing: their check-out does it)."""
+    on_shift = select(sh.c.id).where(sh.c.station_id == d.c.station_id, sh.c.status == "open").exists()
     rows = conn.execute(
-        select(d).where(d.c.status == "scheduled", d.c.at < before).order_by(d.c.at).with_for_update()
+        select(d)
+        .where(d.c.status == "scheduled", d.c.at < before, ~and_(d.c.kind == "close", on_shift))
+        .order_by(d.c.at)
+        .with_for_update(of=d)
     )
     return [duty_from_row(r) for r in rows]
 
@@ -151,11 +158,28 @@ def settle_swap(conn: Connection, swap_id: str, status: str, at: datetime) -> No
 
 def add_shift(conn: Connection, **values) -> None:
     conn.execute(sh.insert().values(status="open", **values))
+    conn.execute(st.insert().values(shift_id=values["id"], started_at=values["started_at"]))
 
 
 def shift(conn: Connection, shift_id: str, *, for_update: bool = False):
     query = select(sh).where(sh.c.id == shift_id)
     return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def day_shift_of(conn: Connection, member_id: str, station_id: str, day: date):
+    """The volunteer's shift at the station on that duty day, if they checked in already."""
+    query = select(sh).where(sh.c.member_id == member_id, sh.c.station_id == station_id, sh.c.duty_day == day)
+    return conn.execute(query).first()
+
+
+def resume_shift(conn: Connection, shift_id: str, at: datetime) -> bool:
+    """Open a completed shift again, with a stint from ``at``; False when it is not completed (a
+    concurrent check-in won)."""
+    reopened = update(sh).where(sh.c.id == shift_id, sh.c.status == "completed")
+    if conn.execute(reopened.values(status="open", ended_at=None)).rowcount != 1:
+        return False
+    conn.execute(st.insert().values(shift_id=shift_id, started_at=at))
+    return True
 
 
 def open_shift_of(conn: Connection, member_id: str):
@@ -168,10 +192,15 @@ def open_shifts_at(conn: Connection, station_id: str) -> int:
     )
 
 
-def end_shift(conn: Connection, shift_id: str, at: datetime, minutes: int) -> None:
+def end_shift(conn: Connection, shift_id: str, at: datetime) -> int:
+    """Complete the shift and its stint; its minutes on duty, all stints together."""
+    conn.execute(update(st).where(st.c.shift_id == shift_id, st.c.ended_at.is_(None)).values(ended_at=at))
+    stints = conn.execute(select(st.c.started_at, st.c.ended_at).where(st.c.shift_id == shift_id))
+    minutes = sum(minutes_between(utc(start), utc(end)) for start, end in stints)
     conn.execute(
         update(sh).where(sh.c.id == shift_id).values(status="completed", ended_at=at, minutes=minutes)
     )
+    return minutes
 
 
 def add_log(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import opening_hours
@@ -98,10 +99,8 @@ def test_the_volunteer_on_the_rota_checks_in_logs_and_checks_out_and_the_station
 
     assert outbox_types(app) == [ev.STATION_OPENED, ev.SHIFT_STARTED, ev.STATION_CLOSED, ev.SHIFT_COMPLETED]
     completed = [r for r in outbox(app) if r.type == ev.SHIFT_COMPLETED][0]
-    assert completed.key == station_id if hasattr(completed, "key") else True
-    import json
-
-    payload = json.loads(completed.payload) if isinstance(completed.payload, str) else completed.payload
+    assert completed.key == station_id
+    payload = json.loads(completed.payload)
     assert payload["member_id"] == "m-1" and payload["shift_id"] == shift_id
     assert payload["duty_group_id"] == group_id
 
@@ -279,3 +278,62 @@ def test_a_night_volunteer_opens_at_night_and_closes_the_next_morning_and_misses
 
 def _utc_text(day: date, at: time) -> str:
     return datetime.combine(day, at, SHANGHAI).astimezone(UTC).isoformat()
+
+
+def _at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock, SHANGHAI).astimezone(UTC)
+
+
+def _day_on_duty(rig, monkeypatch, hours: str = "Mo-Su 08:00-20:00"):
+    """A station with ``hours``, m-1 on its rota tomorrow, and the service's clock to set."""
+    station_id = rig.station(opening_hours=hours)
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id, weeks=2)
+    clock = [now()]
+    monkeypatch.setattr(shifts, "now", lambda: clock[0])
+    return station_id, local_day(now()) + timedelta(days=1), clock
+
+
+def _duties_of(api, rig, station_id: str, day: date) -> dict:
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    return {d["kind"]: d["status"] for d in duties if d["day"] == day.isoformat()}
+
+
+def test_stepping_out_and_back_in_resumes_the_days_shift_which_completes_as_one(rig, api, app, monkeypatch):
+    station_id, day, clock = _day_on_duty(rig, monkeypatch)
+    member = rig.mint.member("m-1")
+    clock[0] = _at(day, time(7, 55))
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    clock[0] = _at(day, time(12))
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=member)
+    # Out for lunch at noon: the station closed, but its close duty is the evening's.
+    assert _duties_of(api, rig, station_id, day) == {"open": "done", "close": "scheduled"}
+
+    clock[0] = _at(day, time(13))
+    assert rig.checkin(station_id, "m-1")["shift_id"] == shift_id
+    assert api.get("/api/v1/shifts/me", headers=member)["shift_id"] == shift_id
+    clock[0] = _at(day, time(20, 5))
+    done = api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=member)
+
+    assert done["minutes"] == 245 + 425  # 07:55-12:00 and 13:00-20:05, not the lunch hour
+    assert _duties_of(api, rig, station_id, day) == {"open": "done", "close": "done"}
+    completed = [json.loads(r.payload) for r in outbox(app) if r.type == ev.SHIFT_COMPLETED]
+    # One shift, so one thank-you voucher: merchants grant it once per shift id.
+    assert {c["shift_id"] for c in completed} == {shift_id} and len(completed) == 2
+    assert [c["minutes"] for c in completed] == [245, 670]
+    stats = api.get(f"/api/v1/stations/{station_id}/stats?from={day}&to={day}", headers=rig.coordinator)
+    assert stats["days"][0]["open_hours"] == round(670 / 60, 2)
+
+
+def test_a_volunteer_closing_late_is_not_marked_missed_and_their_check_out_closes(rig, api, app, monkeypatch):
+    station_id, day, clock = _day_on_duty(rig, monkeypatch)
+    ext, uow = app.extensions["stations"], app.extensions["unionhub"].db.unit_of_work
+    clock[0] = _at(day, time(7, 55))
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+
+    clock[0] = _at(day, time(21))  # an hour past closing, still on duty
+    shifts.mark_missed(uow(), ext.settings, clock[0])
+    assert _duties_of(api, rig, station_id, day) == {"open": "done", "close": "scheduled"}
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+    assert _duties_of(api, rig, station_id, day) == {"open": "done", "close": "done"}
