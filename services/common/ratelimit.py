@@ -47,12 +47,18 @@ class Limit:
 
 def hit(client: redis.Redis, key: str, *, limit: int, window_seconds: int) -> None:
     """Count one attempt against ``key``; raise RateLimited past ``limit`` in the window."""
-    window = Limit(key, limit, window_seconds)
     with failing_open(key):
-        pipe = client.pipeline(transaction=False)
-        counting(pipe, window)
-        count, _ = pipe.execute()
-        refuse_past(client, window, count)
+        guard(client, key, limit=limit, window_seconds=window_seconds)
+
+
+def guard(client: redis.Redis, key: str, *, limit: int, window_seconds: int) -> None:
+    """``hit`` for a limit that is all that stands between a guesser and a short secret (a locker's
+    pickup code): a Redis error is raised (503), as a single-use check's is, not let through."""
+    window = Limit(key, limit, window_seconds)
+    pipe = client.pipeline(transaction=False)
+    counting(pipe, window)
+    count, _ = pipe.execute()
+    refuse_past(client, window, count)
 
 
 def counting(pipe, limit: Limit) -> None:

@@ -41,3 +41,8 @@ def card(station_id: str) -> str:
 
 def pickup_attempts(station_id: str, who: str) -> str:
     return f"{PREFIX}:pickup:{station_id}:{who}"
+
+
+def daily_pickups(who: str) -> str:
+    """A courier's pickups tried at any station today (lockers.DAILY_PICKUPS)."""
+    return f"{PREFIX}:pickups:{who}"

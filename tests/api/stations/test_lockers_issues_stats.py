@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from sqlalchemy import select
 
 from schemas.events import stations as ev
@@ -133,3 +134,43 @@ def test_a_stats_range_beyond_the_years_is_refused_by_field_not_a_500(api, rig):
         ("from", "date.out_of_range"),
         ("to", "date.out_of_range"),
     }
+
+
+def _pickup(api, station_id: str, courier: dict, code: str):
+    return api.send(
+        "POST", f"/api/v1/stations/{station_id}/lockers/pickups", json={"pickup_code": code}, headers=courier
+    )
+
+
+def test_a_courier_tries_only_so_many_pickup_codes_a_day_across_stations(rig, api, app):
+    stations = [rig.station(name=f"驿站{i}") for i in range(4)]
+    join(app, "m-1", "m-2")
+    owner, guesser = rig.mint.member("m-1"), rig.mint.member("m-2")
+    deposit = api.post(f"/api/v1/stations/{stations[3]}/lockers/deposits", {}, headers=owner, expect=201)
+    wrong = f"{(int(deposit['pickup_code']) + 1) % 10**6:06d}"
+    for station_id in stations[:3]:  # each station's own limit allows 10
+        assert {_pickup(api, station_id, guesser, wrong).status_code for _ in range(10)} == {404}
+
+    refused = _pickup(api, stations[3], guesser, deposit["pickup_code"])
+
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert _pickup(api, stations[3], owner, deposit["pickup_code"]).status_code == 200
+    assert outbox_types(app).count(ev.LOCKER_COLLECTED) == 1
+
+
+def test_with_redis_down_a_pickup_is_refused_with_503_and_the_locker_stays_shut(rig, api, app, monkeypatch):
+    station_id = rig.station()
+    join(app, "m-1")
+    courier = rig.mint.member("m-1")
+    deposit = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=courier, expect=201)
+
+    def down(*_args, **_kwargs):
+        raise redis.ConnectionError("Redis went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", down)
+        refused = _pickup(api, station_id, courier, deposit["pickup_code"])
+
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+    assert outbox_types(app) == [ev.LOCKER_DEPOSITED]
+    assert _pickup(api, station_id, courier, deposit["pickup_code"]).status_code == 200
