@@ -69,7 +69,9 @@ def from_record(value: bytes | None, headers: list[tuple[str, bytes]] | None) ->
     try:
         data = json.loads(value) if value else {}
         time = datetime.fromisoformat(attrs["ce_time"]) if attrs.get("ce_time") else datetime.now(UTC)
-    except ValueError as exc:
+    # RecursionError: a value nested past the interpreter's depth (a thousand brackets) must be
+    # dead-lettered like any other unreadable value, not crash the consumer on it again and again.
+    except (ValueError, RecursionError) as exc:
         raise EnvelopeError(f"unreadable event: {exc}") from exc
     if not isinstance(data, dict):
         raise EnvelopeError("event data is not a JSON object")

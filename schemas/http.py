@@ -1,12 +1,19 @@
 """What every service's HTTP schemas share: the base of request bodies and the answer that names a
 created object."""
 
+import re
 from collections.abc import Mapping
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 
-# The code of a field that holds U+0000 (services/common/i18n.py words it).
+# The codes of a field that holds U+0000 or a lone UTF-16 surrogate (services/common/i18n.py words
+# them).
 NUL_CHARACTER = "nul_character"
+LONE_SURROGATE = "lone_surrogate"
+
+# A surrogate left alone by JSON's "\ud800" escape (a pair becomes one character) is no character of
+# UTF-8: psycopg and sqlite3 cannot encode it.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Strict(Schema):
@@ -16,12 +23,13 @@ class Strict(Schema):
         ordered = True
 
     @pre_load
-    def _refuse_nul(self, data, **_kwargs):
-        # PostgreSQL's text cannot hold U+0000 (SQLite's can): a statement sent with one fails, which
-        # would answer 500. No field of ours means it, so it is refused here, field by field.
+    def _refuse_unstorable(self, data, **_kwargs):
+        # PostgreSQL's text cannot hold U+0000 (SQLite's can), and no database takes a lone surrogate:
+        # a statement sent with one fails, which would answer 500 (and on the pipelined path drop the
+        # pooled connection). No field of ours means either, so they are refused here, field by field.
         if isinstance(data, Mapping):
             keys = (field.data_key or name for name, field in self.load_fields.items())
-            found = {key: [NUL_CHARACTER] for key in keys if key in data and _holds_nul(data[key])}
+            found = {key: [code] for key in keys if key in data and (code := _unstorable(data[key]))}
             if found:
                 raise ValidationError(found)
         return data
@@ -41,11 +49,17 @@ class AuditEntryOut(Schema):
     request_id = fields.String(allow_none=True)
 
 
-def _holds_nul(value) -> bool:
+def _unstorable(value) -> str | None:
+    """The code of the first character in ``value`` (searched through its items) that the database
+    cannot store, or None."""
     if isinstance(value, str):
-        return "\x00" in value
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        return NUL_CHARACTER if found.group() == "\x00" else LONE_SURROGATE
+    items = ()
     if isinstance(value, Mapping):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
-    return False
+        items = (part for pair in value.items() for part in pair)
+    elif isinstance(value, list | tuple):
+        items = value
+    return next((code for item in items if (code := _unstorable(item))), None)

@@ -66,6 +66,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This value holds a character that is not allowed (U+0000).",
         "zh-CN": "此项含有不允许的字符",
     },
+    "lone_surrogate": {
+        "en": "This value holds an unpaired UTF-16 surrogate, which is not a character.",
+        "zh-CN": "此项含有无法识别的字符",
+    },
     **FIELD_MESSAGES,
 }
 

@@ -1,7 +1,8 @@
 """A service's event worker: the outbox relay, the consumer runner and the service's timed jobs,
 in one process or apart.
 
-Every loop restarts itself after an unexpected error; SIGTERM or SIGINT stops them cleanly.
+Every loop restarts itself after an unexpected error; a timed job that fails is logged and tried
+again at its next turn while the others keep theirs. SIGTERM or SIGINT stops them cleanly.
 """
 
 from __future__ import annotations
@@ -48,12 +49,23 @@ def run_jobs(settings: Settings, db: Database, jobs: list[Job], stop: threading.
         for job in jobs:
             if time.monotonic() < due[job.name]:
                 continue
-            done = job.run(settings, db, client)
-            if done:
-                log.info("%s: %d", job.name, done)
-            metrics.LOOP_HEARTBEAT.labels(settings.service, f"job:{job.name}").set_to_current_time()
+            _run_once(job, settings, db, client)
             due[job.name] = time.monotonic() + job.every_seconds
         stop.wait(1)
+
+
+def _run_once(job: Job, settings: Settings, db: Database, client: redis.Redis) -> None:
+    try:
+        done = job.run(settings, db, client)
+    except Exception:
+        # Caught here, not by _supervise: a restart put the failing job first again and the jobs after
+        # it never got a turn (stations' finder on Redis, while its database was down). Its heartbeat
+        # stays still, so a job that keeps failing is seen.
+        log.exception("job %s failed; trying again in %.0fs", job.name, job.every_seconds)
+        return
+    if done:
+        log.info("%s: %d", job.name, done)
+    metrics.LOOP_HEARTBEAT.labels(settings.service, f"job:{job.name}").set_to_current_time()
 
 
 def build_relay(settings: Settings, db: Database, **options) -> Relay:

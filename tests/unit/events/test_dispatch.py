@@ -385,6 +385,20 @@ def test_runner_dead_letters_a_record_that_is_not_a_cloudevent(db):
     assert count(db, "inbox") == 0
 
 
+def test_a_record_nested_too_deep_to_parse_is_dead_lettered_and_the_partition_moves_on(db):
+    runner = ConsumerRunner(dispatcher(db, Recorder(db)), consumer_factory=None, producer_factory=None)
+    dlq = FakeDlqProducer()
+    too_deep = b"[" * 1100 + b"]" * 1100
+    records = [FakeRecord(approved("m-1"), offset=20, value=too_deep), FakeRecord(approved("m-2"), offset=21)]
+
+    consumer = process(runner, records, dlq)
+
+    [(_, _, value, headers)] = dlq.sent
+    assert (value, headers["x-error-kind"]) == (too_deep, b"envelope")
+    assert count(db, "approvals") == 1  # the event behind it
+    assert consumer.commits == [{("members", 2): 22}]
+
+
 def test_a_batch_is_applied_in_one_go_and_offsets_move_past_it(db):
     handler = Recorder(db)
     runner = ConsumerRunner(dispatcher(db, handler), consumer_factory=None, producer_factory=None)

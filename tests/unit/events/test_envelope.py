@@ -107,7 +107,13 @@ def test_unsupported_specversion_is_refused():
         from_record(b"{}", headers)
 
 
-@pytest.mark.parametrize("value", [b"{not json", b"\xff\xfe"])
+# Nested past the interpreter's recursion limit: the JSON parser raises RecursionError.
+TOO_DEEP = b'{"a":' + b"[" * 1100 + b"]" * 1100 + b"}"
+
+
+@pytest.mark.parametrize(
+    "value", [b"{not json", b"\xff\xfe", TOO_DEEP], ids=["not json", "not utf-8", "too deep"]
+)
 def test_unreadable_value_is_refused(value):
     with pytest.raises(EnvelopeError, match="unreadable"):
         from_record(value, to_headers(sample()))
