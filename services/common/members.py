@@ -131,7 +131,7 @@ class MemberProjection:
         return {
             member_events.JOINED_V1: self.joined,
             member_events.JOINED: self.joined,
-            member_events.REASSIGNED: self.joined,
+            member_events.REASSIGNED: self.reassigned,
             member_events.APPROVED: self.status("active"),
             member_events.REINSTATED: self.status("active"),
             member_events.REJECTED: self.status("rejected"),
@@ -160,11 +160,20 @@ class MemberProjection:
 
     def joined(self, event: Event, uow) -> None:
         data = event.data
-        card_no = data.get("card_no")
-        if card_no is None:  # reassigned: same card, which the event does not repeat
-            existing = find(uow.connection, self.table, data["member_id"])
-            card_no = existing.card_no if existing else None
-        written = self._upserted(
+        if self._joined(uow, data, data["card_no"]) and data["status"] != ACTIVE and self.on_inactive:
+            self.on_inactive(uow, data["member_id"], data["status"])
+
+    def reassigned(self, event: Event, uow) -> None:
+        """The membership moved to another person (an identity dispute's decision): the same member
+        id serves them, and what the previous holder had tied to it ends, as when a member leaves —
+        their future bookings and duties, their children's details (reason ``reassigned``)."""
+        data = event.data
+        existing = find(uow.connection, self.table, data["member_id"])  # the same card: not repeated
+        if self._joined(uow, data, existing.card_no if existing else None) and self.on_inactive:
+            self.on_inactive(uow, data["member_id"], "reassigned")
+
+    def _joined(self, uow, data: dict, card_no: str | None) -> bool:
+        return self._upserted(
             uow,
             {
                 "member_id": data["member_id"],
@@ -175,8 +184,6 @@ class MemberProjection:
                 "updated_at": data["occurred_at"],
             },
         )
-        if written and data["status"] != ACTIVE and self.on_inactive:
-            self.on_inactive(uow, data["member_id"], data["status"])
 
     def status(self, status: str) -> Callable[[Event, object], None]:
         def handle(event: Event, uow) -> None:

@@ -189,14 +189,15 @@ def cancel(uow: UnitOfWork, member_id: str, booking_id: str) -> None:
 
 
 def member_gone(uow: UnitOfWork, member_id: str, reason: str) -> None:
-    """The member was suspended, left or erased: their future seats go to the waitlist. Runs in the
-    transaction of the member event that said so."""
+    """The member was suspended, left or erased, or the membership moved to another person: their
+    future seats go to the waitlist, and with the person gone their children's details too. Runs in
+    the transaction of the member event that said so."""
     conn = uow.connection
     for seen in repository.bookings_to_cancel(conn, member_id, now()):
         course, found = _as_it_stands(conn, seen)
         if found.status in tables.HOLDING:
             _cancel(uow, found, course, f"member_{reason}")
-    if reason == "erased":
+    if reason in ("erased", "reassigned"):
         repository.erase_children(conn, member_id)
 
 

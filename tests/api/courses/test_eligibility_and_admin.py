@@ -165,6 +165,25 @@ def test_erasure_deletes_the_members_children_and_frees_their_seats(api):
     assert api.ok("GET", f"/api/v1/courses/{course}", api.admin)["seats_left"] == 2
 
 
+def test_a_membership_moved_to_another_person_leaves_them_no_child_or_seat_of_the_previous_holder(api):
+    course = api.course(min_age=6, max_age=12, capacity=1)
+    parent, waiting = api.member(), api.member()
+    child = _child(api, parent, 8)
+    api.book(parent, course, child_id=child)
+    api.book(waiting, course, child_id=_child(api, waiting, 9))
+
+    # An identity dispute's decision: the same member id now serves the claimant.
+    deliver(api.app, member_event(m.REASSIGNED, parent["member_id"]))
+
+    assert api.ok("GET", "/api/v1/bookings/me/children", api.auth(parent)) == []
+    cancelled = api.my_bookings(parent)[0]
+    assert (cancelled["status"], cancelled["cancel_reason"]) == ("cancelled", "member_reassigned")
+    assert api.my_bookings(waiting)[0]["status"] == "confirmed"
+    # The membership itself carries on: the claimant books as the member, and no child is theirs.
+    again = api.book(parent, course, child_id=child)
+    assert (again.status_code, again.json()["code"]) == (404, "child.not_found")
+
+
 def test_bad_course_input_names_the_fields_and_creates_nothing(api):
     term = api.term()
     reply = api.send(

@@ -217,6 +217,17 @@ def test_a_volunteer_who_leaves_is_taken_off_the_rota_and_their_duties_are_flagg
     assert rig.checkin(station_id, "m-1", expect=403)["code"] == "member.left"
 
 
+def test_a_volunteers_membership_moved_to_another_person_takes_the_rota_from_neither(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    deliver(app, member_event(m.REASSIGNED, "m-1"))  # an identity dispute's decision
+    groups = api.get(f"/api/v1/stations/{station_id}/duty-groups", headers=rig.coordinator)
+    assert groups[0]["member_ids"] == ["m-2"]
+    duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
+    assert duties and all(d["flagged"] == "member_reassigned" for d in duties if d["status"] == "scheduled")
+    # The person now holding the membership never volunteered.
+    assert rig.checkin(station_id, "m-1", expect=403)["code"] == "checkin.not_on_rota"
+
+
 def test_regenerating_a_rota_replaces_duties_with_swaps_asked_and_keeps_one_taken_by_a_swap(rig, api):
     station_id = rig.station(opening_hours="Mo-Su 00:00-24:00")
     rig.assign(station_id)
