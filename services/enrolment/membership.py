@@ -72,27 +72,37 @@ def redeem_card(
 
 
 def erase(uow: UnitOfWork, member_id: str | None, *, subject: str) -> None:
-    """Honour a deletion request: personal data is wiped, the card number and history stay anonymous."""
-    if not member_id:
-        raise NotFound("member.not_joined")
+    """Honour a deletion request: the personal data of every membership the person holds or held is
+    wiped, each card number and history stays, anonymous.
+
+    The person is their WeChat login, not the token's member id: that names only a current
+    membership, and one who left or was rejected, or left and joined again, has rows it never names.
+    """
+    openid = subject.removeprefix("wx:") if subject.startswith("wx:") else None
     with uow:
         conn = uow.connection
-        member = repository.member(conn, member_id, for_update=True)
-        if member is None:
-            raise NotFound("member.not_found")
-        row = repository.member_row(conn, member_id)
-        if row.erased_at is not None:
-            raise Conflict("member.erased")
-        row = _own_row(conn, member_id, subject)
-        change = model.leave(member, erased=True)
-        # The stored answer to their join names the member: a replay must not bring it back.
-        if row.openid:
-            repository.forget_join_answers(conn, row.openid)
-        repository.erase_member(conn, member, now())
-        _audit(uow, actor=subject, action="erase", member_id=member_id, fields=["all_personal_data"])
-        # Emitted even for someone who had already left: other services erase their copies too.
-        record_change(uow, change, member_id)
+        members = repository.unerased_members_of(conn, openid) if openid else []
+        if not members:
+            raise _nothing_to_erase(conn, member_id)
+        # The stored answers to their joins name their memberships: a replay must not bring one back.
+        repository.forget_join_answers(conn, openid)
+        for member in members:
+            change = model.leave(member, erased=True)
+            repository.erase_member(conn, member, now())
+            _audit(uow, actor=subject, action="erase", member_id=member.id, fields=["all_personal_data"])
+            # Emitted even for a membership that had ended: other services erase their copies too.
+            record_change(uow, change, member.id)
         uow.commit()
+
+
+def _nothing_to_erase(conn: Connection, member_id: str | None) -> Exception:
+    # Repeated with the token of the membership it erased, the request conflicts with the first.
+    if not member_id:
+        return NotFound("member.not_joined")
+    row = repository.member_row(conn, member_id)
+    if row is not None and row.erased_at is not None:
+        return Conflict("member.erased")
+    return NotFound("member.not_found")
 
 
 # --- members, for admins ------------------------------------------------------------------------
@@ -166,16 +176,27 @@ def _audit(uow: UnitOfWork, *, actor: str, action: str, member_id: str | None, f
 
 
 def reencrypt_personal_data(uow: UnitOfWork, pii_keys: PiiKeys, *, batch: int = 500) -> int:
-    """Re-encrypt up to ``batch`` rows' personal data still under an old key, members' and then open
-    disputes' claimants'; return how many changed.
+    """Re-encrypt up to ``batch`` rows' personal data still under an old key, open disputes'
+    claimants' and then members'; return how many changed.
 
     Rotation: put the new key first in UNIONHUB_PII_KEYS (old keys after it, so both decrypt), run
     this until it returns 0, then drop the old key.
+
+    The rows are locked as they are read: an erasure, a dispute's move or its close that commits
+    between the read and the write would otherwise be overwritten with the old ciphertexts. A locked
+    row is waited for, then read as its writer left it; skipping it instead could make a batch find
+    nothing but locked rows, and the run end with them still under the old key. Disputes are locked
+    before members, as resolving a dispute locks them, so the two cannot deadlock.
     """
     kid = pii_keys.pii.current_kid
     with uow:
         conn = uow.connection
-        members = repository.members_under_old_key(conn, kid, batch)
+        # A claimant's mobile is bound to the dispute's id (joining.py), and read again to move it.
+        claimants = repository.claimants_under_old_key(conn, kid, batch)
+        for row in claimants:
+            mobile_enc = pii.reencrypt(pii_keys.pii, row.claimant_mobile_enc, associated_data=row.id.encode())
+            repository.set_claimant_mobile(conn, row.id, mobile_enc)
+        members = repository.members_under_old_key(conn, kid, batch - len(claimants))
         for row in members:
             aad = row.id.encode()
             repository.set_member_ciphertexts(
@@ -184,10 +205,5 @@ def reencrypt_personal_data(uow: UnitOfWork, pii_keys: PiiKeys, *, batch: int = 
                 mobile_enc=pii.reencrypt(pii_keys.pii, row.mobile_enc, associated_data=aad),
                 id_number_enc=pii.reencrypt(pii_keys.pii, row.id_number_enc, associated_data=aad),
             )
-        # A claimant's mobile is bound to the dispute's id (joining.py), and read again to move it.
-        claimants = repository.claimants_under_old_key(conn, kid, batch - len(members))
-        for row in claimants:
-            mobile_enc = pii.reencrypt(pii_keys.pii, row.claimant_mobile_enc, associated_data=row.id.encode())
-            repository.set_claimant_mobile(conn, row.id, mobile_enc)
         uow.commit()
-    return len(members) + len(claimants)
+    return len(claimants) + len(members)

@@ -36,6 +36,7 @@ from .members import (
     members_under_old_key,
     save_member_state,
     set_member_ciphertexts,
+    unerased_members_of,
 )
 from .rows import campaign_from_row, unit_from_row, within
 from .staff import add_staff, set_staff_password, staff_by_username
@@ -78,6 +79,7 @@ __all__ = [
     "set_member_ciphertexts",
     "set_staff_password",
     "staff_by_username",
+    "unerased_members_of",
     "unit",
     "unit_from_row",
     "units_by_ids",

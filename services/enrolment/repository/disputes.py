@@ -66,13 +66,15 @@ def close_dispute(conn: Connection, dispute: Dispute, *, actor: str, at: datetim
 
 
 def claimants_under_old_key(conn: Connection, current_kid: str, limit: int):
-    """Open disputes whose claimant's mobile is still encrypted under an old PII key."""
+    """Open disputes whose claimant's mobile is still encrypted under an old PII key, locked until
+    the transaction ends."""
     d = tables.disputes.c
     return conn.execute(
         select(d.id, d.claimant_mobile_enc)
         .where(d.claimant_mobile_enc.is_not(None))
         .where(~d.claimant_mobile_enc.startswith(f"{current_kid}:"))
         .limit(limit)
+        .with_for_update(key_share=True)
     ).all()
 
 

@@ -99,6 +99,18 @@ def save_member_state(conn: Connection, member: Member, at: datetime) -> None:
     )
 
 
+def unerased_members_of(conn: Connection, openid: str) -> list[Member]:
+    """Every membership this WeChat user holds or held whose personal data is still here, locked.
+
+    Locked in id order, so that two erasures of the same person queue instead of deadlocking. A row
+    another transaction moves to someone else (a dispute) or erases meanwhile is left out once that
+    commits: PostgreSQL checks the condition again on the row it locks.
+    """
+    m = tables.members.c
+    query = select(tables.members).where(m.openid == openid, m.erased_at.is_(None)).order_by(m.id)
+    return [member_from_row(row) for row in conn.execute(query.with_for_update())]
+
+
 def erase_member(conn: Connection, member: Member, at: datetime) -> None:
     """Wipe personal data; the card number and the history stay, anonymous."""
     conn.execute(
@@ -134,12 +146,16 @@ def join_scope(openid: str) -> str:
 
 
 def members_under_old_key(conn: Connection, current_kid: str, limit: int):
+    """Members whose personal data is still encrypted under an old PII key, locked until the
+    transaction ends: FOR NO KEY UPDATE, the lock updating them takes anyway, so a join may still
+    open a dispute that refers to one."""
     m = tables.members.c
     return conn.execute(
         select(m.id, m.mobile_enc, m.id_number_enc)
         .where(m.id_number_enc.is_not(None))
         .where(~m.id_number_enc.startswith(f"{current_kid}:"))
         .limit(limit)
+        .with_for_update(key_share=True)
     ).all()
 
 

@@ -231,24 +231,42 @@ def test_personal_data_reads_are_not_audited_when_refused(api, tree):
 
 # --- the member's deletion request ------------------------------------------------------------
 
+ERASURE = "/api/v1/members/me/erasure"
+PERSONAL_COLUMNS = (
+    "name", "mobile_enc", "mobile_masked", "id_number_enc", "id_number_masked", "id_hash", "openid",
+    "birth_date", "sex",
+)  # fmt: skip
+
+
+def _assert_erased(api, worker) -> None:
+    """The worker's membership row keeps its card number and history, and nothing about them."""
+    (row,) = api.rows(et.members, et.members.c.id == worker.member_id)
+    assert row.status == "left" and row.erased_at is not None
+    assert {column: getattr(row, column) for column in PERSONAL_COLUMNS} == dict.fromkeys(PERSONAL_COLUMNS)
+    assert (row.employer, row.occupation) == ("", "")
+    assert row.card_no == worker.card_no
+
+
+def _erasures(api, seen: int) -> list[tuple[str, str, str]]:
+    """The member events since ``seen``: (type, member id, reason)."""
+    return [(e.type, e.key, json.loads(e.payload)["reason"]) for e in _new_events(api, seen)]
+
+
+def _erase_audits(api) -> list[str]:
+    """The member ids of the erasures' audit rows."""
+    return [a.member_id for a in api.rows(et.audit_log, et.audit_log.c.action == "erase")]
+
 
 def test_an_erasure_request_wipes_personal_data_and_emits_member_left_with_reason_erased(api, tree):
     worker = api.member(tree.campaign_a1["code"])
     seen = len(api.outbox())
 
-    response = api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+    response = api.client.post(ERASURE, headers=worker.headers)
 
     assert response.status_code == 204
-    row = api.rows(et.members, et.members.c.id == worker.member_id)[0]
-    assert row.status == "left" and row.erased_at is not None
-    for column in ("name", "mobile_enc", "mobile_masked", "id_number_enc", "id_number_masked", "id_hash"):
-        assert getattr(row, column) is None, column
-    assert row.openid is None and row.birth_date is None and row.sex is None
-    assert row.card_no == worker.card_no  # the anonymous history stays
-    events = _new_events(api, seen)
-    assert outbox_types(events) == [member_events.LEFT]
-    assert json.loads(events[0].payload)["reason"] == "erased"
-    _assert_no_personal_data(events, worker)
+    _assert_erased(api, worker)
+    assert _erasures(api, seen) == [(member_events.LEFT, worker.member_id, "erased")]
+    _assert_no_personal_data(_new_events(api, seen), worker)
     (audit,) = api.rows(et.audit_log)
     assert (audit.action, audit.member_id) == ("erase", worker.member_id)
 
@@ -256,14 +274,56 @@ def test_an_erasure_request_wipes_personal_data_and_emits_member_left_with_reaso
     assert api.client.get("/api/v1/members/me", headers=worker.headers).status_code == 404
     read = api.client.get(f"/api/v1/members/{worker.member_id}/personal-data", headers=tree.fed_admin)
     assert read.status_code == 409 and read.get_json()["code"] == "member.erased"
-    again = api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+    again = api.client.post(ERASURE, headers=worker.headers)
     assert again.status_code == 409
     assert len(api.outbox()) == seen + 1
 
 
+@pytest.mark.parametrize(
+    "campaign, ending", [("campaign_a1", "leave"), ("campaign_a2", "reject")], ids=["left", "rejected"]
+)
+def test_a_person_whose_membership_ended_may_still_have_its_personal_data_erased(api, tree, campaign, ending):
+    worker = api.member(getattr(tree, campaign)["code"])
+    assert _post(api, tree.city_a_admin, worker.member_id, ending).status_code == 200
+    returning = api.wechat(worker.code)
+    assert returning.member_id is None  # a login names a current membership only
+    seen = len(api.outbox())
+
+    response = api.client.post(ERASURE, headers=returning.headers)
+
+    assert response.status_code == 204
+    _assert_erased(api, worker)
+    assert _erasures(api, seen) == [(member_events.LEFT, worker.member_id, "erased")]
+    assert _erase_audits(api) == [worker.member_id]
+
+
+def test_an_erasure_wipes_every_membership_the_person_held_and_a_second_one_changes_nothing(api, tree):
+    first = api.member(tree.campaign_a1["code"])
+    assert _post(api, tree.city_a_admin, first.member_id, "leave").status_code == 200
+    returning = api.wechat(first.code)
+    rejoined = api.member(tree.campaign_b1["code"], worker=returning, id_number=first.body["id_number"])
+    seen = len(api.outbox())
+
+    response = api.client.post(ERASURE, headers=rejoined.headers)
+
+    assert response.status_code == 204
+    _assert_erased(api, first)
+    _assert_erased(api, rejoined)
+    both = sorted([first.member_id, rejoined.member_id])
+    assert _erasures(api, seen) == [(member_events.LEFT, member_id, "erased") for member_id in both]
+    assert sorted(_erase_audits(api)) == both
+
+    before = (api.snapshot(), api.rows(et.members))
+    again = api.client.post(ERASURE, headers=rejoined.headers)
+    assert (again.status_code, again.get_json()["code"]) == (409, "member.erased")
+    logged_in_again = api.client.post(ERASURE, headers=api.wechat(first.code).headers)
+    assert (logged_in_again.status_code, logged_in_again.get_json()["code"]) == (404, "member.not_joined")
+    assert (api.snapshot(), api.rows(et.members)) == before
+
+
 def test_after_erasure_the_same_person_may_join_again(api, tree):
     worker = api.member(tree.campaign_a1["code"])
-    api.client.post("/api/v1/members/me/erasure", headers=worker.headers)
+    api.client.post(ERASURE, headers=worker.headers)
     response, again = api.join(tree.campaign_a1["code"], id_number=worker.body["id_number"])
     assert response.status_code == 201 and again.member_id != worker.member_id
 
@@ -275,7 +335,7 @@ def test_after_erasure_replaying_the_joins_idempotency_key_does_not_bring_the_me
     joined = api.client.post("/api/v1/join", json=body, headers=headers)
     assert joined.status_code == 201
     member_token = {"Authorization": f"Bearer {joined.get_json()['access_token']}"}
-    assert api.client.post("/api/v1/members/me/erasure", headers=member_token).status_code == 204
+    assert api.client.post(ERASURE, headers=member_token).status_code == 204
     assert api.count(et.idempotency_keys) == 0  # the stored answer named the member: it went too
 
     replay = api.client.post("/api/v1/join", json=body, headers=headers)
@@ -289,7 +349,7 @@ def test_after_erasure_replaying_the_joins_idempotency_key_does_not_bring_the_me
 
 def test_erasure_before_joining_is_404(api, tree):
     worker = api.wechat()
-    assert api.client.post("/api/v1/members/me/erasure", headers=worker.headers).status_code == 404
+    assert api.client.post(ERASURE, headers=worker.headers).status_code == 404
 
 
 # --- the rotating card code -------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 What SQLite cannot prove: the partial unique indexes ("one current membership per person") hold
 when two joins race, UPDATE ... RETURNING hands out card serials, and SELECT ... FOR UPDATE makes
-concurrent status changes of one member queue, so exactly one of them applies and emits.
+concurrent status changes of one member, or erasures of one person, queue, so exactly one of them
+applies and emits.
 """
 
 from __future__ import annotations
@@ -159,6 +160,26 @@ def test_concurrent_status_changes_of_one_member_apply_once(api, tree):
     events = api.outbox()[seen:]
     assert outbox_types(events) == [member_events.SUSPENDED]
     assert json.loads(events[0].payload)["member_id"] == worker.member_id
+
+
+def test_concurrent_erasure_requests_wipe_each_membership_of_the_person_once(api, tree):
+    first = api.member(tree.campaign_a1["code"])
+    api.post(f"/api/v1/members/{first.member_id}/leave", {}, headers=tree.fed_admin, expect=200)
+    returning = api.wechat(first.code)
+    rejoined = api.member(tree.campaign_b1["code"], worker=returning, id_number=first.body["id_number"])
+    seen = len(api.outbox())
+
+    def erase(_):
+        return api.app.test_client().post("/api/v1/members/me/erasure", headers=rejoined.headers)
+
+    responses = _parallel(4, erase)
+
+    # The others queue behind the first's row locks and then find nothing left to erase.
+    assert sorted(r.status_code for r in responses) == [204] + [409] * 3
+    events = api.outbox()[seen:]
+    assert outbox_types(events) == [member_events.LEFT] * 2
+    assert sorted(e.key for e in events) == sorted([first.member_id, rejoined.member_id])
+    assert api.count(et.audit_log) == 2
 
 
 def test_idempotent_retries_racing_each_other_create_one_member(api, tree):

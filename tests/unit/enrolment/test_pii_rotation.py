@@ -26,6 +26,18 @@ def add_member(conn, member_id: str, ring: KeyRing, unit_id: str) -> None:
     )  # fmt: skip
 
 
+def add_open_dispute(conn, dispute_id: str, member_id: str, ring: KeyRing) -> None:
+    """An open dispute over ``member_id`` whose claimant's mobile is encrypted under ``ring``."""
+    conn.execute(
+        tables.disputes.insert().values(
+            id=dispute_id, member_id=member_id, status="open", claimant_openid="o-claimant",
+            claimant_name="赵六",
+            claimant_mobile_enc=pii.encrypt(ring, "13955556789", associated_data=dispute_id.encode()),
+            claimant_mobile_masked="139****6789", opened_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+
+
 def test_reencryption_moves_every_member_to_the_current_key_in_batches(tmp_path):
     database = Database(f"sqlite:///{tmp_path}/e.db", tables.metadata)
     database.create_all()
@@ -65,19 +77,13 @@ def test_reencryption_moves_an_open_disputes_claimant_mobile_too(tmp_path):
     with database.unit_of_work() as uow:
         root = service.ensure_root(uow.connection, "总工会")
         add_member(uow.connection, "m0", old_ring, root.id)
-        uow.connection.execute(
-            tables.disputes.insert().values(
-                id="d-1", member_id="m0", status="open", claimant_openid="o-claimant", claimant_name="赵六",
-                claimant_mobile_enc=pii.encrypt(old_ring, "13955556789", associated_data=b"d-1"),
-                claimant_mobile_masked="139****6789", opened_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
+        add_open_dispute(uow.connection, "d-1", "m0", old_ring)
         uow.commit()
 
     keys = service.PiiKeys(KeyRing.from_string(f"k2:{NEW},k1:{OLD}"), b"h" * 32)
     changed = [membership.reencrypt_personal_data(database.unit_of_work(), keys, batch=1) for _ in range(3)]
 
-    assert changed == [1, 1, 0]  # the member, then the claimant, in batches of one
+    assert changed == [1, 1, 0]  # the claimant, then the member, in batches of one
     with database.engine.connect() as conn:
         enc = conn.execute(select(tables.disputes.c.claimant_mobile_enc)).scalar_one()
     assert enc.startswith("k2:")
