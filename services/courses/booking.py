@@ -18,7 +18,7 @@ from sqlalchemy import exc
 
 from schemas.events import courses as events
 from services.common import members
-from services.common.clock import now
+from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
 from services.common.domain import Conflict, NotFound, Unavailable
 from services.common.idempotency import IdempotentRequest
@@ -30,7 +30,7 @@ from .repository.rows import Booking, Course
 
 
 def add_child(uow: UnitOfWork, member_id: str, *, name: str, birth_date: date) -> str:
-    model.check_child_birth_date(birth_date, now().date())
+    model.check_child_birth_date(birth_date, local_day(now()))  # a Shanghai birthday, not UTC's
     with uow:
         members.require_active(uow.connection, tables.members, member_id)
         child_id = repository.add_child(uow.connection, member_id, name, birth_date, now())

@@ -132,15 +132,21 @@ class Person:
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is not None:
-            had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
-            return day.year - self.birth_date.year - (0 if had_birthday else 1)
+            return age_on(self.birth_date, day)
         if self.birth_year is not None:
             return day.year - self.birth_year
         return None
 
 
+def age_on(birth_date: date, day: date) -> int:
+    """Years completed on ``day``."""
+    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (0 if had_birthday else 1)
+
+
 def check_child_birth_date(birth_date: date, today: date) -> None:
-    if birth_date > today or today.year - birth_date.year > 18:
+    """A child is born by ``today`` (the local day) and not yet 18 on it."""
+    if birth_date > today or age_on(birth_date, today) >= 18:
         raise Invalid("child.birth_date", field="birth_date")
 
 

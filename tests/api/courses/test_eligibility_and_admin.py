@@ -3,12 +3,13 @@ what a member's erasure leaves behind."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 
 from schemas.events import members as m
-from services.courses import tables
+from services.common.clock import SHANGHAI
+from services.courses import booking, tables
 from tests.support import deliver, member_event
 
 
@@ -30,6 +31,22 @@ def test_a_kids_course_is_booked_for_a_child_whose_age_fits(api):
     assert (for_self.status_code, for_self.json()["code"]) == (422, "booking.child_required")
     assert (too_old.status_code, too_old.json()["code"]) == (422, "booking.age_not_eligible")
     assert fits.status_code == 201, fits.text
+
+
+def test_a_child_born_today_in_shanghai_is_registered_before_utc_reaches_that_day(api, monkeypatch):
+    born = date(2027, 3, 2)
+    two_in_the_morning = datetime.combine(born, time(2), SHANGHAI).astimezone(UTC)  # 1 March in UTC
+    monkeypatch.setattr(booking, "now", lambda: two_in_the_morning)
+    parent = api.member()
+
+    added = api.send(
+        "POST",
+        "/api/v1/bookings/me/children",
+        api.auth(parent),
+        {"name": "王小宝", "birth_date": born.isoformat()},
+    )
+
+    assert added.status_code == 201, added.text
 
 
 def test_someone_elses_child_cannot_be_booked(api):

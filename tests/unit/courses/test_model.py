@@ -100,3 +100,12 @@ def test_no_shows_block_at_the_limit_and_a_zero_limit_never_blocks():
     model.check_no_shows(99, 0)
     with pytest.raises(Forbidden, match="booking.blocked_no_shows"):
         model.check_no_shows(3, 3)
+
+
+def test_a_child_is_under_18_on_the_day_and_born_by_it():
+    today = date(2025, 12, 31)
+    model.check_child_birth_date(date(2007, 12, 31) + timedelta(days=1), today)  # 18 tomorrow
+    model.check_child_birth_date(today, today)  # born today
+    for refused in (date(2007, 12, 31), date(2007, 1, 1), today + timedelta(days=1)):  # 18, 18, unborn
+        with pytest.raises(Invalid):
+            model.check_child_birth_date(refused, today)
