@@ -74,11 +74,7 @@ def generate_rota(
     with uow:
         conn = uow.connection
         station = managed(conn, station_id, who, for_update=True)
-        ids = list(dict.fromkeys(group_ids)) if group_ids else repository.group_ids(conn, station.id)
-        for group_id in ids:
-            if repository.group(conn, group_id, station.id) is None:
-                raise Invalid("duty_group.not_found", field="group_ids")
-        plan = rotation(start, weeks, ids)
+        plan = rotation(start, weeks, _in_turn(conn, station.id, start, group_ids))
         parsed = hours.parse(station.opening_hours)
         rows = []
         for monday, group_id in plan:
@@ -98,6 +94,28 @@ def generate_rota(
         "weeks": [{"week": iso_week(monday), "starts": monday, "group_id": g} for monday, g in plan],
         "duties": len(rows),
     }
+
+
+def _in_turn(conn, station_id: str, start: date, group_ids: list[str] | None) -> list[str]:
+    """The groups in the order they take the weeks from ``start``: as the coordinator named them,
+    or else every group with somebody in it, oldest first, carrying on from the group that had the
+    week before (a rota is planned a few weeks at a time, and each plan used to begin with the first
+    group again: it took two weeks running and twice the others' share). A group nobody is left in
+    could take no duty: named, it is refused; unnamed, it is passed over."""
+    if group_ids:
+        ids = list(dict.fromkeys(group_ids))
+        for group_id in ids:
+            if repository.group(conn, group_id, station_id) is None:
+                raise Invalid("duty_group.not_found", field="group_ids")
+            if not repository.group_members(conn, group_id):
+                raise Invalid("duty_group.empty", field="group_ids")
+        return ids
+    ids = [g for g in repository.group_ids(conn, station_id) if repository.group_members(conn, g)]
+    before = repository.group_before(conn, station_id, start)
+    if before in ids:
+        after = ids.index(before) + 1
+        ids = ids[after:] + ids[:after]
+    return ids
 
 
 def _duty_row(station_id: str, group_id: str, monday: date, day: date, kind: str, when: datetime) -> dict:

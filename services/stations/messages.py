@@ -39,6 +39,10 @@ MESSAGES = {
         "zh-CN": "该驿站二维码已停用，请扫描驿站最新张贴的二维码",
     },
     "duty_group.not_found": {"en": "Duty group not found.", "zh-CN": "未找到该值班小组"},
+    "duty_group.empty": {
+        "en": "A duty group with nobody in it cannot take a week.",
+        "zh-CN": "该值班小组已无成员，无法排班",
+    },
     "duty_group.member_inactive": {
         "en": "Member {member_id} is not an active member.",
         "zh-CN": "会员{member_id}当前不是有效会员",

@@ -50,6 +50,12 @@ def group_ids(conn: Connection, station_id: str) -> list[str]:
     )
 
 
+def group_before(conn: Connection, station_id: str, day: date) -> str | None:
+    """The group of the station's last duty before ``day``, if it has one."""
+    last = select(d.c.group_id).where(d.c.station_id == station_id, d.c.day < day)
+    return conn.execute(last.order_by(d.c.day.desc(), d.c.at.desc()).limit(1)).scalar()
+
+
 def group_members(conn: Connection, group_id: str) -> set[str]:
     return set(conn.execute(select(gm.c.member_id).where(gm.c.group_id == group_id)).scalars())
 

@@ -40,6 +40,28 @@ def test_groups_take_a_week_each_with_an_open_and_a_close_duty_per_day(rig, api)
     assert {d["at"][11:16] for d in later} == {"23:00", "14:00"}
 
 
+def test_the_next_plan_carries_on_the_turn_and_passes_over_a_group_nobody_is_left_in(rig, api, app):
+    station_id = rig.station(opening_hours="Mo-Su 07:00-22:00")
+    rig.assign(station_id)
+    a, b, c = (rig.group(station_id, f"m-{i}", name=f"{i}组") for i in range(3))
+    assert [w["group_id"] for w in rig.rota(station_id, weeks=4)["weeks"]] == [a, b, c, a]
+
+    later = {"start": (this_monday() + timedelta(weeks=4)).isoformat(), "weeks": 4}
+    planned = api.post(f"/api/v1/stations/{station_id}/rota", later, headers=rig.coordinator, expect=201)
+    assert [w["group_id"] for w in planned["weeks"]] == [b, c, a, b]
+
+    deliver(app, member_event(m.LEFT, "m-2"))  # c's only volunteer
+    planned = api.post(f"/api/v1/stations/{station_id}/rota", later, headers=rig.coordinator, expect=201)
+    assert [w["group_id"] for w in planned["weeks"]] == [b, a, b, a]
+    named = api.send(
+        "POST",
+        f"/api/v1/stations/{station_id}/rota",
+        json={**later, "group_ids": [c]},
+        headers=rig.coordinator,
+    )
+    assert (named.status_code, named.json()["code"]) == (422, "duty_group.empty")
+
+
 def test_a_rota_leaves_out_public_holidays_that_are_off(rig, api):
     station_id = rig.station(opening_hours="Mo-Su 07:00-22:00; PH off")
     rig.assign(station_id)
