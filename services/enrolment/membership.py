@@ -73,19 +73,27 @@ def redeem_card(
 
 def erase(uow: UnitOfWork, member_id: str | None, *, subject: str) -> None:
     """Honour a deletion request: the personal data of every membership the person holds or held is
-    wiped, each card number and history stays, anonymous.
+    wiped, each card number and history stays, anonymous; and the disputes they raised as claimant
+    and are still open are withdrawn, which wipes the details they gave.
 
     The person is their WeChat login, not the token's member id: that names only a current
-    membership, and one who left or was rejected, or left and joined again, has rows it never names.
+    membership, and one who left or was rejected, or left and joined again, has rows it never names;
+    a claimant may have none at all.
     """
     openid = subject.removeprefix("wx:") if subject.startswith("wx:") else None
     with uow:
         conn = uow.connection
+        # Disputes before members, as resolving one locks them.
+        claims = repository.open_claims_of(conn, openid) if openid else []
         members = repository.unerased_members_of(conn, openid) if openid else []
-        if not members:
+        if not (claims or members):
             raise _nothing_to_erase(conn, member_id)
         # The stored answers to their joins name their memberships: a replay must not bring one back.
         repository.forget_join_answers(conn, openid)
+        for dispute in claims:
+            model.withdraw(dispute)
+            repository.close_dispute(conn, dispute, actor=subject, at=now())
+            _audit(uow, actor=subject, action="dispute_withdrawn", member_id=dispute.member_id, fields=[])
         for member in members:
             change = model.leave(member, erased=True)
             repository.erase_member(conn, member, now())

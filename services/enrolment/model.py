@@ -159,7 +159,7 @@ def leave(member: Member, *, erased: bool = False) -> tuple[str, dict]:
 
 # --- identity disputes ------------------------------------------------------------------------------
 
-OPEN, KEPT, MOVED = "open", "kept", "moved"
+OPEN, KEPT, MOVED, WITHDRAWN = "open", "kept", "moved", "withdrawn"
 OUTCOMES = {"keep": KEPT, "move": MOVED}
 
 
@@ -178,6 +178,13 @@ def resolve(dispute: Dispute, outcome: str) -> None:
     if dispute.status != OPEN:
         raise Conflict("dispute.resolved", status=dispute.status)
     dispute.status = OUTCOMES[outcome]
+
+
+def withdraw(dispute: Dispute) -> None:
+    """The claimant asked for their personal data to be erased: nothing is left to decide on."""
+    if dispute.status != OPEN:
+        raise Conflict("dispute.resolved", status=dispute.status)
+    dispute.status = WITHDRAWN
 
 
 def reassign(member: Member, unit: Unit) -> tuple[str, dict]:

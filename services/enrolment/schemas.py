@@ -225,7 +225,7 @@ class AuditOut(AuditEntryOut):
 
 
 class DisputeListArgs(Strict):
-    status = fields.String(load_default=None, validate=validate.OneOf(["open", "kept", "moved"]))
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "kept", "moved", "withdrawn"]))
 
 
 class DisputeOut(Schema):

@@ -130,7 +130,7 @@ disputes = Table(
     Column("id", String(36), primary_key=True),
     Column("member_id", String(36), ForeignKey("members.id"), nullable=False, index=True),
     Column("campaign_id", String(36), ForeignKey("campaigns.id"), nullable=True),
-    Column("status", String(10), nullable=False),  # open, kept or moved
+    Column("status", String(10), nullable=False),  # open, kept, moved or withdrawn
     Column("claimant_openid", String(64), nullable=True),
     Column("claimant_name", String(60), nullable=True),
     Column("claimant_mobile_enc", Text, nullable=True),  # bound to the dispute id

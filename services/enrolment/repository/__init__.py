@@ -19,6 +19,7 @@ from .disputes import (
     close_dispute,
     dispute_from_row,
     dispute_row,
+    open_claims_of,
     open_dispute_of,
     set_claimant_mobile,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "member_row",
     "members_under_old_key",
     "next_card_serial",
+    "open_claims_of",
     "open_dispute_of",
     "set_claimant_mobile",
     "revoke_campaign",

@@ -26,6 +26,13 @@ def open_dispute_of(conn: Connection, member_id: str, claimant_openid: str) -> D
     return dispute_from_row(row) if row else None
 
 
+def open_claims_of(conn: Connection, claimant_openid: str) -> list[Dispute]:
+    """The open disputes this WeChat user raised as claimant, locked in id order."""
+    d = tables.disputes.c
+    query = select(tables.disputes).where(d.claimant_openid == claimant_openid, d.status == OPEN)
+    return [dispute_from_row(row) for row in conn.execute(query.order_by(d.id).with_for_update())]
+
+
 def add_dispute(conn: Connection, dispute: Dispute, claimant: dict, *, campaign_id: str) -> None:
     """A new open dispute; ``claimant`` holds the claimant's name, encrypted mobile and job."""
     conn.execute(

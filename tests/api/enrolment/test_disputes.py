@@ -210,3 +210,28 @@ def test_a_resolution_outcome_must_be_keep_or_move(api, tree, held):
     )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "outcome"
+
+
+def test_a_claimant_asking_for_erasure_withdraws_the_dispute_and_its_details_are_wiped(api, tree, held):
+    holder = held["b1"]
+    response, claimant = api.join(tree.campaign_a1["code"], id_number=holder.body["id_number"])
+    assert response.status_code == 409
+    (dispute,) = _disputes(api, tree.fed_admin)
+    seen = len(api.outbox())
+
+    erased = api.client.post("/api/v1/members/me/erasure", headers=claimant.headers)
+
+    assert erased.status_code == 204, erased.get_json()
+    (row,) = api.rows(et.disputes)
+    assert row.status == "withdrawn" and row.resolved_by == f"wx:{claimant.openid}"
+    assert (row.claimant_openid, row.claimant_name, row.claimant_mobile_enc, row.claimant_employer) == (
+        None,
+    ) * 4
+    assert api.outbox()[seen:] == []  # the membership it was about is untouched
+    assert api.wechat_relogin(holder) == holder.member_id
+    assert [(a.action, a.member_id) for a in api.rows(et.audit_log)] == [
+        ("dispute_withdrawn", holder.member_id)
+    ]
+    assert [d["status"] for d in _disputes(api, tree.fed_admin, status="withdrawn")] == ["withdrawn"]
+    again = api.client.post("/api/v1/members/me/erasure", headers=claimant.headers)
+    assert (again.status_code, again.get_json()["code"]) == (404, "member.not_joined")
