@@ -53,6 +53,21 @@ class MoneyFen(fields.Integer):
         super().__init__(strict=True, validate=validators, **kwargs)
 
 
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match.
+
+    marshmallow's Regexp uses re.match, whose ``$`` also matches before a final newline: "09:00"
+    and a newline passed an HH:MM pattern into a String(5) column. Write the pattern with ``^`` and
+    ``$`` all the same, so that the OpenAPI document's ``pattern`` (a search, in JSON Schema) says
+    what this validator does.
+    """
+
+    def __call__(self, value: typing.Any) -> typing.Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 class _BoundedFloat(fields.Float):
     code: typing.ClassVar[str]
     minimum: typing.ClassVar[float]

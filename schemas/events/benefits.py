@@ -1,6 +1,7 @@
-"""benefits topic, keyed by member_id. Money is integer fen."""
+"""benefits topic, keyed by member_id; budget.exhausted, which concerns no member, by merchant_id.
+Money is integer fen."""
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from .base import EventPayload, MemberEvent
 
@@ -30,9 +31,19 @@ class VoucherGrantedV1(MemberEvent):
     reason = fields.String(required=True)
 
 
+# Which budget ran out: the offer's (that offer stops applying) or the merchant's (every offer of
+# the merchant does).
+OFFER_BUDGET = "offer"
+MERCHANT_BUDGET = "merchant"
+
+
 class BudgetExhaustedV1(EventPayload):
-    offer_id = fields.String(required=True)
+    offer_id = fields.String(required=True)  # the offer of the sale that spent the last of it
     merchant_id = fields.String(required=True)
+    # Optional, so that events from before it was sent still load: those do not say which budget.
+    budget = fields.String(
+        allow_none=True, load_default=None, validate=validate.OneOf((OFFER_BUDGET, MERCHANT_BUDGET))
+    )
 
 
 # The event types of this topic, spelled here once; the catalogue, the services and the tests import them.

@@ -27,7 +27,11 @@ def commit_sale(uow: UnitOfWork, plan: Plan, at: datetime, exhausted: list, sale
         # Each with the event it writes should it be the spend that exhausts its budget.
         spends = [
             repository.spending_budget(
-                table, row_id, budget.cost(plan.offer_fen), at, uow.outbox_row(_exhaustion(uow, plan, at))
+                table,
+                row_id,
+                budget.cost(plan.offer_fen),
+                at,
+                uow.outbox_row(_exhaustion(uow, table, plan, at)),
             )
             for budget, _, table, row_id, _ in budgets
         ]
@@ -73,10 +77,20 @@ def _of(plan: Plan) -> list[tuple]:
 
 def announce_exhausted(uow: UnitOfWork, table, row_id: str, plan: Plan, at: datetime) -> None:
     if repository.mark_exhausted(uow.connection, table, row_id, at):
-        uow.record(_exhaustion(uow, plan, at))
+        uow.record(_exhaustion(uow, table, plan, at))
 
 
-def _exhaustion(uow: UnitOfWork, plan: Plan, at: datetime) -> Event:
+_BUDGET_OF = {tables.offers.name: benefits.OFFER_BUDGET, tables.merchants.name: benefits.MERCHANT_BUDGET}
+
+
+def _exhaustion(uow: UnitOfWork, table, plan: Plan, at: datetime) -> Event:
+    """The event that ``table``'s budget ran out, said of the merchant: its subject, and so its key,
+    keeps one merchant's exhaustions in order, an offer's and the merchant's own alike."""
     merchant_id = plan.merchant.id
-    data = {"offer_id": plan.choice.offer.id, "merchant_id": merchant_id, "occurred_at": at}
+    data = {
+        "offer_id": plan.choice.offer.id,
+        "merchant_id": merchant_id,
+        "budget": _BUDGET_OF[table.name],
+        "occurred_at": at,
+    }
     return uow.event(benefits.BUDGET_EXHAUSTED, merchant_id, data)

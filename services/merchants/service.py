@@ -129,6 +129,8 @@ def add_till_staff(
     # here would be left serving no store. Recording its stores below is a transaction of ours
     # alone; should it fail, the admin's retry is answered the same login by enrolment, under a
     # key of this merchant and username, instead of "username taken" by a login that serves nothing.
+    # So is a twin of this request (a double-click) that passed the checks above before either
+    # recorded anything: it finds the stores recorded and answers what the first did.
     staff_id = logins.create_till(
         admin_token,
         username=username,

@@ -34,7 +34,8 @@ def set_store_open(conn: Connection, store_id: str, **values) -> None:
 
 
 def add_till_staff(conn: Connection, rows: list[dict]) -> None:
-    conn.execute(_t.insert(), rows)
+    """Record the stores a till login serves; one recorded already is left as it is."""
+    conn.execute(sql.insert_on_conflict(conn, _t).on_conflict_do_nothing(), rows)
 
 
 def username_taken(conn: Connection, username: str) -> bool:

@@ -3,6 +3,7 @@ console's daily chart."""
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import FullMatch
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 from schemas.http import Strict
 
@@ -16,13 +17,14 @@ class MerchantIn(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     union_share_percent = fields.Integer(
         load_default=0,
+        strict=True,
         validate=validate.Range(min=0, max=100),
         metadata={
             "description": "the part of each discount the union subsidises; 0: the merchant funds it all"
         },
     )
     budget_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BUDGET_KINDS))
-    budget_total = fields.Integer(load_default=None, allow_none=True, validate=BUDGET)
+    budget_total = fields.Integer(load_default=None, allow_none=True, strict=True, validate=BUDGET)
 
 
 class MerchantOut(Schema):
@@ -65,7 +67,7 @@ class StoreOut(Schema):
 
 
 class StaffIn(Strict):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,64}$"))
+    username = fields.String(required=True, validate=FullMatch(r"^[A-Za-z0-9_.@-]{3,64}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     store_ids = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.fields import Day, Moment
+from schemas.fields import Day, Moment, MoneyFen
 from schemas.http import Strict
 
 from ..model import BUDGET_KINDS, KINDS, PERIODS
@@ -13,20 +13,22 @@ class OfferIn(Strict):
     merchant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    percent_off = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
-    cap_fen = fields.Integer(load_default=None, allow_none=True, validate=SALE_FEN)
+    percent_off = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=100)
+    )
+    cap_fen = MoneyFen(load_default=None, allow_none=True, validate=SALE_FEN)
     steps = fields.List(
-        fields.Tuple((fields.Integer(validate=SALE_FEN), fields.Integer(validate=SALE_FEN))),
+        fields.Tuple((MoneyFen(validate=SALE_FEN), MoneyFen(validate=SALE_FEN))),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=20),
         metadata={"description": "满减 steps, [[threshold_fen, off_fen], ...]: 满100减10, 满200减25"},
     )
-    fixed_fen = fields.Integer(load_default=None, allow_none=True, validate=SALE_FEN)
+    fixed_fen = MoneyFen(load_default=None, allow_none=True, validate=SALE_FEN)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
     weekdays = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=7)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=7),
@@ -42,11 +44,11 @@ class OfferIn(Strict):
         metadata={"description": "[[first_day, last_day], ...] (普惠周)"},
     )
     member_limit = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=1, max=10_000)
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=10_000)
     )
     limit_period = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PERIODS))
     budget_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BUDGET_KINDS))
-    budget_total = fields.Integer(load_default=None, allow_none=True, validate=BUDGET)
+    budget_total = fields.Integer(load_default=None, allow_none=True, strict=True, validate=BUDGET)
 
 
 class OfferOut(Schema):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -78,6 +81,36 @@ def test_a_till_login_whose_stores_failed_to_record_is_the_same_login_when_the_a
     (made,) = api.fake.staff.values()
     assert retried["id"] == made[0]  # not 409 staff.username_taken
     assert api.count(tables.till_staff, tables.till_staff.c.staff_id == made[0]) == 1
+
+
+def test_twin_requests_for_a_till_login_are_both_answered_the_login_its_stores_recorded_once(
+    api, monkeypatch
+):
+    merchant_id = api.merchant()
+    stores = [api.store(merchant_id) for _ in range(2)]
+    body = {"username": "till-zhao", "password": "till-password-1", "store_ids": stores}
+    logins = api.app.extensions["merchants"].logins
+    ask_enrolment = logins.create_till
+    both_checked = threading.Barrier(2, timeout=10)
+
+    def create_till(*args, **kwargs):
+        both_checked.wait()  # a double-click: each passed the checks before either recorded a store
+        return ask_enrolment(*args, **kwargs)
+
+    monkeypatch.setattr(logins, "create_till", create_till)
+
+    def post(_):
+        client = api.app.test_client()
+        return client.post(f"/api/v1/merchants/{merchant_id}/staff", json=body, headers=api.admin)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(post, range(2))
+
+    (made,) = api.fake.staff.values()
+    assert (first.status_code, second.status_code) == (201, 201), second.get_data(as_text=True)
+    assert first.get_json() == second.get_json()
+    assert first.get_json()["id"] == made[0]
+    assert api.count(tables.till_staff) == 2
 
 
 def test_till_staff_for_a_store_of_another_merchant_are_refused_before_enrolment_is_asked(api):

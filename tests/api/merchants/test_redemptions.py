@@ -6,12 +6,13 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
 from schemas.events import benefits
 from schemas.events import members as m
 from services.common import card_codes
 from services.merchants import repository, tables
-from tests.api.merchants.conftest import window
+from tests.api.merchants.conftest import Shop, window
 from tests.support import deliver, member_event
 
 
@@ -284,6 +285,37 @@ def test_a_count_budget_is_spent_to_zero_then_refused_and_exhaustion_is_announce
     assert refused.get_json()["code"] == "offer.budget_exhausted"
     assert api.row(tables.offers, shop.offer_id).budget_remaining == 0
     assert api.outbox_types().count(benefits.BUDGET_EXHAUSTED) == 1
+
+
+MONEY_1000 = {"budget_kind": "money", "budget_total": 1000}
+
+
+@pytest.mark.parametrize(
+    ("offer_budget", "merchant_budget", "ran_out"),
+    [
+        (MONEY_1000, {}, [benefits.OFFER_BUDGET]),
+        ({}, MONEY_1000, [benefits.MERCHANT_BUDGET]),
+        (MONEY_1000, MONEY_1000, [benefits.OFFER_BUDGET, benefits.MERCHANT_BUDGET]),
+    ],
+    ids=["offer", "merchant", "both"],
+)
+def test_an_exhausted_budget_is_announced_as_the_offers_or_the_merchants_keyed_by_the_merchant(
+    api, offer_budget, merchant_budget, ran_out
+):
+    merchant_id = api.merchant(**merchant_budget)
+    store_id = api.store(merchant_id)
+    offer_id = api.offer(merchant_id, "fixed", fixed_fen=1000, **offer_budget)
+    shop = Shop(merchant_id, store_id, offer_id, api.till(merchant_id, store_id))
+
+    api.redeem_ok(shop, api.member(), 5000)  # ¥10 off: the last of each budget
+
+    announced = api.events(benefits.BUDGET_EXHAUSTED)
+    assert [event["budget"] for event in announced] == ran_out
+    assert {(event["offer_id"], event["merchant_id"]) for event in announced} == {(offer_id, merchant_id)}
+    o = tables.outbox
+    with api.engine().connect() as conn:
+        keys = conn.execute(select(o.c.key).where(o.c.type == benefits.BUDGET_EXHAUSTED)).scalars().all()
+    assert keys == [merchant_id] * len(ran_out)
 
 
 def test_a_merchant_money_budget_caps_every_offer_of_the_merchant(api):

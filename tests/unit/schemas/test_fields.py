@@ -6,7 +6,17 @@ from marshmallow import Schema, ValidationError
 
 from schemas import mobile, resident_id
 from schemas.field_messages import FIELD_MESSAGES
-from schemas.fields import YEARS, CNMobile, Day, Latitude, Longitude, Moment, MoneyFen, ResidentIdNumber
+from schemas.fields import (
+    YEARS,
+    CNMobile,
+    Day,
+    FullMatch,
+    Latitude,
+    Longitude,
+    Moment,
+    MoneyFen,
+    ResidentIdNumber,
+)
 
 VALID_ID = "11010519491231002X"
 
@@ -128,3 +138,16 @@ def test_days_and_times_inside_the_years_load_as_they_are():
     loaded = Dated().load({"day": "2000-01-01", "at": "2099-12-31T23:00:00-05:00"})
     assert loaded["day"].isoformat() == "2000-01-01"
     assert loaded["at"].isoformat() == "2099-12-31T23:00:00-05:00"
+
+
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+@pytest.mark.parametrize("value", ["09:00\n", "09:00 ", " 09:00"])
+def test_a_full_match_refuses_what_comes_before_or_after_the_pattern(value):
+    with pytest.raises(ValidationError):
+        FullMatch(HHMM)(value)
+
+
+def test_a_full_match_takes_a_value_the_pattern_matches_whole():
+    assert FullMatch(HHMM)("23:59") == "23:59"
