@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.fields import Day, Moment
+from schemas.fields import Day, FullMatch, Moment
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 from schemas.http import Strict
 
@@ -63,12 +63,12 @@ class TermOut(Schema):
 
 class ScheduleIn(Strict):
     weekdays = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=7)),
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
         required=True,
         validate=validate.Length(min=1, max=7),
     )
     start = fields.String(
-        required=True, validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="course.start_time")
+        required=True, validate=FullMatch(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="course.start_time")
     )
     minutes = fields.Integer(required=True, validate=validate.Range(min=15, max=480))
 

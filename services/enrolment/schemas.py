@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from schemas.fields import CNMobile, Moment, ResidentIdNumber
+from schemas.fields import CNMobile, FullMatch, Moment, ResidentIdNumber
 from schemas.http import AuditEntryOut, Strict
 from schemas.http import IdOut as IdOut  # re-exported: the views answer creations with s.IdOut
 
@@ -97,7 +97,7 @@ class JoinIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=2, max=30))
     mobile = CNMobile(required=True)
     # The code texted to that mobile (POST /join/sms-code), for this WeChat user.
-    sms_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="sms.code_invalid"))
+    sms_code = fields.String(required=True, validate=FullMatch(r"^[0-9]{6}$", error="sms.code_invalid"))
     id_number = ResidentIdNumber(required=True)
     employer = fields.String(required=True, validate=_name)
     occupation = fields.String(required=True, validate=_name)
@@ -193,7 +193,7 @@ class CardRedeemOut(Schema):
 
 
 class StaffIn(Strict):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,64}$"))
+    username = fields.String(required=True, validate=FullMatch(r"^[A-Za-z0-9_.@-]{3,64}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     roles = fields.List(
         fields.String(validate=validate.OneOf(STAFF_ROLES)), required=True, validate=validate.Length(min=1)

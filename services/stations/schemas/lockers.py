@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from schemas.fields import FullMatch
 from schemas.http import Strict
 
 
@@ -19,9 +20,7 @@ class DepositOut(Schema):
 
 
 class PickupIn(Strict):
-    pickup_code = fields.String(
-        required=True, validate=validate.Regexp(r"^\d{6}$", error="locker.code_invalid")
-    )
+    pickup_code = fields.String(required=True, validate=FullMatch(r"^[0-9]{6}$", error="locker.code_invalid"))
 
 
 class PickupOut(Schema):

@@ -116,7 +116,7 @@ def index():
 @HTML
 def join(code: str):
     """The H5 join page a campaign's poster leads a phone browser to"""
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):  # match's $ would take a final newline
         abort(404)
     return _page("join", code=code)
 

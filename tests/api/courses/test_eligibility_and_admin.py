@@ -222,6 +222,24 @@ def test_bad_course_input_names_the_fields_and_creates_nothing(api):
     assert api.ok("GET", f"/api/v1/courses?term_id={term}", api.admin) == []
 
 
+def test_a_schedule_time_with_a_newline_or_a_weekday_with_a_fraction_is_refused(api):
+    term = api.term()
+    for schedule in (
+        {"weekdays": [2], "start": "19:00\n", "minutes": 60},  # a 500 on PostgreSQL's String(5)
+        {"weekdays": [2], "start": "1٩:00", "minutes": 60},  # not an ASCII digit
+        {"weekdays": [2.5], "start": "19:00", "minutes": 60},
+    ):
+        reply = api.send(
+            "POST",
+            "/api/v1/courses",
+            api.admin,
+            {"term_id": term, "title": "瑜伽", "capacity": 5, "schedule": schedule},
+        )
+        assert reply.status_code == 422, schedule
+        assert [e["field"] for e in reply.json()["errors"]][0].startswith("schedule.")
+    assert api.ok("GET", f"/api/v1/courses?term_id={term}", api.admin) == []
+
+
 def test_a_replayed_member_event_changes_nothing(api):
     member = api.member()
     event = member_event(m.SUSPENDED, member["member_id"])

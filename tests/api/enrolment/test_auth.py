@@ -99,6 +99,16 @@ def test_a_staff_login_sent_again_with_its_idempotency_key_is_answered_the_same_
     assert len(api.rows(et.staff, et.staff.c.username == "till-retried")) == 1
 
 
+def test_a_username_with_a_final_newline_is_refused_by_field_and_creates_nothing(api, tree):
+    body = {"username": "till-" + "x" * 59 + "\n", "password": STAFF_PASSWORD, "roles": ["till"]}
+
+    refused = api.client.post("/api/v1/staff", json=body, headers=tree.fed_admin)
+
+    assert refused.status_code == 422  # it was a 500 on PostgreSQL: 65 characters in String(64)
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["username"]
+    assert api.rows(et.staff, et.staff.c.username.startswith("till-x")) == []
+
+
 def test_a_federation_admin_creates_staff_whose_tokens_carry_roles_and_scopes(api, tree):
     till = api.client.post(
         "/api/v1/staff",

@@ -142,6 +142,17 @@ def _pickup(api, station_id: str, courier: dict, code: str):
     )
 
 
+def test_a_pickup_code_of_other_than_six_ascii_digits_is_refused_by_field(rig, api, app):
+    station_id = rig.station()
+    join(app, "m-1")
+    courier = rig.mint.member("m-1")
+    deposit = api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=courier, expect=201)
+    for code in (deposit["pickup_code"] + "\n", "１２３４５６"):
+        refused = _pickup(api, station_id, courier, code)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "pickup_code"
+    assert outbox_types(app) == [ev.LOCKER_DEPOSITED]
+
+
 def test_a_courier_tries_only_so_many_pickup_codes_a_day_across_stations(rig, api, app):
     stations = [rig.station(name=f"驿站{i}") for i in range(4)]
     join(app, "m-1", "m-2")

@@ -164,6 +164,7 @@ def test_the_readme_shows_every_screenshot_at_phone_and_desktop_width():
         "/app/vendor/jsqr/../chart.js/package.json",
         "/app/static/../api/pages.py",
         "/app/join/not%20a%20code",
+        "/app/join/abc%0A",  # a final newline, which a pattern's $ lets through
     ],
 )
 def test_nothing_outside_the_allow_list_is_served(client, path):
