@@ -16,7 +16,20 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Column, Connection, DateTime, MetaData, String, Table, bindparam, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
 
 from events.envelope import Event
 from schemas.events import members as member_events
@@ -54,7 +67,7 @@ class Member:
         return self.status == ACTIVE
 
 
-# (uow, member id, reason: "suspended" | "left" | "erased" | "rejected")
+# (uow, member id, reason: "suspended" | "left" | "erased" | "rejected" | "reassigned")
 OnInactive = Callable[[object, str, str], None]
 
 
@@ -125,6 +138,17 @@ class MemberProjection:
             .where(not_newer)
             .values(branch_id=bindparam("b"), branch_path=bindparam("p"), updated_at=bindparam("at"))
         )
+        # What only a join carries, for a row a later event made without it (``joined``).
+        branchless = c.branch_id.is_(None)
+        self._fill_in = (
+            update(table)
+            .where(c.member_id == bindparam("m"), branchless | c.card_no.is_(None))
+            .values(
+                branch_id=case((branchless, bindparam("b")), else_=c.branch_id),
+                branch_path=case((branchless, bindparam("p", type_=c.branch_path.type)), else_=c.branch_path),
+                card_no=func.coalesce(c.card_no, bindparam("c")),
+            )
+        )
 
     @property
     def handlers(self) -> dict[str, Callable[[Event, object], None]]:
@@ -160,8 +184,23 @@ class MemberProjection:
 
     def joined(self, event: Event, uow) -> None:
         data = event.data
-        if self._joined(uow, data, data["card_no"]) and data["status"] != ACTIVE and self.on_inactive:
-            self.on_inactive(uow, data["member_id"], data["status"])
+        if self._joined(uow, data, data["card_no"]):
+            if data["status"] != ACTIVE and self.on_inactive:
+                self.on_inactive(uow, data["member_id"], data["status"])
+            return
+        # A later event's state is there: a status event applied first made the row, with no branch
+        # or card, and this join was dead-lettered and replayed. Its status stays; the branch and
+        # card only the join carries are filled in, or branch-limited courses would refuse the
+        # member and rosters show no card until a transfer.
+        uow.connection.execute(
+            self._fill_in,
+            {
+                "m": data["member_id"],
+                "b": data["branch_id"],
+                "p": list(data["branch_path"]),
+                "c": data["card_no"],
+            },
+        )
 
     def reassigned(self, event: Event, uow) -> None:
         """The membership moved to another person (an identity dispute's decision): the same member

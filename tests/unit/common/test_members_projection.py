@@ -91,6 +91,31 @@ def test_a_suspension_of_a_member_never_seen_joining_is_remembered(rig):
     assert _member(db, table, "old-member").status == "suspended"
 
 
+def test_a_join_replayed_after_a_later_status_fills_in_its_branch_and_card_and_keeps_the_status(rig):
+    # The join was dead-lettered; the suspension that followed it made the row without a branch.
+    db, table, dispatcher, gone = rig
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    dispatcher.deliver(member_event(m.SUSPENDED, "m1", occurred_at=(at + timedelta(hours=1)).isoformat()))
+    joined = member_event(m.JOINED, "m1", occurred_at=at.isoformat())
+
+    dispatcher.deliver(joined)
+
+    member = _member(db, table, "m1")
+    assert (member.status, member.branch_id, member.branch_path) == ("suspended", "b-1", ("root", "b-1"))
+    assert member.card_no == joined.data["card_no"]
+    assert gone == [("m1", "suspended")]
+    # A row that has its branch keeps it: a transfer since is not undone by an old join.
+    dispatcher.deliver(
+        member_event(
+            m.TRANSFERRED, "m1", from_branch_id="b-1", to_branch_id="b-2", branch_path=["root", "b-2"],
+            occurred_at=(at + timedelta(hours=2)).isoformat(),
+        )
+    )  # fmt: skip
+    dispatcher.deliver(member_event(m.JOINED, "m1", occurred_at=at.isoformat(), card_no="5200000000000000"))
+    member = _member(db, table, "m1")
+    assert (member.branch_id, member.card_no) == ("b-2", joined.data["card_no"])
+
+
 def test_a_redelivered_event_is_a_duplicate_and_an_unknown_member_is_refused(rig):
     db, table, dispatcher, gone = rig
     event = member_event(m.SUSPENDED, "m1")
