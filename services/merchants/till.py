@@ -107,10 +107,19 @@ def preview(uow: UnitOfWork, rules: TillRules, sale: Sale) -> dict:
     """What confirming this sale would answer now, and the member's vouchers the till may apply,
     spending nothing: the card code stays usable for the sale itself. The redemption's own checks
     run, so its answer is this one unless another till changes a budget, limit or voucher meanwhile.
-    A bill no offer discounts previews as no offer, so that the till still sees the vouchers."""
+    A bill no offer discounts previews as no offer, so that the till still sees the vouchers.
+
+    A preview counts as one of the till's attempts, and a code already spent is refused as the sale
+    would refuse it: the answer names the member's card and vouchers, which a screenshot of a spent
+    code passed around must not keep showing for the rest of its minute."""
     check_amount(sale.amount_fen, rules.max_bill_fen)
     at = now()
+    _count(
+        rules, ratelimit.Limit(keys.redeem_attempts(sale.staff_id), rules.limit_per_minute, window_seconds=60)
+    )
     plan = planned(_read(uow, rules, sale, at), rules.cards, sale, at, offer_optional=True)
+    if rules.cards.holder(plan.claims) is not None:
+        raise Conflict("card_token.used")
     with uow.read_only():
         usable = repository.usable_vouchers(uow.connection, plan.member.member_id, at)
     return {

@@ -81,3 +81,16 @@ def test_a_twin_of_a_sale_given_back_past_the_limit_is_answered_429_with_the_cod
     assert 1 <= int(twin.headers["Retry-After"]) <= 60
     assert elsewhere.status_code == 201
     assert api.count(tables.redemptions) == LIMIT
+
+
+def test_previews_count_against_the_limit_too(api):
+    shop = api.shop()
+    body = _sale(api, shop)
+    previews = [
+        api.send("POST", "/api/v1/redemptions/quote", json=body, headers=shop.till) for _ in range(LIMIT)
+    ]
+
+    sale = api.redeem(shop.till, body)
+
+    assert [p.status_code for p in previews] == [200] * LIMIT
+    assert sale.status_code == 429 and api.count(tables.redemptions) == 0

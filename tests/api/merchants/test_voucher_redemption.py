@@ -356,6 +356,19 @@ def test_a_preview_refuses_what_the_sale_would_refuse(api):
     assert (foreign_store.status_code, foreign_store.get_json()["code"]) == (403, "store.not_assigned")
 
 
+def test_a_preview_of_a_spent_card_code_is_refused_and_names_no_member(api):
+    shop = api.shop()
+    member_id = api.member()
+    api.voucher(member_id, 500)
+    body = _sale(api, shop, member_id, 5000)
+    assert api.redeem(shop.till, body).status_code == 201
+
+    again = _preview(api, shop, body)  # a screenshot of the code, passed on
+
+    assert (again.status_code, again.get_json()["code"]) == (409, "card_token.used")
+    assert "card_no" not in again.get_json() and "vouchers" not in again.get_json()
+
+
 def test_a_member_sees_each_voucher_as_usable_used_or_expired(api):
     shop = api.shop()
     member_id = api.member()
