@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,9 @@ import jwt
 import requests
 from flask import current_app, g, request
 
-from .errors import Problem
+from .errors import RETRY_AFTER_SECONDS, Problem
+
+log = logging.getLogger(__name__)
 
 AUDIENCE = "unionhub"
 # Enrolment signs with Ed25519 only. Accepting any other algorithm lets a token pick how its own
@@ -64,8 +67,16 @@ class KeyNotFound(LookupError):
     pass
 
 
+class KeysUnavailable(Exception):
+    """The issuer's keys cannot be had: a token cannot be checked, so it must not be accepted (503)."""
+
+
 class JwksKeys:
-    """Public keys from a JWKS URL, cached; an unknown kid triggers one refetch (key rotation)."""
+    """Public keys from a JWKS URL, cached. A cache older than ``cache_seconds``, or a key id not in
+    it (key rotation), sends one thread to the issuer again, at most once every
+    ``min_refetch_seconds``. An issuer that does not answer leaves the keys held in use: enrolment
+    down must not stop every signed-in request elsewhere once the cache ages (a till's sale checks
+    its staff token here first). Only a token whose key is not held then cannot be checked."""
 
     def __init__(
         self, url: str, cache_seconds: int = 300, *, min_refetch_seconds: float = 10.0, session=None
@@ -75,23 +86,41 @@ class JwksKeys:
         self.min_refetch_seconds = min_refetch_seconds
         self.session = session or requests.Session()
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at = float("-inf")
+        self._tried_at = float("-inf")
+        self._failing = False  # the last time the issuer was asked, it did not answer usably
         self._lock = threading.Lock()
 
-    def _fetch(self) -> None:
-        response = self.session.get(self.url, timeout=5)
-        response.raise_for_status()
-        self._keys = {k["kid"]: jwt.PyJWK(k) for k in response.json().get("keys", []) if "kid" in k}
-        self._fetched_at = time.monotonic()
-
     def key(self, kid: str):
-        with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if age > self.cache_seconds or (kid not in self._keys and age > self.min_refetch_seconds):
-                self._fetch()
-            if kid not in self._keys:
-                raise KeyNotFound(kid)
-            return self._keys[kid].key
+        if kid not in self._keys or time.monotonic() - self._fetched_at > self.cache_seconds:
+            # A key held is used while another thread asks the issuer (who may take its timeout to
+            # fail); one not held has to wait for the answer.
+            if self._lock.acquire(blocking=kid not in self._keys):
+                try:
+                    if time.monotonic() - self._tried_at >= self.min_refetch_seconds:
+                        self._refresh()
+                finally:
+                    self._lock.release()
+        held = self._keys.get(kid)
+        if held is not None:
+            return held.key
+        if self._failing:
+            raise KeysUnavailable(self.url)
+        raise KeyNotFound(kid)
+
+    def _refresh(self) -> None:
+        self._tried_at = time.monotonic()
+        try:
+            response = self.session.get(self.url, timeout=5)
+            response.raise_for_status()
+            keys = {k["kid"]: jwt.PyJWK(k) for k in response.json()["keys"] if "kid" in k}
+        # ValueError: not JSON; the others: not a key set. An issuer answering garbage is as good
+        # as down, and must not turn every caller's token into a 401.
+        except (requests.RequestException, ValueError, TypeError, KeyError, jwt.PyJWTError) as error:
+            log.warning("JWKS %s did not answer usably (%s); keeping the keys held", self.url, error)
+            self._failing = True
+            return
+        self._keys, self._fetched_at, self._failing = keys, time.monotonic(), False
 
 
 class TokenVerifier:
@@ -131,15 +160,17 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-        # TypeError/ValueError: a key that cannot check the token's algorithm; whatever a token
-        # claims, the caller gets a 401, never a 500.
-        except (jwt.PyJWTError, KeyNotFound, TypeError, ValueError) as error:
+        # TypeError/ValueError: a key that cannot check the token's algorithm; RecursionError: a
+        # header nested a thousand deep. Whatever a token claims, the caller gets a 401, never a 500.
+        except (jwt.PyJWTError, KeyNotFound, TypeError, ValueError, RecursionError) as error:
             raise Problem(
                 401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from error
-        except requests.RequestException as error:
+        except KeysUnavailable as error:
             # The issuer's JWKS cannot be fetched: we cannot tell, so we must not accept.
-            raise Problem(503, "service_unavailable") from error
+            raise Problem(
+                503, "service_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            ) from error
         principal = Principal.from_claims(claims)
         # The span PyJWT accepts the token in (iat and nbf not after now + leeway, exp after now - leeway).
         valid_from = max(int(claims["iat"]), int(claims.get("nbf", claims["iat"]))) - self.leeway
@@ -174,7 +205,7 @@ class _Verified:
             return False
         try:
             return keys.key(self.kid) is self.key
-        except (KeyNotFound, requests.RequestException):
+        except (KeyNotFound, KeysUnavailable):
             return False
 
 

@@ -168,7 +168,16 @@ def register_error_handlers(app: Flask) -> None:
             errors = field_errors(data["messages"], language())
             code = "validation_failed"
         headers = dict(data.get("headers") or {})
+        allowed = dict(error.get_headers()).get("Allow")  # a 405 names the methods there are
+        if allowed:
+            headers["Allow"] = allowed
         return problem(status, code, errors=errors, headers=headers)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(_error: RecursionError):
+        # Only a caller's input nests this deep: a JSON body a thousand brackets deep fails in
+        # json.loads, and webargs turns only decode errors into a 400.
+        return problem(400, "bad_request")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -22,6 +22,7 @@ class JwksServer:
 
     def __init__(self):
         self.keys: dict[str, Ed25519PrivateKey] = {}
+        self.answer: str | None = None  # served instead of the key set when set
         self.fetches = 0
         self.server = make_server("127.0.0.1", 0, self.app)
         self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
@@ -30,6 +31,8 @@ class JwksServer:
     @Request.application
     def app(self, request):
         self.fetches += 1
+        if self.answer is not None:
+            return Response(self.answer, mimetype="text/html")
         body = {
             "keys": [
                 {**json.loads(OKPAlgorithm.to_jwk(k.public_key())), "kid": kid, "alg": "EdDSA"}
@@ -188,4 +191,58 @@ def test_a_remembered_token_is_refused_once_its_key_is_rotated_out(jwks):
 
     with pytest.raises(Problem) as refused:
         verifier.verify(signed)
+    assert refused.value.status == 401
+
+
+def test_with_the_issuer_down_the_keys_held_still_check_tokens_and_it_is_asked_once_an_interval(jwks):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    keys = JwksKeys(jwks.url, cache_seconds=0, min_refetch_seconds=60)
+    verifier = TokenVerifier(keys, ISSUER)
+    verifier.verify(token(key, "k1"))
+    jwks.server.shutdown()
+    jwks.server.server_close()  # enrolment stopped: connections are refused
+
+    later = [verifier.verify(token(key, "k1", sub=f"staff:{n}")) for n in range(3)]  # cache long stale
+
+    assert [p.subject for p in later] == ["staff:0", "staff:1", "staff:2"]
+    assert jwks.fetches == 1
+
+
+def test_with_the_issuer_down_a_key_not_held_cannot_be_checked_and_is_503(jwks):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = TokenVerifier(JwksKeys(jwks.url, min_refetch_seconds=0), ISSUER)
+    verifier.verify(token(key, "k1"))
+    jwks.server.shutdown()
+    jwks.server.server_close()
+
+    with pytest.raises(Problem) as refused:  # a key rotated in while enrolment is down, say
+        verifier.verify(token(Ed25519PrivateKey.generate(), "k2"))
+
+    assert refused.value.status == 503
+    assert verifier.verify(token(key, "k1")).subject == "staff:1"
+
+
+def test_an_issuer_never_reached_is_503_with_retry_after():
+    verifier = TokenVerifier(JwksKeys("http://127.0.0.1:9/.well-known/jwks.json"), ISSUER)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(token(Ed25519PrivateKey.generate(), "k1"))
+
+    assert refused.value.status == 503 and int(refused.value.headers["Retry-After"]) > 0
+
+
+def test_an_issuer_answering_garbage_is_503_not_every_token_refused(jwks):
+    jwks.answer = "<html>"
+    with pytest.raises(Problem) as refused:
+        TokenVerifier(JwksKeys(jwks.url), ISSUER).verify(token(Ed25519PrivateKey.generate(), "k1"))
+    assert refused.value.status == 503
+
+
+def test_a_token_header_nested_a_thousand_deep_is_401_not_500(jwks):
+    jwks.keys["k1"] = Ed25519PrivateKey.generate()
+    header = jwt.utils.base64url_encode(b"[" * 1000 + b"]" * 1000).decode()
+    with pytest.raises(Problem) as refused:
+        TokenVerifier(JwksKeys(jwks.url), ISSUER).verify(f"{header}.e30.e30")
     assert refused.value.status == 401

@@ -90,6 +90,20 @@ def test_unexpected_errors_answer_500_without_internals(client):
     assert "secret" not in response.get_data(as_text=True)
 
 
+def test_a_body_nested_a_thousand_deep_is_400_not_500(client):
+    response = client.post("/forms", data="[" * 1000 + "]" * 1000, content_type="application/json")
+
+    assert (response.status_code, response.mimetype) == (400, "application/problem+json")
+    assert response.json["code"] == "bad_request"
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(client):
+    response = client.delete("/forms")
+
+    assert response.status_code == 405 and response.json["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
 def test_unknown_paths_answer_problem_json(client):
     response = client.get("/nowhere")
 
