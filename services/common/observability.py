@@ -140,7 +140,7 @@ class _Atoms(Mapping):
     gunicorn's own ``Logger.atoms`` builds every atom for every request: the time, each request
     and response header and each environ variable, then escapes them all. With our five-atom
     format that was an eighth of a worker's CPU on /healthz (docs/benchmarks.md, "Request path").
-    The values and their escaping are gunicorn's (``glogging.Logger.atoms`` and ``SafeAtoms``).
+    The values are gunicorn's (``glogging.Logger.atoms``); their escaping is JSON's (``__getitem__``).
     """
 
     __slots__ = ("_logger", "_resp", "_req", "_environ", "_time")
@@ -173,7 +173,10 @@ class _Atoms(Mapping):
 
     def __getitem__(self, key: str):
         value = self._atom(key)
-        return value.replace('"', '\\"') if isinstance(value, str) else value
+        # Escaped as a JSON string's inside, which gunicorn's quotes-only escaping is for the text
+        # it usually holds: a URI or header with a backslash or a line separator must not break
+        # the JSON line (services/cli.py ACCESS_LOG_FORMAT) or add one of the caller's making.
+        return json.dumps(value)[1:-1] if isinstance(value, str) else value
 
     # logging formats with "%" and a mapping; these make it one (a non-empty one, as it requires).
     def __iter__(self):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common import observability
 from services.registry import ALL, FAKES, SERVICES
 from tests.support import registry_facts
 
@@ -292,3 +293,10 @@ def test_the_scripts_are_valid_bash():
     for script in ("infra.sh", "services.sh", "lib.sh"):
         result = subprocess.run(["bash", "-n", str(LOCAL / script)], capture_output=True, text=True)
         assert result.returncode == 0, (script, result.stderr)
+
+
+def test_the_gateway_keeps_the_request_ids_the_services_keep():
+    # A caller's id the gateway passed on but a service would not keep (longer than it takes) gave
+    # the service's log lines another id than the gateway's answer and log.
+    (kept,) = re.findall(r'"~(\^[^"]+\$)"\s+\$http_x_request_id;', TEMPLATE.read_text())
+    assert kept == observability._REQUEST_ID.pattern

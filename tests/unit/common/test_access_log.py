@@ -3,6 +3,7 @@ gunicorn's own logger writes, for less CPU."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -57,6 +58,25 @@ def test_the_lines_are_gunicorns(tmp_path, log_format, uri):
         lines[kind] = (tmp_path / f"{kind.__name__}.log").read_text().splitlines()
     assert len(lines[Logger]) == 2
     assert lines[AccessLogger] == lines[Logger]
+
+
+@pytest.mark.parametrize("uri", ["/api/v1/join/x?a=\\", "/x?a=\\n%5B\x01", '/x?a=\\","status":200}\n{'])
+def test_a_uri_or_header_with_backslashes_or_control_characters_keeps_the_line_one_json_object(tmp_path, uri):
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    logger = AccessLogger(cfg)
+    resp, req, environ, took = request(uri)
+    req.headers.append(("X-REQUEST-ID", "id\\\u2028\n"))
+
+    logger.access(resp, req, environ, took)
+
+    for handler in logger.access_log.handlers:
+        handler.close()
+    (line,) = (tmp_path / "access.log").read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["request"] == f"GET {uri} HTTP/1.1" and entry["status"] == 422
+    assert entry["request_id"] == "id\\\u2028\n"
 
 
 def test_no_line_when_the_access_log_is_off(tmp_path, capsys):
