@@ -97,6 +97,17 @@ def test_a_worker_joins_from_the_poster_and_gets_a_card_whose_qr_renews(browser,
     browser.until(lambda _: browser.find("#card-qr").get_attribute("data-token"), "the card's QR drawn")
     browser.snapshot("join-card")
 
+    # Left open past its token's 15 minutes (refused now, as a lapsed one is), the page logs in
+    # again by itself and the card comes back: it used to stay on "session expired" for good.
+    browser.expect_error("/api/v1/members/me", 401)
+    browser.driver.execute_script(
+        "const saved = JSON.parse(sessionStorage.getItem('unionhub.member'));"
+        "sessionStorage.setItem('unionhub.member', JSON.stringify({...saved, token: 'lapsed'}));"
+    )
+    browser.driver.refresh()
+    browser.text("#card-no", member["card_no"])
+    browser.until(lambda _: browser.find("#card-qr").get_attribute("data-token"), "the card's QR drawn again")
+
 
 def test_a_revoked_campaign_says_so_and_offers_no_form(browser, journey, place):
     revoked = journey.admin.post(

@@ -1,8 +1,11 @@
 // The admin console: each service's objects within the admin's subtree (the APIs scope them), and
 // the charts people would rather look at than read. Chart.js is loaded as a classic script.
 import {
-  $, $$, api, busy, clearErrors, element, fen, localTime, logout, showProblem, show, staffLogin, t, yuan,
+  $, $$, api, busy, clearErrors, element, fen, localTime, logout, onSignedOut, showProblem, show, staffLogin, t,
+  yuan,
 } from "/app/static/app.js";
+
+onSignedOut(() => logout("admin"));
 
 const Chart = window.Chart;
 // Someone who asked their system for less motion gets the charts drawn at once.
@@ -494,7 +497,6 @@ async function open(name) {
     await PANELS[name]();
   } catch (error) {
     loaded[name] = false;
-    if (error.status === 401) logout("admin");
     showProblem(error);
   }
 }

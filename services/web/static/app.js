@@ -51,6 +51,21 @@ export class ApiError extends Error {
   }
 }
 
+// What the page does when an API refuses the token it sent (it lived its 15 minutes, or the login
+// was withdrawn): set by each page (staff pages show their login again, member pages log in anew).
+// Once a minute at most, so a token refused at once again cannot reload the page in a loop.
+let whenSignedOut = null;
+export function onSignedOut(handler) {
+  whenSignedOut = handler;
+}
+
+function signedOut() {
+  const last = Number(sessionStorage.getItem("unionhub.signed_out_at") || 0);
+  if (!whenSignedOut || Date.now() - last < 60000) return;
+  sessionStorage.setItem("unionhub.signed_out_at", String(Date.now()));
+  whenSignedOut();
+}
+
 export async function api(method, path, { body, token, headers = {} } = {}) {
   const init = {
     method,
@@ -72,6 +87,7 @@ export async function api(method, path, { body, token, headers = {} } = {}) {
   if (response.status === 204) return null;
   const type = response.headers.get("Content-Type") || "";
   const data = type.includes("json") ? await response.json() : await response.blob();
+  if (response.status === 401 && token) signedOut();
   if (!response.ok) throw new ApiError(response.status, type.includes("json") ? data : null);
   return data;
 }
@@ -190,6 +206,7 @@ export async function deviceLogin() {
     const answer = await api("POST", "/api/v1/auth/wechat", { body: { code } });
     session.set("member", answer.access_token, answer.expires_in);
     if (answer.member_id) sessionStorage.setItem("unionhub.member_id", answer.member_id);
+    else sessionStorage.removeItem("unionhub.member_id"); // no longer a member: not the old one's id
     return answer;
   } catch (error) {
     if (error.status === 0 || error.status >= 500) throw error;

@@ -2,9 +2,11 @@
 // location when allowed), logs duty, handles lockers, and checks out. The open shift is asked of
 // stations on every load, so a reloaded page carries on where it was.
 import {
-  $, ApiError, api, busy, clearErrors, deviceLogin, element, formValues, localTime, newKey, scanner, show,
-  showProblem, t,
+  $, ApiError, api, busy, clearErrors, deviceLogin, element, formValues, localTime, logout, newKey, onSignedOut,
+  scanner, show, showProblem, t,
 } from "/app/static/app.js";
+
+onSignedOut(() => logout("member"));
 
 let token = null;
 let shift = null;

@@ -2,8 +2,12 @@
 // form with the API's field errors beside their fields, then the member card with its rotating QR.
 import qrcode from "/app/vendor/qrcode-generator/dist/qrcode.mjs";
 import {
-  $, api, ApiError, busy, clearErrors, deviceLogin, formValues, newKey, notice, session, show, showProblem, t,
+  $, api, ApiError, busy, clearErrors, deviceLogin, formValues, logout, newKey, notice, onSignedOut, session, show,
+  showProblem, t,
 } from "/app/static/app.js";
+
+// A token past its 15 minutes (the card page stays open for hours): log in again, as on arrival.
+onSignedOut(() => logout("member"));
 
 const code = $("#main").dataset.code;
 let token = null;

@@ -3,9 +3,11 @@
 // sale: a double tap, or a retry after a lost answer, sends the same key with the same body, and
 // merchants answers the same redemption.
 import {
-  $, $$, LANG, api, busy, clearErrors, element, fen, logout, newKey, notice, scanner, show, showProblem,
-  staffLogin, t, yuan,
+  $, $$, LANG, api, busy, clearErrors, element, fen, logout, newKey, notice, onSignedOut, scanner, show,
+  showProblem, staffLogin, t, yuan,
 } from "/app/static/app.js";
+
+onSignedOut(() => logout("till"));
 
 let token = null;
 let sale = { body: null, key: null };
@@ -184,7 +186,6 @@ async function confirmSale() {
     show("#result");
     await loadToday();
   } catch (error) {
-    if (error.status === 401) logout("till");
     showProblem(error, form);
   }
 }
@@ -206,7 +207,7 @@ async function start(accessToken) {
   try {
     if (await loadStores()) await loadToday();
   } catch (error) {
-    if (error.status === 401 || error.status === 403) logout("till");
+    if (error.status === 403) logout("till"); // a login that serves no store here: another one
     showProblem(error);
   }
 }
