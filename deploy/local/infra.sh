@@ -138,8 +138,10 @@ kafka_cluster_id() {
 
 kafka_render_config() {
     local changed
+    # errexit is off inside $(...): the assignment's status is the render's, checked here.
     changed="$(render_template "$DEPLOY_DIR/kafka/server.properties.tmpl" "$KAFKA_PROPS" \
-        KAFKA_HOME_DIR KAFKA_HOST KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR)"
+        KAFKA_HOME_DIR KAFKA_HOST KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR)" \
+        || die "kafka: could not render $KAFKA_PROPS"
     [[ -z "$changed" ]] || log "kafka: wrote $KAFKA_PROPS"
 }
 
@@ -637,7 +639,7 @@ packages_for() {
     local nargs="$1" c; shift
     for c in "$@"; do
         case "$c" in
-            kafka)    echo default-jre-headless maven ;;
+            kafka)    echo default-jre-headless maven gettext-base ;;  # envsubst renders its config
             redis)    echo redis-server ;;
             postgres) echo postgresql ;;
             nginx)    echo nginx gettext-base ;;
@@ -710,9 +712,10 @@ main() {
             ;;
         env)
             # For `eval "$(bash deploy/local/infra.sh env)"` before running the
-            # services by hand; names match services/common/config.py.
+            # services by hand; names match services/common/config.py. Each service
+            # has a database of its own: config.py fills in {service}.
             printf 'export UNIONHUB_HOME=%q\n' "$UNIONHUB_HOME"
-            printf 'export DATABASE_URL=%q\n' "$(pg_url)"
+            printf 'export DATABASE_URL=%q\n' "$(pg_url)_{service}"
             printf 'export REDIS_URL=%q\n' "redis://$REDIS_HOST:$REDIS_PORT/0"
             printf 'export KAFKA_BOOTSTRAP=%q\n' "$KAFKA_BOOTSTRAP"
             printf 'export PUBLIC_BASE_URL=%q\n' "http://$GATEWAY_HOST:$GATEWAY_PORT"

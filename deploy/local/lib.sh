@@ -156,7 +156,8 @@ render_template() {
         names+="\${$v} "
     done
     tmp="$(mktemp "${dest}.XXXXXX")"
-    envsubst "$names" <"$src" >"$tmp"
+    # A failed envsubst (not installed) must not put an empty file in place of the config.
+    envsubst "$names" <"$src" >"$tmp" || { rm -f "$tmp"; return 1; }
     if [[ -f "$dest" ]] && cmp -s "$tmp" "$dest"; then
         rm -f "$tmp"
     else
@@ -242,18 +243,26 @@ apt_install_missing() {
     if [[ ! -e "$policy" ]]; then
         as_root sh -c "printf '#!/bin/sh\nexit 101\n' >'$policy' && chmod 0755 '$policy'"
         added_policy=1
+        # Interrupted (Ctrl-C, a CI timeout), the file must not stay: it would keep every later
+        # package's service from starting on this machine.
+        trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
+        trap 'as_root rm -f /usr/sbin/policy-rc.d; exit 130' INT TERM
     fi
 
-    local rc=0
+    # A machine just booted often has unattended-upgrades holding the dpkg lock: wait for it.
+    local rc=0 lock=(-o DPkg::Lock::Timeout=600)
     {
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
-        && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" update -q \
+        && as_root env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -q \
                --no-install-recommends \
                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
                "${missing[@]}"
     } || rc=$?
 
-    [[ -n "$added_policy" ]] && as_root rm -f "$policy"
+    if [[ -n "$added_policy" ]]; then
+        as_root rm -f "$policy"
+        trap - EXIT INT TERM
+    fi
     (( rc == 0 )) || die "apt-get install ${missing[*]} failed (exit $rc)"
 
     for p in "${missing[@]}"; do

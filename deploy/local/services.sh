@@ -19,9 +19,12 @@ export UNIONHUB_ADMIN_PASSWORD="${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}"
 export UNIONHUB_PUBLIC_BASE_URL="${UNIONHUB_PUBLIC_BASE_URL:-http://127.0.0.1:${GATEWAY_PORT:-8000}}"
 
 # "service <name> <web port> <worker metrics port>" per built service of services/registry.py and
-# "fake <name> <port> present|missing" per fake, read once.
-FACTS="$("$PY" "$DEPLOY_DIR/local/registry_facts.py" processes)" \
-    || die "could not read services/registry.py with $PY"
+# "fake <name> <port> present|missing" per fake, read once. The registry reads with the system's
+# python3 too (as infra.sh reads it): `down` must stop what runs even with the venv gone.
+FACTS_PY="$PY"
+[[ -x "$FACTS_PY" ]] || FACTS_PY=python3
+FACTS="$("$FACTS_PY" "$DEPLOY_DIR/local/registry_facts.py" processes)" \
+    || die "could not read services/registry.py with $FACTS_PY"
 service_names() { awk '$1 == "service" { print $2 }' <<<"$FACTS"; }
 service_fact() { awk -v svc="$1" -v col="$2" '$1 == "service" && $2 == svc { print $(col + 1) }' <<<"$FACTS"; }
 # A fake can be registered before its module is written; it is skipped until then.
@@ -47,12 +50,26 @@ start_process() {
     pid=$!
     echo "$pid" >"$pidfile"
     if [[ -n "$port" ]]; then
-        wait_for_port "$name" 127.0.0.1 "$port" 60 "$pid" || { show_log_tail "$logfile"; die "$name did not start"; }
+        started "$name" "$port" "$pid" || { show_log_tail "$logfile"; stop_process "$name"; die "$name did not start"; }
     else
         sleep 1
         pid_alive "$pid" || { show_log_tail "$logfile"; die "$name exited at start"; }
     fi
     ok "$name: running (pid $pid)"
+}
+
+# started NAME PORT PID: its port open and, for a web process, /healthz answered. gunicorn opens its
+# socket before a worker imports the app: an app that fails to load would pass the port alone.
+started() {
+    local name="$1" port="$2" pid="$3" deadline=$(( SECONDS + 60 ))
+    wait_for_port "$name" 127.0.0.1 "$port" 60 "$pid" || return 1
+    [[ "$name" == web:* ]] || return 0
+    until "$FACTS_PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+            "http://127.0.0.1:$port/healthz" 2>/dev/null; do
+        pid_alive "$pid" || { log "$name: exited before /healthz answered"; return 1; }
+        (( SECONDS < deadline )) || { log "$name: /healthz did not answer in 60s"; return 1; }
+        sleep 0.3
+    done
 }
 
 stop_process() {
