@@ -17,6 +17,10 @@ export UNIONHUB_HOME
 # The quick start's bootstrap admin; set your own before the first start on a shared machine.
 export UNIONHUB_ADMIN_PASSWORD="${UNIONHUB_ADMIN_PASSWORD:-unionhub-admin}"
 export UNIONHUB_PUBLIC_BASE_URL="${UNIONHUB_PUBLIC_BASE_URL:-http://127.0.0.1:${GATEWAY_PORT:-8000}}"
+# Where infra.sh put the broker and Redis (its KAFKA_PORT and REDIS_PORT move them): the services
+# go there too, unless told otherwise.
+export KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-${KAFKA_HOST:-127.0.0.1}:${KAFKA_PORT:-9092}}"
+export REDIS_URL="${REDIS_URL:-redis://${REDIS_HOST:-127.0.0.1}:${REDIS_PORT:-6379}/0}"
 
 # "service <name> <web port> <worker metrics port>" per built service of services/registry.py and
 # "fake <name> <port> present|missing" per fake, read once. The registry reads with the system's
