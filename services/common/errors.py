@@ -174,9 +174,11 @@ def register_error_handlers(app: Flask) -> None:
         return problem(status, code, errors=errors, headers=headers)
 
     @app.errorhandler(RecursionError)
-    def _too_deep(_error: RecursionError):
-        # Only a caller's input nests this deep: a JSON body a thousand brackets deep fails in
-        # json.loads, and webargs turns only decode errors into a 400.
+    def _too_deep(error: RecursionError):
+        # A caller's input nesting this deep: a JSON body a thousand brackets deep fails in
+        # json.loads, and webargs turns only decode errors into a 400. Logged with its traceback,
+        # should a recursion of ours ever end here instead.
+        log.warning("a request nested too deep: 400", exc_info=error)
         return problem(400, "bad_request")
 
     @app.errorhandler(Exception)

@@ -208,7 +208,10 @@ class MemberProjection:
         their future bookings and duties, their children's details (reason ``reassigned``)."""
         data = event.data
         existing = find(uow.connection, self.table, data["member_id"])  # the same card: not repeated
-        if self._joined(uow, data, existing.card_no if existing else None) and self.on_inactive:
+        self._joined(uow, data, existing.card_no if existing else None)
+        # Even when a later event's state is kept (this one dead-lettered, replayed after): what the
+        # previous holder left is theirs whatever happened to the membership since.
+        if self.on_inactive:
             self.on_inactive(uow, data["member_id"], "reassigned")
 
     def _joined(self, uow, data: dict, card_no: str | None) -> bool:

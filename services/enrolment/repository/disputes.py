@@ -80,6 +80,7 @@ def claimants_under_old_key(conn: Connection, current_kid: str, limit: int):
         select(d.id, d.claimant_mobile_enc)
         .where(d.claimant_mobile_enc.is_not(None))
         .where(~d.claimant_mobile_enc.startswith(f"{current_kid}:"))
+        .order_by(d.id)  # locked in id order, as an erasure locks a claimant's: no deadlock
         .limit(limit)
         .with_for_update(key_share=True)
     ).all()

@@ -154,6 +154,7 @@ def members_under_old_key(conn: Connection, current_kid: str, limit: int):
         select(m.id, m.mobile_enc, m.id_number_enc)
         .where(m.id_number_enc.is_not(None))
         .where(~m.id_number_enc.startswith(f"{current_kid}:"))
+        .order_by(m.id)  # locked in id order, as an erasure locks a person's rows: no deadlock
         .limit(limit)
         .with_for_update(key_share=True)
     ).all()

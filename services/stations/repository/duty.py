@@ -126,8 +126,13 @@ def hand_duty(conn: Connection, duty_id: str, member_id: str) -> None:
 
 def overdue_duties(conn: Connection, before: datetime) -> list[Duty]:
     """Scheduled duties whose time was before ``before``; a close duty not while somebody is still on
-    shift at its station (closing late is closing: their check-out does it)."""
-    on_shift = select(sh.c.id).where(sh.c.station_id == d.c.station_id, sh.c.status == "open").exists()
+    shift at its station that day (closing late is closing: their check-out does it). A shift of
+    another day left open, a check-out forgotten, holds up no other day's."""
+    on_shift = (
+        select(sh.c.id)
+        .where(sh.c.station_id == d.c.station_id, sh.c.duty_day == d.c.day, sh.c.status == "open")
+        .exists()
+    )
     rows = conn.execute(
         select(d)
         .where(d.c.status == "scheduled", d.c.at < before, ~and_(d.c.kind == "close", on_shift))
@@ -200,6 +205,14 @@ def open_shifts_at(conn: Connection, station_id: str) -> int:
 
 def end_shift(conn: Connection, shift_id: str, at: datetime) -> int:
     """Complete the shift and its stint; its minutes on duty, all stints together."""
+    # A shift a release before stints opened (pods rolling over the migration) has none: its one.
+    unrecorded = ~select(st.c.shift_id).where(st.c.shift_id == shift_id).exists()
+    conn.execute(
+        st.insert().from_select(
+            ["shift_id", "started_at"],
+            select(sh.c.id, sh.c.started_at).where(sh.c.id == shift_id, unrecorded),
+        )
+    )
     conn.execute(update(st).where(st.c.shift_id == shift_id, st.c.ended_at.is_(None)).values(ended_at=at))
     stints = conn.execute(select(st.c.started_at, st.c.ended_at).where(st.c.shift_id == shift_id))
     minutes = sum(minutes_between(utc(start), utc(end)) for start, end in stints)

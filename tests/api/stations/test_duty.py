@@ -10,7 +10,7 @@ import opening_hours
 from schemas.events import members as m
 from schemas.events import stations as ev
 from services.common.clock import SHANGHAI, local_day, now
-from services.stations import shifts
+from services.stations import shifts, tables
 from tests.support import deliver, member_event
 
 from .conftest import join, outbox, outbox_types, this_monday
@@ -357,6 +357,33 @@ def test_stepping_out_and_back_in_resumes_the_days_shift_which_completes_as_one(
     assert [c["minutes"] for c in completed] == [245, 670]
     stats = api.get(f"/api/v1/stations/{station_id}/stats?from={day}&to={day}", headers=rig.coordinator)
     assert stats["days"][0]["open_hours"] == round(670 / 60, 2)
+
+
+def test_a_check_out_forgotten_holds_up_no_other_days_close_duty(rig, api, app, monkeypatch):
+    station_id, day, clock = _day_on_duty(rig, monkeypatch)
+    ext, uow = app.extensions["stations"], app.extensions["unionhub"].db.unit_of_work
+    clock[0] = _at(day, time(7, 55))
+    rig.checkin(station_id, "m-1")  # and never checks out
+
+    shifts.mark_missed(uow(), ext.settings, _at(day + timedelta(days=1), time(21)))
+
+    assert _duties_of(api, rig, station_id, day + timedelta(days=1)) == {"open": "missed", "close": "missed"}
+    assert _duties_of(api, rig, station_id, day) == {"open": "done", "close": "scheduled"}
+
+
+def test_a_shift_opened_before_stints_were_kept_checks_out_with_its_minutes(rig, api, app, monkeypatch):
+    station_id, day, clock = _day_on_duty(rig, monkeypatch)
+    clock[0] = _at(day, time(7, 55))
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    with app.extensions["unionhub"].db.engine.begin() as conn:  # as a release before them opened it
+        conn.execute(tables.shift_stints.delete())
+
+    clock[0] = _at(day, time(20))
+    done = api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+
+    assert done["minutes"] == 12 * 60 + 5
+    stats = api.get(f"/api/v1/stations/{station_id}/stats?from={day}&to={day}", headers=rig.coordinator)
+    assert stats["days"][0]["open_hours"] == round(725 / 60, 2)
 
 
 def test_a_volunteer_closing_late_is_not_marked_missed_and_their_check_out_closes(rig, api, app, monkeypatch):

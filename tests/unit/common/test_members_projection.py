@@ -116,6 +116,19 @@ def test_a_join_replayed_after_a_later_status_fills_in_its_branch_and_card_and_k
     assert (member.branch_id, member.card_no) == ("b-2", joined.data["card_no"])
 
 
+def test_a_move_to_another_person_replayed_late_still_ends_what_the_previous_holder_left(rig):
+    # The dispute's decision was dead-lettered, and the membership was suspended since.
+    db, table, dispatcher, gone = rig
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    dispatcher.deliver(member_event(m.JOINED, "m1", occurred_at=at.isoformat()))
+    dispatcher.deliver(member_event(m.SUSPENDED, "m1", occurred_at=(at + timedelta(hours=2)).isoformat()))
+
+    dispatcher.deliver(member_event(m.REASSIGNED, "m1", occurred_at=(at + timedelta(hours=1)).isoformat()))
+
+    assert _member(db, table, "m1").status == "suspended"  # the later state stays
+    assert gone == [("m1", "suspended"), ("m1", "reassigned")]
+
+
 def test_a_redelivered_event_is_a_duplicate_and_an_unknown_member_is_refused(rig):
     db, table, dispatcher, gone = rig
     event = member_event(m.SUSPENDED, "m1")
