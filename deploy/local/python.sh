@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# The project's virtualenv: created on first use, reinstalled when pyproject.toml changes.
+# The project's virtualenv: created on first use, reinstalled when pyproject.toml or constraints.txt
+# (the exact versions installed) changes.
 # Source after lib.sh.
 
 ensure_venv() {
     local venv="$REPO_ROOT/.venv" stamp hash
     stamp="$venv/.unionhub-installed"
-    hash="$(sha256sum "$REPO_ROOT/pyproject.toml" | cut -c1-16)"
+    hash="$(cat "$REPO_ROOT/pyproject.toml" "$REPO_ROOT/constraints.txt" | sha256sum | cut -c1-16)"
     if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
         return 0
     fi
@@ -17,6 +18,6 @@ ensure_venv() {
     log "python: installing the project and its dependencies into .venv"
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e "$REPO_ROOT[dev]"
+    "$venv/bin/python" -m pip install --quiet -c "$REPO_ROOT/constraints.txt" -e "$REPO_ROOT[dev]"
     printf '%s\n' "$hash" >"$stamp"
 }
