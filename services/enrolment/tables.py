@@ -94,6 +94,9 @@ members = Table(
         postgresql_where=text(_current),
         sqlite_where=text(_current),
     ),
+    # Erasure finds every membership a WeChat user holds or held (unerased_members_of), past ones
+    # too, which the partial index above leaves out.
+    Index("ix_members_openid", "openid"),
 )
 
 card_serials = Table(
