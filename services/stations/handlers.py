@@ -1,9 +1,16 @@
 """Events stations reacts to: member events keep its members projection; a volunteer who stops being
-an active member is taken off the rota in the same transaction (duty.on_inactive)."""
+an active member is taken off the rota and their open shift stopped, in the same transaction."""
 
 from services.common.members import MemberProjection
 
-from . import tables
-from .duty import on_inactive
+from . import duty, shifts, tables
+
+
+def on_inactive(uow, member_id: str, reason: str) -> None:
+    # The shift first: it locks the shift, then the station, then the duties, as a check-out does
+    # and in a check-in's order (station, duties), so neither can deadlock with this event.
+    shifts.cut_short(uow, member_id, reason)
+    duty.on_inactive(uow, member_id, reason)
+
 
 HANDLERS: dict = dict(MemberProjection(tables.members, on_inactive=on_inactive).handlers)

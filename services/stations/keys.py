@@ -39,6 +39,11 @@ def card(station_id: str) -> str:
     return f"{PREFIX}:card:{station_id}"
 
 
+def live_published() -> str:
+    """Until when the cards' live parts were brought up to the database (shifts.publish_live)."""
+    return f"{PREFIX}:finder:live_published"
+
+
 def pickup_attempts(station_id: str, who: str) -> str:
     return f"{PREFIX}:pickup:{station_id}:{who}"
 

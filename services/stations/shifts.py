@@ -3,6 +3,7 @@ log, checking out (which may close it), and the duties nobody took, marked misse
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -16,10 +17,15 @@ from services.common.domain import Conflict, Forbidden, Invalid, NotFound
 from services.common.members import require_active
 from services.common.signed_codes import CodeSigner
 
-from . import repository, tables
+from . import finder, keys, repository, tables
 from .model import Duty, check_within, may_take
 from .service import existing, publish, scanned
 from .settings import StationsSettings
+
+log = logging.getLogger(__name__)
+
+# Longer than a check-in's or check-out's transaction takes between reading the clock and COMMIT.
+LIVE_MARGIN = timedelta(minutes=2)
 
 
 def duty_day(conn, station_id: str, at: datetime) -> date:
@@ -118,6 +124,57 @@ def _start_or_resume(conn, station_id: str, member_id: str, day: date, group_id:
     raise Conflict("checkin.already")
 
 
+def _close_if_nobody_left(uow: UnitOfWork, station_id: str, member_id: str, at: datetime) -> bool:
+    """Close the station when the shift just ended was the last open there; whether it closed."""
+    conn = uow.connection
+    if repository.open_shifts_at(conn, station_id):
+        return False
+    repository.set_live(conn, station_id, "closed", at, None)
+    # Lunch boxes left at closing: the coordinator sees them flagged.
+    repository.flag_left_behind(conn, station_id, at)
+    uow.emit(
+        ev.STATION_CLOSED, station_id, {"station_id": station_id, "member_id": member_id, "occurred_at": at}
+    )
+    return True
+
+
+def cut_short(uow: UnitOfWork, member_id: str, reason: str) -> None:
+    """A volunteer who stops being an active member (suspended, left, the membership moved) while
+    on shift: the shift stops now, in the member event's transaction, and emits no
+    ``shift_completed``, which would earn them the thank-you voucher. Left open, it could still be
+    checked out (and the voucher earned) by someone the union has just suspended. The finder's card
+    follows within the worker's ``publish_live`` minute: a handler holds no Redis."""
+    conn = uow.connection
+    open_shift = repository.open_shift_of(conn, member_id)
+    if open_shift is None:
+        return
+    # Locked shift first, then station, as a check-out locks them.
+    shift = repository.shift(conn, open_shift.id, for_update=True)
+    if shift.status != "open":
+        return
+    at = now()
+    existing(conn, shift.station_id, for_update=True)
+    repository.end_shift(conn, shift.id, at, status="stopped")
+    _close_if_nobody_left(uow, shift.station_id, member_id, at)
+    log.info("shift %s of member %s stopped: member %s", shift.id, member_id, reason)
+
+
+def publish_live(db, client: redis.Redis) -> int:
+    """Bring the finder's live cards up to the database where no request did: a station closed by
+    ``cut_short``, or a request's card write lost to a Redis outage. The stations changed since the
+    last run (every one, the first time or after Redis lost its data), less a margin for
+    transactions that took their time ``at`` and committed later; how many cards were written."""
+    at = now()
+    last = client.get(keys.live_published())
+    since = datetime.fromisoformat(last.decode()) - LIVE_MARGIN if last else None
+    with db.unit_of_work().read_only() as uow:
+        stations = repository.live_changed_since(uow.connection, since)
+    for station in stations:
+        finder.update_live(client, station)
+    client.set(keys.live_published(), at.isoformat())
+    return len(stations)
+
+
 def _station_now(uow: UnitOfWork, station_id: str):
     """The station as just committed, for the finder's card."""
     with uow.read_only():
@@ -170,16 +227,7 @@ def check_out(
                 and may_take(duty, member_id, repository.group_members(conn, duty.group_id))
             ):
                 repository.mark_duty(conn, duty.id, "done", shift.id)
-        closed = repository.open_shifts_at(conn, station.id) == 0
-        if closed:
-            repository.set_live(conn, station.id, "closed", at, None)
-            # Lunch boxes left at closing: the coordinator sees them flagged.
-            repository.flag_left_behind(conn, station.id, at)
-            uow.emit(
-                ev.STATION_CLOSED,
-                station.id,
-                {"station_id": station.id, "member_id": member_id, "occurred_at": at},
-            )
+        closed = _close_if_nobody_left(uow, station.id, member_id, at)
         uow.emit(
             ev.SHIFT_COMPLETED,
             station.id,

@@ -151,11 +151,12 @@ shifts = Table(
     Column("station_id", String(36), ForeignKey("stations.id"), nullable=False, index=True),
     Column("member_id", String(64), nullable=False),
     Column("group_id", String(36), nullable=True),
-    Column("status", String(10), nullable=False),  # open, completed
+    Column("status", String(10), nullable=False),  # open, completed, stopped (shifts.cut_short)
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("minutes", Integer, nullable=True),  # on duty, its stints' sum
-    # The day whose opening the shift takes part in (shifts.duty_day); empty on shifts from before.
+    # The day whose opening the shift takes part in (shifts.duty_day); empty on an older shift of a
+    # day that had two before it was kept (migration 93e2ac8c854c).
     Column("duty_day", Date, nullable=True),
     # One open shift per volunteer: a second check-in, even a concurrent one, is a conflict.
     Index(

@@ -5,6 +5,7 @@ writer never lets two such transactions overlap."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from schemas.events import members
 from schemas.events import stations as ev
 from services.common.idempotency import IdempotentRequest
 from services.stations import repository, tables
@@ -26,7 +28,16 @@ from tests.api.stations.conftest import (  # noqa: F401 (fixtures)
     this_monday,
     token_mint,
 )
-from tests.support import Api, build_app, dispose_app, fresh_postgres_database, http_server, service_settings
+from tests.support import (
+    Api,
+    build_app,
+    deliver,
+    dispose_app,
+    fresh_postgres_database,
+    http_server,
+    member_event,
+    service_settings,
+)
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent
 
@@ -323,3 +334,39 @@ def test_a_group_made_while_a_volunteers_suspension_commits_leaves_them_off_the_
     assert reply.status_code == 422  # not 201: m-2 was suspended by the time the group could check
     assert reply.json()["code"] == "duty_group.member_inactive"
     assert _scalar(app, select(func.count()).select_from(tables.duty_group_members)) == 0
+
+
+def test_suspensions_racing_the_same_volunteers_check_outs_end_each_shift_once(rig, app):
+    volunteers = [f"m-{i}" for i in range(10)]
+    station_id = _on_duty(rig, *volunteers)
+    shift_of = {v: rig.checkin(station_id, v)["shift_id"] for v in volunteers}
+    suspensions = {v: member_event(members.SUSPENDED, v) for v in volunteers}
+    start = threading.Barrier(2 * len(volunteers))
+
+    def suspend(v: str) -> None:
+        start.wait()
+        deliver(app, suspensions[v])
+
+    def check_out(v: str) -> int:
+        url = f"{base_url}/api/v1/shifts/{shift_of[v]}/checkout"
+        start.wait()
+        return requests.post(url, headers=rig.mint.member(v), timeout=60).status_code
+
+    with http_server(app, "stations-burst") as base_url, ThreadPoolExecutor(2 * len(volunteers)) as pool:
+        suspended = [pool.submit(suspend, v) for v in volunteers]
+        checked_out = {v: pool.submit(check_out, v) for v in volunteers}
+        for done in suspended:
+            done.result(timeout=60)  # no deadlock: a handler that lost one would raise here
+        statuses = {v: f.result(timeout=60) for v, f in checked_out.items()}
+
+    # Each shift ended once: by its check-out (200, completed, its voucher's event) or by the
+    # suspension first (409 shift.ended, stopped, none); the station closed once, by the last.
+    sh = tables.shifts.c
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        ended = dict(conn.execute(select(sh.member_id, sh.status)).tuples().all())
+    assert set(statuses.values()) <= {200, 409}
+    assert {v: "completed" if s == 200 else "stopped" for v, s in statuses.items()} == ended
+    completed = [json.loads(r.payload)["shift_id"] for r in outbox(app) if r.type == ev.SHIFT_COMPLETED]
+    assert sorted(completed) == sorted(shift_of[v] for v, s in statuses.items() if s == 200)
+    assert _event_types(app)[ev.STATION_CLOSED] == 1
+    assert rig.api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "closed"

@@ -184,9 +184,9 @@ def day_shift_of(conn: Connection, member_id: str, station_id: str, day: date):
 
 
 def resume_shift(conn: Connection, shift_id: str, at: datetime) -> bool:
-    """Open a completed shift again, with a stint from ``at``; False when it is not completed (a
-    concurrent check-in won)."""
-    reopened = update(sh).where(sh.c.id == shift_id, sh.c.status == "completed")
+    """Open an ended shift again, with a stint from ``at``; False when it is open (a concurrent
+    check-in won). A shift stopped by a suspension resumes once the member is reinstated."""
+    reopened = update(sh).where(sh.c.id == shift_id, sh.c.status.in_(("completed", "stopped")))
     if conn.execute(reopened.values(status="open", ended_at=None)).rowcount != 1:
         return False
     conn.execute(st.insert().values(shift_id=shift_id, started_at=at))
@@ -203,8 +203,9 @@ def open_shifts_at(conn: Connection, station_id: str) -> int:
     )
 
 
-def end_shift(conn: Connection, shift_id: str, at: datetime) -> int:
-    """Complete the shift and its stint; its minutes on duty, all stints together."""
+def end_shift(conn: Connection, shift_id: str, at: datetime, status: str = "completed") -> int:
+    """End the shift and its stint (``completed`` by its volunteer, or ``stopped``: cut short by a
+    member event); its minutes on duty, all stints together."""
     # A shift a release before stints opened (pods rolling over the migration) has none: its one.
     unrecorded = ~select(st.c.shift_id).where(st.c.shift_id == shift_id).exists()
     conn.execute(
@@ -216,9 +217,7 @@ def end_shift(conn: Connection, shift_id: str, at: datetime) -> int:
     conn.execute(update(st).where(st.c.shift_id == shift_id, st.c.ended_at.is_(None)).values(ended_at=at))
     stints = conn.execute(select(st.c.started_at, st.c.ended_at).where(st.c.shift_id == shift_id))
     minutes = sum(minutes_between(utc(start), utc(end)) for start, end in stints)
-    conn.execute(
-        update(sh).where(sh.c.id == shift_id).values(status="completed", ended_at=at, minutes=minutes)
-    )
+    conn.execute(update(sh).where(sh.c.id == shift_id).values(status=status, ended_at=at, minutes=minutes))
     return minutes
 
 

@@ -55,6 +55,12 @@ def all_stations(conn: Connection) -> list[Station]:
     return [station(conn, row.id) for row in conn.execute(select(t.c.id))]
 
 
+def live_changed_since(conn: Connection, since: datetime | None) -> list[Station]:
+    """The stations whose live state changed at or after ``since`` (every one, for None)."""
+    query = select(t.c.id) if since is None else select(t.c.id).where(t.c.status_at >= since)
+    return [station(conn, row.id) for row in conn.execute(query)]
+
+
 def add_station(conn: Connection, s: Station, *, actor: str, at: datetime) -> None:
     conn.execute(
         t.insert().values(

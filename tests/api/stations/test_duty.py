@@ -250,6 +250,77 @@ def test_a_volunteers_membership_moved_to_another_person_takes_the_rota_from_nei
     assert rig.checkin(station_id, "m-1", expect=403)["code"] == "checkin.not_on_rota"
 
 
+def _finder_live(api, station_id: str) -> str:
+    (card,) = [c for c in api.get("/api/v1/stations?lat=26.56&lng=106.69") if c["id"] == station_id]
+    return card["live"]["status"]
+
+
+def test_a_volunteer_suspended_on_shift_has_it_stopped_and_earns_no_voucher(rig, api, app, clean_redis):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    assert _finder_live(api, station_id) == "open"
+
+    deliver(app, member_event(m.SUSPENDED, "m-1"))
+
+    # Stopped in the event's transaction, the station closed with it: no shift_completed, no voucher.
+    assert outbox_types(app) == [ev.STATION_OPENED, ev.SHIFT_STARTED, ev.STATION_CLOSED]
+    assert api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "closed"
+    reply = api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"), expect=409)
+    assert reply["code"] == "shift.ended"
+    with app.extensions["unionhub"].db.engine.connect() as conn:
+        row = conn.execute(tables.shifts.select().where(tables.shifts.c.id == shift_id)).one()
+    assert row.status == "stopped" and row.minutes is not None
+    # The handler holds no Redis: the finder's card follows with the worker's job.
+    assert _finder_live(api, station_id) == "open"
+    assert shifts.publish_live(app.extensions["unionhub"].db, clean_redis) == 1
+    assert _finder_live(api, station_id) == "closed"
+
+
+def test_a_suspension_leaves_the_other_volunteers_shift_and_the_station_open(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    rig.checkin(station_id, "m-1")
+    other = rig.checkin(station_id, "m-2")["shift_id"]
+
+    deliver(app, member_event(m.SUSPENDED, "m-1"))
+
+    assert ev.STATION_CLOSED not in outbox_types(app)
+    assert api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "open"
+    assert api.get("/api/v1/shifts/me", headers=rig.mint.member("m-2"))["shift_id"] == other
+    done = api.post(f"/api/v1/shifts/{other}/checkout", headers=rig.mint.member("m-2"))
+    assert done["station_status"] == "closed"
+
+
+def test_a_volunteer_reinstated_the_same_day_resumes_the_stopped_shift(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1")
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+    deliver(app, member_event(m.SUSPENDED, "m-1"))
+    deliver(app, member_event(m.REINSTATED, "m-1"))
+    # The suspension took them off the rota; the coordinator puts them on it again.
+    rig.rota(station_id, group_ids=[rig.group(station_id, "m-1", name="二组")])
+
+    assert rig.checkin(station_id, "m-1")["shift_id"] == shift_id
+    api.post(f"/api/v1/shifts/{shift_id}/checkout", headers=rig.mint.member("m-1"))
+    completed = [json.loads(r.payload) for r in outbox(app) if r.type == ev.SHIFT_COMPLETED]
+    assert [c["shift_id"] for c in completed] == [shift_id]
+
+
+def test_the_finders_live_cards_catch_up_with_the_database(rig, api, app, clean_redis):
+    db = app.extensions["unionhub"].db
+    first, second = rig.station(), rig.station(name="第二驿站")
+    # The first run, and a run after Redis lost the job's mark, bring up every station.
+    assert shifts.publish_live(db, clean_redis) == 2
+    assert shifts.publish_live(db, clean_redis) == 0  # neither has a live state yet
+    station_id, _ = on_duty(rig, "m-1")
+    rig.checkin(station_id, "m-1")
+    clean_redis.delete(f"stations:card:{station_id}")  # a card write lost to a Redis outage
+
+    assert shifts.publish_live(db, clean_redis) == 1
+    assert _finder_live(api, station_id) == "open"
+    clean_redis.delete("stations:finder:live_published")
+    assert shifts.publish_live(db, clean_redis) == 3
+    assert {first, second} < {c["id"] for c in api.get("/api/v1/stations?lat=26.56&lng=106.69")}
+
+
 def test_regenerating_a_rota_replaces_duties_with_swaps_asked_and_keeps_one_taken_by_a_swap(rig, api):
     station_id = rig.station(opening_hours="Mo-Su 00:00-24:00")
     rig.assign(station_id)

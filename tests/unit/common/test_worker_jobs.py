@@ -70,5 +70,5 @@ def test_courses_and_stations_declare_their_jobs_and_the_others_have_none():
     jobs = {name: [job.name for job in s.optional_part("jobs", [])] for name, s in SERVICES.items()}
 
     assert jobs["courses"] == ["mark_no_shows"]
-    assert jobs["stations"] == ["mark_missed", "refresh_opening", "upgrade_finder"]
+    assert jobs["stations"] == ["mark_missed", "publish_live", "refresh_opening", "upgrade_finder"]
     assert jobs["enrolment"] == [] and jobs["merchants"] == []
