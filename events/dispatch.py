@@ -74,7 +74,7 @@ class InfrastructureDown(RuntimeError):
 _READ_ONLY_TRANSACTION = "25006"
 
 
-def _database_down(error: Exception) -> bool:
+def database_down(error: Exception) -> bool:
     """Whether ``error`` says our database cannot take the event now, rather than that it is bad:
     unreachable, its pool exhausted (TimeoutError), or read-only after a failover."""
     if isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)):
@@ -155,7 +155,7 @@ class Dispatcher:
             try:
                 return self._apply([(0, handler, event)])[0], None
             except Exception as error:
-                if attempt == self.max_attempts and _database_down(error):
+                if attempt == self.max_attempts and database_down(error):
                     raise InfrastructureDown(str(error)) from error
                 last = error
             log.warning(

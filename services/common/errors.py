@@ -13,6 +13,8 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy import exc as sql
 from werkzeug.exceptions import HTTPException
 
+from events.dispatch import database_down
+
 from . import domain, i18n
 
 log = logging.getLogger(__name__)
@@ -22,8 +24,9 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 # A dependency that is down: the request was not applied (its transaction rolled back) and may be
-# tried again. IntegrityError and other DBAPI errors are bugs or races, not outages.
-_DEPENDENCY_DOWN = (redis.RedisError, sql.OperationalError, sql.InterfaceError, sql.TimeoutError)
+# tried again. Of the database's errors, those ``database_down`` names (unreachable, read-only after
+# a failover); IntegrityError and the others are bugs or races, not outages.
+_DEPENDENCY_DOWN = (redis.RedisError, sql.TimeoutError)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -185,3 +188,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error")
         return problem(500, "internal_error")
+
+    @app.errorhandler(sql.DBAPIError)
+    def _database_error(error: sql.DBAPIError):
+        return _dependency_down(error) if database_down(error) else _unexpected(error)

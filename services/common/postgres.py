@@ -20,7 +20,9 @@ _READS = ("SELECT", "WITH", "SHOW")
 
 
 def make_engine(url: URL) -> Engine:
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    # hide_parameters: a failing statement's error (logged) would otherwise carry its values, the
+    # personal data of a join or a child's booking among them, into the logs unaudited.
+    engine = create_engine(url, pool_size=10, max_overflow=10, hide_parameters=True)
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_conn, record):

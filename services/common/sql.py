@@ -118,6 +118,7 @@ def fetch_in_turn(
             *named,
             error,
             conn.dialect.loaded_dbapi.Error,
+            hide_parameters=True,  # as the engines are made (postgres.py): no personal data logged
             connection_invalidated=lost,
             dialect=conn.dialect,
         ) from error

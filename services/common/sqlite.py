@@ -90,7 +90,10 @@ def make_engine(url: URL) -> Engine:
     on_disk = bool(url.database) and url.database != ":memory:" and not url.database.startswith("file:")
     if on_disk:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # hide_parameters: as on PostgreSQL (postgres.py), no statement's values in a logged error.
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+    )
     engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: _UtcDateTime}  # before any use
     lock = WriteLock(Path(f"{url.database}.lock")) if on_disk else None
 

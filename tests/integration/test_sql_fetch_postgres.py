@@ -245,6 +245,29 @@ def test_a_driver_error_is_sqlalchemys_and_nothing_of_the_transaction_stays(db, 
         assert conn.execute(select(notes.c.code).order_by(notes.c.code)).scalars().all() == ["d"]
 
 
+@pytest.mark.parametrize("path", ["sql.fetch", "conn.execute"])
+def test_a_failing_statements_error_carries_no_values_into_the_logs(db, path):
+    # Its text is what a 503's log line holds (here a primary demoted to read-only): a join's or a
+    # child's details must not be in it.
+    read_only, writable = (
+        ("SET TRANSACTION READ ONLY", None)
+        if db.engine.dialect.name == "postgresql"
+        else ("PRAGMA query_only = 1", "PRAGMA query_only = 0")
+    )
+    with pytest.raises(exc.DBAPIError) as failed, db.unit_of_work() as uow:
+        uow.connection.exec_driver_sql(read_only)
+        try:
+            if path == "sql.fetch":
+                sql.fetch(uow.connection, ADD, {"code": "王小明 2018-05-06", "at": AT})
+            else:
+                uow.connection.execute(ADD, {"code": "王小明 2018-05-06", "at": AT})
+        finally:
+            if writable:  # a pragma outlives the transaction on the pooled connection
+                uow.connection.exec_driver_sql(writable)
+
+    assert "王小明" not in str(failed.value) and "parameters hidden" in str(failed.value)
+
+
 def test_the_engines_cursor_listeners_see_it_and_a_read_only_unit_of_work_refuses_its_write(db):
     seen = []
     listener = lambda _conn, _cursor, statement, *_rest: seen.append(statement)  # noqa: E731

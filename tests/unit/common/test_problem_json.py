@@ -1,10 +1,13 @@
 """problem+json answers: stable codes, field errors, zh-CN by default and en on request."""
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
+from psycopg import errors as pg_errors
+from sqlalchemy import exc as sql
 
 from schemas.fields import CNMobile
 from services.common import domain, i18n
@@ -15,6 +18,21 @@ class FormIn(Schema):
     name = fields.String(required=True)
     mobile = CNMobile(required=True)
     age = fields.Integer()
+
+
+def _database_error(orig: Exception, **kwargs) -> sql.DBAPIError:
+    """What SQLAlchemy raises for a driver's error in a statement."""
+    return sql.DBAPIError.instance("INSERT INTO t VALUES (%(a)s)", {"a": 1}, orig, psycopg.Error, **kwargs)
+
+
+DATABASE_ERRORS = {
+    # A write sent to a primary a failover demoted: the database cannot take it now.
+    "read_only": lambda: _database_error(pg_errors.ReadOnlySqlTransaction("read-only transaction")),
+    "connection_lost": lambda: _database_error(pg_errors.InternalError("lost"), connection_invalidated=True),
+    "unreachable": lambda: _database_error(pg_errors.ConnectionTimeout("timeout")),
+    # A race or a bug, not an outage: retrying later would not help.
+    "integrity": lambda: _database_error(pg_errors.UniqueViolation("duplicate key")),
+}
 
 
 @pytest.fixture
@@ -46,6 +64,11 @@ def client():
     class Boom(MethodView):
         def get(self):
             raise RuntimeError("secret internals")
+
+    @blp.route("/database/<kind>")
+    class DatabaseError(MethodView):
+        def post(self, kind):
+            raise DATABASE_ERRORS[kind]()
 
     api.register_blueprint(blp)
     return app.test_client()
@@ -88,6 +111,20 @@ def test_unexpected_errors_answer_500_without_internals(client):
     assert response.status_code == 500
     assert response.json["code"] == "internal_error"
     assert "secret" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind", ["read_only", "connection_lost", "unreachable"])
+def test_a_database_that_cannot_take_the_request_now_is_503_with_retry_after(client, kind):
+    response = client.post(f"/database/{kind}")
+
+    assert response.status_code == 503
+    assert response.json["code"] == "service_unavailable" and response.headers["Retry-After"] == "5"
+
+
+def test_a_database_error_that_is_not_an_outage_is_500(client):
+    response = client.post("/database/integrity")
+
+    assert response.status_code == 500 and "Retry-After" not in response.headers
 
 
 def test_a_body_nested_a_thousand_deep_is_400_not_500(client):
