@@ -57,12 +57,17 @@ def staff_id(principal: Principal) -> str | None:
     return subject.split(":", 1)[1] if subject.startswith("staff:") else None
 
 
+def may_administer(station: Station, principal: Principal) -> bool:
+    """Admins over the station's branch: they alone choose who runs it."""
+    return ADMIN in principal.roles and in_scope(station.branch_path, principal.units)
+
+
 def may_manage(station: Station, principal: Principal) -> bool:
     """Admins over the station's branch, and the coordinators this service assigned to it.
 
     A coordinator's token may list station ids; they grant nothing: the assignment recorded here does.
     """
-    if ADMIN in principal.roles and in_scope(station.branch_path, principal.units):
+    if may_administer(station, principal):
         return True
     return COORDINATOR in principal.roles and staff_id(principal) in station.coordinators
 

@@ -22,7 +22,7 @@ from services.common.signed_codes import CodeSigner, SignedCodeError
 from services.common.units import Units
 
 from . import finder, hours, registration, repository, tables
-from .model import Station, check_amenities, may_manage
+from .model import Station, check_amenities, may_administer, may_manage
 from .model import staff_id as staff_id_of
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,15 @@ log = logging.getLogger(__name__)
 def managed(conn, station_id: str, who: Principal, *, for_update: bool = False) -> Station:
     station = repository.station(conn, station_id, for_update=for_update)
     if station is None or not may_manage(station, who):
+        raise NotFound("station.not_found")
+    return station
+
+
+def administered(conn, station_id: str, who: Principal) -> Station:
+    """The station, to an admin over its branch only: a login that is an admin elsewhere and also
+    one of its coordinators must not choose its coordinators."""
+    station = repository.station(conn, station_id)
+    if station is None or not may_administer(station, who):
         raise NotFound("station.not_found")
     return station
 
@@ -140,7 +149,7 @@ def assign_coordinator(
     uow: UnitOfWork, who: Principal, station_id: str, staff_id: str, *, actor: str
 ) -> Station:
     with uow:
-        station = managed(uow.connection, station_id, who)
+        station = administered(uow.connection, station_id, who)
         repository.assign_coordinator(uow.connection, station.id, staff_id, actor=actor, at=now())
         uow.commit()
     return station
@@ -148,7 +157,7 @@ def assign_coordinator(
 
 def unassign_coordinator(uow: UnitOfWork, who: Principal, station_id: str, staff_id: str) -> None:
     with uow:
-        station = managed(uow.connection, station_id, who)
+        station = administered(uow.connection, station_id, who)
         repository.unassign_coordinator(uow.connection, station.id, staff_id)
         uow.commit()
 

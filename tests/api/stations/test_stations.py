@@ -118,6 +118,24 @@ def test_an_admin_of_another_subtree_does_not_see_the_station(rig, api, token_mi
     )
 
 
+def test_a_coordinator_who_is_an_admin_elsewhere_does_not_choose_the_stations_coordinators(
+    rig, api, token_mint
+):
+    station_id = rig.station()
+    rig.assign(station_id, "mixed")
+    # One login: coordinator of this city-1 station, admin of city-2 only.
+    mixed = token_mint.headers("staff:mixed", ["admin", "coordinator"], units=["city-2"])
+    assert api.get(f"/api/v1/stations/{station_id}/manage", headers=mixed)["coordinators"] == ["mixed"]
+
+    added = api.send(
+        "POST", f"/api/v1/stations/{station_id}/coordinators", json={"staff_id": "x"}, headers=mixed
+    )
+    removed = api.send("DELETE", f"/api/v1/stations/{station_id}/coordinators/mixed", headers=mixed)
+
+    assert (added.status_code, removed.status_code) == (404, 404)
+    assert api.get(f"/api/v1/stations/{station_id}/manage", headers=rig.admin)["coordinators"] == ["mixed"]
+
+
 def test_the_poster_is_a_real_qr_of_the_signed_station_code_and_revoking_changes_it(rig, api):
     station_id = rig.station()
     rig.assign(station_id)
