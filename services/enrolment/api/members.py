@@ -137,6 +137,18 @@ def _csv_chunks(uow, export) -> Iterator[str]:
     yield out.getvalue()
 
 
+def _read_first(chunks: Iterator[str]) -> Iterator[str]:
+    """The chunks, the first read now: a database gone before the 200 is sent is a 503, as for any
+    request (once the body streams, an error can only cut it short)."""
+    first = next(chunks)
+
+    def streamed() -> Iterator[str]:
+        yield first
+        yield from chunks  # and a client gone midway closes the export's cursor with it
+
+    return streamed()
+
+
 @blp.route("/members/export.csv")
 class MembersExport(MethodView):
     @require(ADMIN)
@@ -153,7 +165,7 @@ class MembersExport(MethodView):
             status=args.get("status"),
         )
         return Response(
-            stream_with_context(_csv_chunks(uow, export)),
+            stream_with_context(_read_first(_csv_chunks(uow, export))),
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=members.csv", "Cache-Control": "no-store"},
         )

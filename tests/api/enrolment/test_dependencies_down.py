@@ -4,9 +4,12 @@ fail open and are counted; the single-use card check fails closed."""
 from __future__ import annotations
 
 from prometheus_client import REGISTRY
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event, exc
 
+from services.enrolment import tables as et
 from tests.support import ADMIN_PASSWORD, PROBLEM
+
+from .test_hardening import add_members
 
 NOWHERE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
@@ -66,3 +69,22 @@ def test_with_the_database_down_requests_get_503_with_retry_after(api, tree, app
     finally:
         db.engine.dispose()
         db.engine = working
+
+
+def test_an_export_whose_database_goes_away_after_its_audit_is_503_and_stays_on_record(api, tree, app):
+    add_members(api, tree.a1["id"], 3)
+
+    @event.listens_for(app.extensions["unionhub"].db.engine, "before_cursor_execute")
+    def _gone(conn, cursor, statement, params, context, many):
+        # The export's own read, on its own connection once the audit row has committed.
+        if statement.lstrip().upper().startswith("SELECT MEMBERS.ID, MEMBERS.UNIT_ID"):
+            raise exc.OperationalError(statement, params, Exception("server closed the connection"))
+
+    try:
+        response = api.client.get("/api/v1/members/export.csv", headers=tree.city_a_admin)
+    finally:
+        event.remove(app.extensions["unionhub"].db.engine, "before_cursor_execute", _gone)
+
+    assert response.status_code == 503 and response.mimetype == PROBLEM
+    assert int(response.headers["Retry-After"]) > 0
+    assert api.count(et.audit_log) == 1  # the attempt is on record, as the audit comes first
