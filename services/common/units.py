@@ -54,7 +54,10 @@ class Units:
             raise NotFound("branch.not_found")
         if response.status_code != 200:
             raise Unavailable("enrolment.unavailable")
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as error:  # a proxy's error page with a 200, not enrolment's answer
+            raise Unavailable("enrolment.unavailable") from error
 
 
 def in_scope(branch_path: Iterable[str] | None, admin_units: Iterable[str]) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import requests
 
-from services.common.domain import Unavailable
+from services.common.domain import Forbidden, Unavailable
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,14 @@ class Profiles:
             )
         except requests.RequestException as error:
             raise Unavailable("profile.unavailable") from error
+        if response.status_code in (401, 403, 404):
+            # Enrolment holds no membership for this login now (moved by a dispute, erased): asking
+            # again will not help, unlike a 503 saying "try again shortly".
+            raise Forbidden("member.inactive")
         if response.status_code != 200:
             raise Unavailable("profile.unavailable")
-        body = response.json()
-        return Profile(body.get("sex"), body.get("birth_year"))
+        try:
+            body = response.json()
+            return Profile(body.get("sex"), body.get("birth_year"))
+        except (ValueError, AttributeError) as error:  # not enrolment's answer: a proxy's page
+            raise Unavailable("profile.unavailable") from error

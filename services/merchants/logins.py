@@ -34,7 +34,10 @@ class Logins:
         except requests.RequestException as error:
             raise Unavailable("enrolment.unavailable") from error
         if response.status_code == 201:
-            return response.json()["id"]
+            try:
+                return response.json()["id"]
+            except (ValueError, KeyError, TypeError) as error:  # not enrolment's answer: a proxy's page
+                raise Unavailable("enrolment.unavailable") from error
         if response.status_code == 409:
             raise Conflict("staff.username_taken")
         if 400 <= response.status_code < 500:

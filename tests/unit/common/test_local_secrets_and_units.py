@@ -56,6 +56,8 @@ def enrolment_url():
             abort(404)
         if branch_id == "broken":
             abort(500)
+        if branch_id == "behind-a-proxy":  # a proxy's maintenance page, answered with a 200
+            return "<html><body>维护中</body></html>"
         return {"id": branch_id, "path": ["root", branch_id]}
 
     with http_server(app, "tree") as url:
@@ -70,6 +72,8 @@ def test_a_branch_path_comes_from_enrolment_with_the_admins_token(enrolment_url)
         units.path("b-1", "someone-elses")
     with pytest.raises(Unavailable):
         units.path("broken", "good")
+    with pytest.raises(Unavailable):
+        units.path("behind-a-proxy", "good")
     with pytest.raises(Unavailable):
         Units("http://127.0.0.1:9").path("b-1", "good")  # nothing listens there
 
