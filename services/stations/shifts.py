@@ -66,7 +66,9 @@ def check_in(
     at = now()
     with uow:
         conn = uow.connection
-        require_active(conn, tables.members, member_id)
+        # Locked: a suspension committing meanwhile is waited for and refuses this check-in, else
+        # its cut_short, not seeing this shift yet, would leave a suspended volunteer on shift.
+        require_active(conn, tables.members, member_id, lock=True)
         station = scanned(conn, signer, station_code, for_update=True)
         check_within(station, lat, lng, settings.checkin_radius_m)
         if repository.open_shift_of(conn, member_id) is not None:

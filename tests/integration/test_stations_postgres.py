@@ -370,3 +370,25 @@ def test_suspensions_racing_the_same_volunteers_check_outs_end_each_shift_once(r
     assert sorted(completed) == sorted(shift_of[v] for v, s in statuses.items() if s == 200)
     assert _event_types(app)[ev.STATION_CLOSED] == 1
     assert rig.api.get(f"/api/v1/stations/{station_id}")["live"]["status"] == "closed"
+
+
+def test_a_check_in_while_the_volunteers_suspension_commits_is_refused(rig, app):
+    station_id = _on_duty(rig, "m-1")
+    with app.extensions["unionhub"].db.engine.connect() as suspending:
+        # The member event's transaction has written the suspension, not yet committed.
+        mc = tables.members.c
+        suspending.execute(tables.members.update().where(mc.member_id == "m-1").values(status="suspended"))
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(
+                rig.api.send,
+                "POST",
+                "/api/v1/shifts/checkin",
+                json={"station_code": rig.code(station_id)},
+                headers=rig.mint.member("m-1"),
+            )
+            time.sleep(0.3)  # the check-in waits on m-1's row
+            suspending.commit()
+            reply = late.result(timeout=10)
+
+    assert (reply.status_code, reply.json()["code"]) == (403, "member.suspended")
+    assert _scalar(app, select(func.count()).select_from(tables.shifts)) == 0
