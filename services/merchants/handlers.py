@@ -26,6 +26,7 @@ def shift_completed(event, uow) -> None:
         member_id=data["member_id"],
         value_fen=_settings().shift_voucher_fen,
         days=_settings().shift_voucher_days,
+        completed_at=data["occurred_at"],
     )
 
 

@@ -261,12 +261,16 @@ def _voucher_granted(uow: UnitOfWork, voucher: dict) -> None:
 SHIFT_REASON = "shift_thanks"
 
 
-def thank_for_shift(uow, *, shift_id: str, member_id: str, value_fen: int, days: int) -> bool:
+def thank_for_shift(
+    uow, *, shift_id: str, member_id: str, value_fen: int, days: int, completed_at: datetime
+) -> bool:
     """The volunteer's thank-you voucher for one completed shift, once per shift; True if granted now.
 
     The inbox drops a redelivered event; the unique shift id also stops a replay under a new event id.
+    Dated from the shift's completion, not from when the event is handled: one dead-lettered and
+    replayed weeks later must not earn a voucher good for a full term from the replay.
     """
-    at = now()
+    at = completed_at
     voucher = {
         "id": str(uuid.uuid4()),
         "member_id": member_id,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.events import benefits
+from services.common.clock import now
 from services.merchants import service, tables
 from tests.api.merchants.conftest import enrolment_fake, fake, make_settings, mint  # noqa: F401 (fixtures)
 from tests.api.stations.conftest import enrolment_url, join, token_mint  # noqa: F401 (fixtures)
@@ -64,7 +65,9 @@ def test_a_shifts_thank_you_voucher_is_made_and_announced_once(api):  # noqa: F8
     for _ in range(2):  # the second as a replay of the shift under a new event id
         with db.unit_of_work() as uow:
             granted.append(
-                service.thank_for_shift(uow, shift_id="shift-1", member_id="m-1", value_fen=500, days=30)
+                service.thank_for_shift(
+                    uow, shift_id="shift-1", member_id="m-1", value_fen=500, days=30, completed_at=now()
+                )
             )
             uow.commit()
 

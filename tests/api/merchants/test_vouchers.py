@@ -12,13 +12,13 @@ from services.merchants import service, tables
 from tests.support import deliver
 
 
-def _shift_completed(shift_id: str, member_id: str) -> Event:
+def _shift_completed(shift_id: str, member_id: str, at: datetime | None = None) -> Event:
     data = {
         "station_id": "st-1",
         "shift_id": shift_id,
         "member_id": member_id,
         "minutes": 240,
-        "occurred_at": datetime.now(UTC).isoformat(),
+        "occurred_at": (at or datetime.now(UTC)).isoformat(),
     }
     return Event(type=stations.SHIFT_COMPLETED, source="/unionhub/stations", subject="st-1", data=data)
 
@@ -33,6 +33,18 @@ def test_a_completed_shift_earns_one_thank_you_voucher_even_when_replayed_under_
     assert api.outbox_types().count(benefits.VOUCHER_GRANTED) == 1
     mine = api.send("GET", "/api/v1/vouchers/me", headers=api.mint.member(member_id)).get_json()
     assert [v["reason"] for v in mine["vouchers"]] == ["shift_thanks"]
+
+
+def test_a_shift_replayed_late_earns_a_voucher_dated_from_the_shift_not_from_the_replay(api):
+    member_id = api.member()
+    completed = datetime.now(UTC) - timedelta(days=20)  # dead-lettered, replayed 20 days on
+
+    deliver(api.app, _shift_completed("shift-1", member_id, completed))
+
+    (granted,) = api.events(benefits.VOUCHER_GRANTED)
+    voucher = api.row(tables.vouchers, granted["voucher_id"])
+    expires_at = voucher.expires_at.replace(tzinfo=UTC)
+    assert expires_at == completed + timedelta(days=30)  # shift_voucher_days
 
 
 def test_a_member_sees_what_their_redemptions_saved_net_of_refunds(api):
