@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -67,8 +68,11 @@ class Member:
         return self.status == ACTIVE
 
 
-# (uow, member id, reason: "suspended" | "left" | "erased" | "rejected" | "reassigned")
-OnInactive = Callable[[object, str, str], None]
+# (uow, member id, reason: "suspended" | "left" | "erased" | "rejected" | "reassigned", before):
+# end what the member arranged; all of it when ``before`` is None, else only what was arranged
+# before that moment (a membership moved to another person: what the new holder arranged since is
+# theirs, should the event that moved it arrive late).
+OnInactive = Callable[[object, str, str, datetime | None], None]
 
 
 def find(conn: Connection, table: Table, member_id: str, *, lock: bool = False) -> Member | None:
@@ -186,7 +190,7 @@ class MemberProjection:
         data = event.data
         if self._joined(uow, data, data["card_no"]):
             if data["status"] != ACTIVE and self.on_inactive:
-                self.on_inactive(uow, data["member_id"], data["status"])
+                self.on_inactive(uow, data["member_id"], data["status"], None)
             return
         # A later event's state is there: a status event applied first made the row, with no branch
         # or card, and this join was dead-lettered and replayed. Its status stays; the branch and
@@ -210,9 +214,10 @@ class MemberProjection:
         existing = find(uow.connection, self.table, data["member_id"])  # the same card: not repeated
         self._joined(uow, data, existing.card_no if existing else None)
         # Even when a later event's state is kept (this one dead-lettered, replayed after): what the
-        # previous holder left is theirs whatever happened to the membership since.
+        # previous holder left is theirs whatever happened to the membership since; what was
+        # arranged after the move is the new holder's, and stays.
         if self.on_inactive:
-            self.on_inactive(uow, data["member_id"], "reassigned")
+            self.on_inactive(uow, data["member_id"], "reassigned", data["occurred_at"])
 
     def _joined(self, uow, data: dict, card_no: str | None) -> bool:
         return self._upserted(
@@ -270,4 +275,4 @@ class MemberProjection:
                 },
             )
         if changed and status != ACTIVE and self.on_inactive:
-            self.on_inactive(uow, data["member_id"], reason)
+            self.on_inactive(uow, data["member_id"], reason, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exc
 
@@ -188,17 +188,18 @@ def cancel(uow: UnitOfWork, member_id: str, booking_id: str) -> None:
         uow.commit()
 
 
-def member_gone(uow: UnitOfWork, member_id: str, reason: str) -> None:
+def member_gone(uow: UnitOfWork, member_id: str, reason: str, before: datetime | None) -> None:
     """The member was suspended, left or erased, or the membership moved to another person: their
-    future seats go to the waitlist, and with the person gone their children's details too. Runs in
-    the transaction of the member event that said so."""
+    future seats go to the waitlist, and with the person gone their children's details too (those
+    booked and registered ``before`` a move only: after it, they are the new holder's). Runs in the
+    transaction of the member event that said so."""
     conn = uow.connection
-    for seen in repository.bookings_to_cancel(conn, member_id, now()):
+    for seen in repository.bookings_to_cancel(conn, member_id, now(), made_before=before):
         course, found = _as_it_stands(conn, seen)
         if found.status in tables.HOLDING:
             _cancel(uow, found, course, f"member_{reason}")
     if reason in ("erased", "reassigned"):
-        repository.erase_children(conn, member_id)
+        repository.erase_children(conn, member_id, registered_before=before)
 
 
 def _as_it_stands(conn, seen: Booking) -> tuple[Course, Booking]:

@@ -189,10 +189,12 @@ def accept_swap(uow: UnitOfWork, member_id: str, station_id: str, swap_id: str) 
         uow.commit()
 
 
-def on_inactive(uow, member_id: str, reason: str) -> None:
-    """A volunteer suspended or gone: off every duty group, and the duties still to come that were
-    theirs flagged for the coordinator to reassign. Runs in the member event's transaction."""
+def on_inactive(uow, member_id: str, reason: str, before: datetime | None) -> None:
+    """A volunteer suspended or gone: off every duty group (every one they joined ``before`` a
+    membership moved to another person: later ones are the new holder's), and the duties still to
+    come that were theirs flagged for the coordinator to reassign. Runs in the member event's
+    transaction."""
     conn = uow.connection
-    groups = repository.groups_of(conn, member_id)
+    groups = repository.groups_of(conn, member_id, added_before=before)
     repository.flag_future_duties(conn, member_id, groups, now(), f"member_{reason}")
-    repository.remove_member_from_groups(conn, member_id)
+    repository.remove_member_from_groups(conn, member_id, groups)

@@ -140,19 +140,20 @@ def _close_if_nobody_left(uow: UnitOfWork, station_id: str, member_id: str, at: 
     return True
 
 
-def cut_short(uow: UnitOfWork, member_id: str, reason: str) -> None:
+def cut_short(uow: UnitOfWork, member_id: str, reason: str, before: datetime | None) -> None:
     """A volunteer who stops being an active member (suspended, left, the membership moved) while
     on shift: the shift stops now, in the member event's transaction, and emits no
     ``shift_completed``, which would earn them the thank-you voucher. Left open, it could still be
     checked out (and the voucher earned) by someone the union has just suspended. The finder's card
-    follows within the worker's ``publish_live`` minute: a handler holds no Redis."""
+    follows within the worker's ``publish_live`` minute: a handler holds no Redis. A shift begun
+    at or after ``before`` (a membership moved to another person) is the new holder's, and runs on."""
     conn = uow.connection
     open_shift = repository.open_shift_of(conn, member_id)
     if open_shift is None:
         return
     # Locked shift first, then station, as a check-out locks them.
     shift = repository.shift(conn, open_shift.id, for_update=True)
-    if shift.status != "open":
+    if shift.status != "open" or (before is not None and utc(shift.started_at) >= before):
         return
     at = now()
     existing(conn, shift.station_id, for_update=True)

@@ -113,8 +113,12 @@ def child(conn: Connection, child_id: str, member_id: str) -> Child | None:
     return Child(row.id, row.member_id, row.name, row.birth_date) if row else None
 
 
-def erase_children(conn: Connection, member_id: str) -> int:
-    return conn.execute(delete(t.children).where(t.children.c.member_id == member_id)).rowcount
+def erase_children(conn: Connection, member_id: str, *, registered_before: datetime | None = None) -> int:
+    c = t.children.c
+    theirs = c.member_id == member_id
+    if registered_before is not None:
+        theirs &= c.created_at < registered_before
+    return conn.execute(delete(t.children).where(theirs)).rowcount
 
 
 def take_seat(conn: Connection, course_id: str) -> bool:
@@ -188,15 +192,17 @@ def waitlist_head(conn: Connection, course_id: str) -> Booking | None:
     return booking_from_row(row) if row else None
 
 
-def bookings_to_cancel(conn: Connection, member_id: str, after: datetime) -> list[Booking]:
-    """A member's seats and waitlist places on courses that have a session still to come."""
+def bookings_to_cancel(
+    conn: Connection, member_id: str, after: datetime, *, made_before: datetime | None = None
+) -> list[Booking]:
+    """A member's seats and waitlist places on courses that have a session still to come (of those
+    booked before ``made_before``, if given)."""
     s = t.sessions.c
     upcoming = select(s.course_id).where(s.starts_at > after).distinct()
-    rows = conn.execute(
-        select(t.bookings)
-        .where(b.member_id == member_id, b.status.in_(t.HOLDING), b.course_id.in_(upcoming))
-        .order_by(b.created_at)
-    )
+    theirs = (b.member_id == member_id) & b.status.in_(t.HOLDING) & b.course_id.in_(upcoming)
+    if made_before is not None:
+        theirs &= b.created_at < made_before
+    rows = conn.execute(select(t.bookings).where(theirs).order_by(b.created_at))
     return [booking_from_row(r) for r in rows]
 
 

@@ -60,12 +60,15 @@ def group_members(conn: Connection, group_id: str) -> set[str]:
     return set(conn.execute(select(gm.c.member_id).where(gm.c.group_id == group_id)).scalars())
 
 
-def groups_of(conn: Connection, member_id: str) -> list[str]:
-    return list(conn.execute(select(gm.c.group_id).where(gm.c.member_id == member_id)).scalars())
+def groups_of(conn: Connection, member_id: str, *, added_before: datetime | None = None) -> list[str]:
+    query = select(gm.c.group_id).where(gm.c.member_id == member_id)
+    if added_before is not None:
+        query = query.where(gm.c.added_at < added_before)
+    return list(conn.execute(query).scalars())
 
 
-def remove_member_from_groups(conn: Connection, member_id: str) -> None:
-    conn.execute(delete(gm).where(gm.c.member_id == member_id))
+def remove_member_from_groups(conn: Connection, member_id: str, group_ids_: list[str]) -> None:
+    conn.execute(delete(gm).where(gm.c.member_id == member_id, gm.c.group_id.in_(group_ids_)))
 
 
 def replace_duties(

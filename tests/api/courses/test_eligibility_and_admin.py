@@ -201,6 +201,22 @@ def test_a_membership_moved_to_another_person_leaves_them_no_child_or_seat_of_th
     assert (again.status_code, again.json()["code"]) == (404, "child.not_found")
 
 
+def test_a_move_arriving_late_leaves_the_new_holder_what_they_arranged_since(api):
+    before, since = api.course(min_age=6, max_age=12), api.course(min_age=6, max_age=12)
+    member = api.member()
+    api.book(member, before, child_id=_child(api, member, 8))
+    moved_at = datetime.now(UTC)  # the dispute's decision; its event dead-lettered for a while
+    # Meanwhile the person now holding the membership registers their own child and books.
+    theirs = _child(api, member, 7)
+    assert api.book(member, since, child_id=theirs).status_code == 201
+
+    deliver(api.app, member_event(m.REASSIGNED, member["member_id"], occurred_at=moved_at.isoformat()))
+
+    assert [c["id"] for c in api.ok("GET", "/api/v1/bookings/me/children", api.auth(member))] == [theirs]
+    status = {b["course_id"]: b["status"] for b in api.my_bookings(member)}
+    assert status == {before: "cancelled", since: "confirmed"}
+
+
 def test_bad_course_input_names_the_fields_and_creates_nothing(api):
     term = api.term()
     reply = api.send(

@@ -250,6 +250,20 @@ def test_a_volunteers_membership_moved_to_another_person_takes_the_rota_from_nei
     assert rig.checkin(station_id, "m-1", expect=403)["code"] == "checkin.not_on_rota"
 
 
+def test_a_move_arriving_late_leaves_the_new_holder_their_group_and_shift(rig, api, app):
+    station_id, _ = on_duty(rig, "m-1", "m-2")
+    moved_at = datetime.now(UTC)  # the dispute's decision; its event dead-lettered for a while
+    # Meanwhile the coordinator puts the person now holding the membership on a group of their own.
+    rig.rota(station_id, group_ids=[rig.group(station_id, "m-1", name="二组")])
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+
+    deliver(app, member_event(m.REASSIGNED, "m-1", occurred_at=moved_at.isoformat()))
+
+    groups = api.get(f"/api/v1/stations/{station_id}/duty-groups", headers=rig.coordinator)
+    assert {g["name"]: g["member_ids"] for g in groups} == {"一组": ["m-2"], "二组": ["m-1"]}
+    assert api.get("/api/v1/shifts/me", headers=rig.mint.member("m-1"))["shift_id"] == shift_id
+
+
 def _finder_live(api, station_id: str) -> str:
     (card,) = [c for c in api.get("/api/v1/stations?lat=26.56&lng=106.69") if c["id"] == station_id]
     return card["live"]["status"]

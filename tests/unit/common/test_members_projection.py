@@ -23,10 +23,12 @@ def rig(tmp_path):
     table = add_members_table(metadata)
     db = Database(f"sqlite:///{tmp_path}/p.db", metadata)
     db.create_all()
-    gone: list[tuple[str, str]] = []
-    projection = MemberProjection(
-        table, on_inactive=lambda uow, member_id, reason: gone.append((member_id, reason))
-    )
+    gone: list[tuple] = []  # (member id, reason), and the cut-off when there is one
+
+    def on_inactive(uow, member_id, reason, before):
+        gone.append((member_id, reason) if before is None else (member_id, reason, before))
+
+    projection = MemberProjection(table, on_inactive=on_inactive)
     dispatcher = Dispatcher("test", projection.handlers, CATALOGUE, db.unit_of_work, db.inbox)
     yield db, table, dispatcher, gone
     db.engine.dispose()
@@ -126,7 +128,8 @@ def test_a_move_to_another_person_replayed_late_still_ends_what_the_previous_hol
     dispatcher.deliver(member_event(m.REASSIGNED, "m1", occurred_at=(at + timedelta(hours=1)).isoformat()))
 
     assert _member(db, table, "m1").status == "suspended"  # the later state stays
-    assert gone == [("m1", "suspended"), ("m1", "reassigned")]
+    # Only what was arranged before the move: what the new holder arranged since is theirs.
+    assert gone == [("m1", "suspended"), ("m1", "reassigned", at + timedelta(hours=1))]
 
 
 def test_a_redelivered_event_is_a_duplicate_and_an_unknown_member_is_refused(rig):
