@@ -19,6 +19,7 @@ from events.envelope import Event
 from events.store import add_bus_tables
 
 from . import postgres, sql, sqlite
+from .auth import add_issuer_keys_table
 from .sql import READ_ONLY, xact_lock
 
 SCHEMA_LOCK_KEY = 0x756E696F6E686263  # any constant: one service's database per lock
@@ -86,7 +87,7 @@ def drop_database(maintenance_url: str | URL, name: str, *, seconds: float = 5.0
 
 
 class Database:
-    """A service's metadata, engine and bus tables in one place."""
+    """A service's metadata, engine, bus tables and copy of its token issuer's keys in one place."""
 
     def __init__(self, url: str, metadata: MetaData, catalogue: Catalogue = CATALOGUE, source: str = ""):
         self.metadata = metadata
@@ -94,6 +95,9 @@ class Database:
             add_bus_tables(metadata)
         self.outbox: Table = metadata.tables["outbox"]
         self.inbox: Table = metadata.tables["inbox"]
+        if "issuer_keys" not in metadata.tables:
+            add_issuer_keys_table(metadata)
+        self.issuer_keys: Table = metadata.tables["issuer_keys"]
         self.engine = make_engine(url)
         self.catalogue = catalogue
         self.source = source

@@ -16,7 +16,7 @@ from flask import Flask
 from services.registry import SERVICES, Service
 
 from . import i18n, worker
-from .auth import JwksKeys, TokenVerifier
+from .auth import IssuerKeysCopy, JwksKeys, TokenVerifier
 from .config import Settings
 from .db import Database
 from .web import create_service_app
@@ -55,8 +55,10 @@ def database(name: str, settings: Settings) -> Database:
     return Database(settings.database_url, service(name).part("tables"), source=f"/unionhub/{name}")
 
 
-def jwks_verifier(settings: Settings) -> TokenVerifier:
-    return TokenVerifier(JwksKeys(settings.jwks_url, settings.jwks_cache_seconds), settings.jwt_issuer)
+def jwks_verifier(settings: Settings, db: Database) -> TokenVerifier:
+    copy = IssuerKeysCopy(db.engine, db.issuer_keys)
+    keys = JwksKeys(settings.jwks_url, settings.jwks_cache_seconds, copy=copy)
+    return TokenVerifier(keys, settings.jwt_issuer)
 
 
 def create_app(name: str, config: dict | None = None) -> Flask:
@@ -70,7 +72,7 @@ def create_app(name: str, config: dict | None = None) -> Flask:
     app = create_service_app(
         settings,
         db,
-        started.verifier or jwks_verifier(settings),
+        started.verifier or jwks_verifier(settings, db),
         title=f"UnionHub {spec.name}",
         blueprints=spec.part("api"),
         config=config,

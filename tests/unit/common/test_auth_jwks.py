@@ -1,4 +1,5 @@
-"""Token verification against a JWKS served over real HTTP, including key rotation."""
+"""Token verification against a JWKS served over real HTTP, including key rotation, and the copy
+of the JWKS kept in a service's database (on SQLite here) for a process started while it is down."""
 
 import json
 import threading
@@ -8,10 +9,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
+from sqlalchemy import MetaData, event, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from services.common.auth import AUDIENCE, JwksKeys, TokenVerifier
+from services.common.auth import AUDIENCE, IssuerKeysCopy, JwksKeys, KeysUnavailable, TokenVerifier
+from services.common.db import Database
 from services.common.errors import Problem
 
 ISSUER = "unionhub-enrolment"
@@ -250,3 +253,134 @@ def test_a_token_header_nested_a_thousand_deep_is_401_not_500(jwks):
     with pytest.raises(Problem) as refused:
         TokenVerifier(JwksKeys(jwks.url), ISSUER).verify(f"{header}.e30.e30")
     assert refused.value.status == 401
+
+
+# --- the copy in the service's database -------------------------------------------------------------
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database(f"sqlite:///{tmp_path}/service.db", MetaData())
+    db.create_all()
+    yield db
+    db.engine.dispose()
+
+
+def started(jwks, database, **options) -> TokenVerifier:
+    """A verifier as a newly started process of the service builds it (services/common/kit.py)."""
+    copy = IssuerKeysCopy(database.engine, database.issuer_keys)
+    return TokenVerifier(JwksKeys(jwks.url, copy=copy, **options), ISSUER)
+
+
+def kept(database) -> list:
+    with database.engine.connect() as conn:
+        return conn.execute(select(database.issuer_keys)).all()
+
+
+def kids(document: str) -> set[str]:
+    return {k["kid"] for k in json.loads(document)["keys"]}
+
+
+def test_a_fetched_key_set_is_kept_and_not_written_again_while_it_is_unchanged(jwks, database):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    verifier = started(jwks, database, cache_seconds=0, min_refetch_seconds=0)
+    verifier.verify(token(key, "k1"))
+    [row] = kept(database)
+    assert (row.url, kids(row.jwks)) == (jwks.url, {"k1"})
+    sent: list[str] = []
+    event.listen(database.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    fetched = jwks.fetches
+
+    for n in range(3):  # the cache aged each time: the issuer is asked again, and answers the same
+        verifier.verify(token(key, "k1", sub=f"staff:{n}"))
+    assert jwks.fetches - fetched >= 3 and sent == []
+
+    started(jwks, database).verify(token(key, "k1"))  # another process: its save finds it there
+    assert kept(database) == [row]  # not even fetched_at moved
+
+    jwks.keys["k2"] = Ed25519PrivateKey.generate()  # the issuer rotates
+    verifier.verify(token(key, "k1"))
+    [rotated] = kept(database)
+    assert kids(rotated.jwks) == {"k1", "k2"} and rotated.fetched_at > row.fetched_at
+
+
+def test_a_process_started_while_the_issuer_is_down_checks_tokens_with_the_copy(jwks, database, caplog):
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    started(jwks, database).verify(token(key, "k1"))
+    [row] = kept(database)
+    jwks.status = 503  # enrolment down; then a worker is restarted
+
+    assert started(jwks, database).verify(token(key, "k1", sub="staff:2")).subject == "staff:2"
+    assert jwks.fetches == 2  # the issuer was asked first
+    assert "copy in the database" in caplog.text and row.fetched_at.isoformat() in caplog.text
+
+
+def test_with_no_copy_kept_and_the_issuer_down_a_token_is_503_as_before(jwks, database):
+    jwks.status = 503
+    verifier = started(jwks, database)
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(token(Ed25519PrivateKey.generate(), "k1"))
+
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"]
+    assert kept(database) == []
+
+
+def test_a_copy_naming_other_keys_does_not_check_a_token_whose_key_it_lacks(jwks, database):
+    jwks.keys["k1"] = Ed25519PrivateKey.generate()
+    started(jwks, database).verify(token(jwks.keys["k1"], "k1"))
+    jwks.status = 503
+
+    with pytest.raises(KeysUnavailable):
+        started(jwks, database).keys.key("k2")  # rotated in while enrolment was down, say
+
+
+def test_a_failing_database_neither_stops_fetched_keys_nor_turns_the_outage_into_anything_but_503(
+    jwks, tmp_path
+):
+    # The table was never made: every statement on it fails, as on a database that is away.
+    database = Database(f"sqlite:///{tmp_path}/unmigrated.db", MetaData())
+    key = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = key
+    try:
+        assert started(jwks, database).verify(token(key, "k1")).subject == "staff:1"
+        jwks.status = 503
+        with pytest.raises(Problem) as refused:
+            started(jwks, database).verify(token(key, "k1"))
+    finally:
+        database.engine.dispose()
+
+    assert refused.value.status == 503
+
+
+def test_the_copy_is_not_asked_while_the_issuer_answers(jwks, database, monkeypatch):
+    withdrawn = Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = withdrawn
+    started(jwks, database).verify(token(withdrawn, "k1"))
+    jwks.keys = {"k2": Ed25519PrivateKey.generate()}  # k1 revoked, the copy not yet rewritten
+    loads = []
+    monkeypatch.setattr(IssuerKeysCopy, "load", lambda self, url: loads.append(url))
+
+    with pytest.raises(Problem) as refused:
+        started(jwks, database).verify(token(withdrawn, "k1"))
+
+    assert (refused.value.status, loads) == (401, [])
+
+
+def test_keys_from_the_copy_are_dropped_once_the_issuer_answers_again(jwks, database):
+    withdrawn, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    jwks.keys["k1"] = withdrawn
+    started(jwks, database).verify(token(withdrawn, "k1"))
+    jwks.status = 503
+    verifier = started(jwks, database, cache_seconds=0, min_refetch_seconds=0)
+    signed = token(withdrawn, "k1")
+    verifier.verify(signed)  # from the copy
+
+    jwks.status, jwks.keys = 200, {"k2": new}  # back, having revoked k1 meanwhile
+
+    with pytest.raises(Problem) as refused:
+        verifier.verify(signed)
+    assert refused.value.status == 401
+    assert verifier.verify(token(new, "k2")).subject == "staff:1"

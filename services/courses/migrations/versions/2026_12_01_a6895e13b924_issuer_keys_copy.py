@@ -1,0 +1,32 @@
+"""issuer keys copy
+
+The last JWKS enrolment published, kept by services/common/auth.py IssuerKeysCopy: a process that
+starts while enrolment does not answer checks tokens with it instead of answering every signed-in
+request 503.
+
+Revision ID: a6895e13b924
+Revises: 41e946016207
+Create Date: 2026-12-01 10:16:37.177031
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a6895e13b924"
+down_revision = "41e946016207"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "issuer_keys",
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("jwks", sa.Text(), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("url"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("issuer_keys")
