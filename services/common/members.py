@@ -51,7 +51,10 @@ def add_members_table(metadata: MetaData) -> Table:
         Column("branch_id", String(64), nullable=True),
         Column("branch_path", JSON, nullable=True),  # ancestor unit ids, federation first
         Column("card_no", String(32), nullable=True),
+        # The time of the event that set the status, and of the one that set the branch: two facts,
+        # each guarded by its own, so a transfer does not make an older suspension look stale.
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("branch_at", DateTime(timezone=True), nullable=True),
     )
 
 
@@ -123,10 +126,12 @@ _INACTIVE = ("pending", "suspended", "left", "rejected")
 class MemberProjection:
     """The handlers that keep one service's ``members`` table, with their statements built once.
 
-    An event older than what a row holds changes nothing (each write asks ``updated_at <= `` the
-    event's time), nor is the member reported inactive for it: a member's events arrive in order on
-    their partition, but one dead-lettered and replayed later arrives after the member's later ones
-    (a suspension replayed after the reinstatement that followed it)."""
+    An event older than what a row holds changes nothing (a status asks ``updated_at <= `` the
+    event's time, a branch ``branch_at <=``), nor is the member reported inactive for it: a
+    member's events arrive in order on their partition, but one dead-lettered and replayed later
+    arrives after the member's later ones (a suspension replayed after the reinstatement that
+    followed it). Status and branch are kept apart: a suspension replayed after a later transfer is
+    still the latest status, and applies."""
 
     def __init__(self, table: Table, on_inactive: OnInactive | None = None):
         self.table = table
@@ -137,10 +142,11 @@ class MemberProjection:
         self._set_status = (
             update(table).where(not_newer).values(status=bindparam("s"), updated_at=bindparam("at"))
         )
+        branch_not_newer = c.branch_at.is_(None) | (c.branch_at <= bindparam("at"))
         self._move = (
             update(table)
-            .where(not_newer)
-            .values(branch_id=bindparam("b"), branch_path=bindparam("p"), updated_at=bindparam("at"))
+            .where(c.member_id == bindparam("m"), branch_not_newer)
+            .values(branch_id=bindparam("b"), branch_path=bindparam("p"), branch_at=bindparam("at"))
         )
         # What only a join carries, for a row a later event made without it (``joined``).
         branchless = c.branch_id.is_(None)
@@ -150,6 +156,7 @@ class MemberProjection:
             .values(
                 branch_id=case((branchless, bindparam("b")), else_=c.branch_id),
                 branch_path=case((branchless, bindparam("p", type_=c.branch_path.type)), else_=c.branch_path),
+                branch_at=case((branchless, bindparam("at", type_=c.branch_at.type)), else_=c.branch_at),
                 card_no=func.coalesce(c.card_no, bindparam("c")),
             )
         )
@@ -172,14 +179,15 @@ class MemberProjection:
         dialect = conn.dialect.name
         if dialect not in self._upserts:
             insert = insert_on_conflict(conn, self.table)
+            c, new = self.table.c, insert.excluded
+            # The branch only over an older one: a transfer applied first keeps its branch.
+            branch_older = c.branch_at.is_(None) | (c.branch_at <= new.branch_at)
+            set_ = {name: new[name] for name in ("status", "card_no", "updated_at")}
+            for name in ("branch_id", "branch_path", "branch_at"):
+                set_[name] = case((branch_older, new[name]), else_=c[name])
             self._upserts[dialect] = insert.on_conflict_do_update(
-                index_elements=[self.table.c.member_id],
-                set_={
-                    name: insert.excluded[name]
-                    for name in ("status", "branch_id", "branch_path", "card_no", "updated_at")
-                },
-                where=self.table.c.updated_at <= insert.excluded.updated_at,
-            ).returning(self.table.c.member_id)
+                index_elements=[c.member_id], set_=set_, where=c.updated_at <= new.updated_at
+            ).returning(c.member_id)
         return self._upserts[dialect]
 
     def _upserted(self, uow, row: dict) -> bool:
@@ -203,6 +211,7 @@ class MemberProjection:
                 "b": data["branch_id"],
                 "p": list(data["branch_path"]),
                 "c": data["card_no"],
+                "at": data["occurred_at"],
             },
         )
 
@@ -229,6 +238,7 @@ class MemberProjection:
                 "branch_path": list(data["branch_path"]),
                 "card_no": card_no,
                 "updated_at": data["occurred_at"],
+                "branch_at": data["occurred_at"],
             },
         )
 
@@ -272,6 +282,7 @@ class MemberProjection:
                     "branch_path": None,
                     "card_no": None,
                     "updated_at": data["occurred_at"],
+                    "branch_at": None,
                 },
             )
         if changed and status != ACTIVE and self.on_inactive:

@@ -1,0 +1,30 @@
+"""members branch_at
+
+The member projection kept one time for status and branch, so a transfer made an older suspension
+look stale (and a status event an older transfer): replayed from the dead letters, either was
+dropped. Each fact now has its own time; a branch already there is taken as set when the row was
+last written, which is what the one time said of it.
+
+Revision ID: a080e624362c
+Revises: 9ba01e8aabfd
+Create Date: 2026-12-01 10:28:30.658420
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a080e624362c"
+down_revision = "9ba01e8aabfd"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("branch_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE members SET branch_at = updated_at WHERE branch_id IS NOT NULL")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.drop_column("branch_at")
