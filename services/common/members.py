@@ -13,15 +13,18 @@ and the record of the event commit together.
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     JSON,
     Column,
     Connection,
     DateTime,
+    Engine,
     MetaData,
     String,
     Table,
@@ -36,7 +39,9 @@ from events.envelope import Event
 from schemas.events import members as member_events
 
 from . import sql
+from .clock import now, utc
 from .domain import Forbidden
+from .errors import Problem
 from .sql import insert_on_conflict
 
 ACTIVE = "active"
@@ -55,6 +60,10 @@ def add_members_table(metadata: MetaData) -> Table:
         # each guarded by its own, so a transfer does not make an older suspension look stale.
         Column("updated_at", DateTime(timezone=True), nullable=False),
         Column("branch_at", DateTime(timezone=True), nullable=True),
+        # When the membership last moved to another person (member.reassigned): tokens issued
+        # before it are the previous holder's (MovedMemberships).
+        Column("holder_since", DateTime(timezone=True), nullable=True, index=True),
+        info={"member_projection": True},  # how create_service_app finds it, for MovedMemberships
     )
 
 
@@ -148,6 +157,12 @@ class MemberProjection:
             .where(c.member_id == bindparam("m"), branch_not_newer)
             .values(branch_id=bindparam("b"), branch_path=bindparam("p"), branch_at=bindparam("at"))
         )
+        moved_before = c.holder_since.is_(None) | (c.holder_since < bindparam("at"))
+        self._new_holder = (
+            update(table)
+            .where(c.member_id == bindparam("m"), moved_before)
+            .values(holder_since=bindparam("at"))
+        )
         # What only a join carries, for a row a later event made without it (``joined``).
         branchless = c.branch_id.is_(None)
         self._fill_in = (
@@ -222,6 +237,7 @@ class MemberProjection:
         data = event.data
         existing = find(uow.connection, self.table, data["member_id"])  # the same card: not repeated
         self._joined(uow, data, existing.card_no if existing else None)
+        uow.connection.execute(self._new_holder, {"m": data["member_id"], "at": data["occurred_at"]})
         # Even when a later event's state is kept (this one dead-lettered, replayed after): what the
         # previous holder left is theirs whatever happened to the membership since; what was
         # arranged after the move is the new holder's, and stays.
@@ -287,3 +303,45 @@ class MemberProjection:
             )
         if changed and status != ACTIVE and self.on_inactive:
             self.on_inactive(uow, data["member_id"], reason, None)
+
+
+class MovedMemberships:
+    """Memberships that moved to another person lately, so that a token the previous holder got
+    before the move stops reaching the member id here at once, as enrolment refuses it itself (a
+    token names its member id for its whole life, 15 minutes).
+
+    Moves are rare, and only those younger than any token matter: each process keeps them in memory
+    and reads them again at most every ``refresh_seconds``, rather than a read on every request."""
+
+    HORIZON = timedelta(days=1)  # far longer than any token lives
+
+    def __init__(self, engine: Engine, table: Table, *, refresh_seconds: float = 2.0):
+        self._engine = engine
+        self._table = table
+        self.refresh_seconds = refresh_seconds
+        self._moved: dict[str, datetime] = {}
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def check(self, member_id: str, issued_at: int) -> None:
+        """Refuse (401) a token issued before its member id's membership moved to another person."""
+        moved_at = self._since(member_id)
+        if moved_at is not None and issued_at <= moved_at.timestamp():
+            raise Problem(401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    def _since(self, member_id: str) -> datetime | None:
+        if time.monotonic() - self._read_at >= self.refresh_seconds:
+            # The first read is waited for; later ones are one thread's while the rest use the last.
+            if self._lock.acquire(blocking=self._read_at == float("-inf")):
+                try:
+                    self._read()
+                finally:
+                    self._lock.release()
+        return self._moved.get(member_id)
+
+    def _read(self) -> None:
+        c = self._table.c
+        recent = select(c.member_id, c.holder_since).where(c.holder_since > now() - self.HORIZON)
+        with self._engine.connect() as conn:
+            self._moved = {row.member_id: utc(row.holder_since) for row in conn.execute(recent)}
+        self._read_at = time.monotonic()

@@ -8,6 +8,7 @@ import ipaddress
 
 from flask import Response, current_app, g, has_request_context, make_response, request
 
+from .auth import principal
 from .db import UnitOfWork
 from .observability import current_traceparent
 from .web import ServiceContext
@@ -17,6 +18,17 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def context() -> ServiceContext:
     return current_app.extensions["unionhub"]
+
+
+def caller_member_id() -> str | None:
+    """The member id the caller's token names (None for staff). The token of someone whose
+    membership has since moved to another person (an identity dispute's decision) is refused, 401:
+    it names a member id that is no longer theirs."""
+    caller = principal()
+    moved = context().moved_memberships
+    if caller.member_id and moved is not None:
+        moved.check(caller.member_id, caller.claims["iat"])
+    return caller.member_id
 
 
 def unit_of_work() -> UnitOfWork:

@@ -17,6 +17,7 @@ from .db import Database
 from .docs_assets import SWAGGER_UI_CONFIG, SWAGGER_UI_URL, docs_assets
 from .errors import PROBLEM_JSON, register_error_handlers
 from .health import health
+from .members import MovedMemberships
 from .observability import configure_logging, install_request_context
 
 
@@ -69,6 +70,13 @@ class ServiceContext:
     db: Database
     redis: redis.Redis
     verifier: TokenVerifier
+    # In a service keeping the projection of member events (views.caller_member_id).
+    moved_memberships: MovedMemberships | None = None
+
+
+def _moved_memberships(db: Database) -> MovedMemberships | None:
+    projections = [t for t in db.metadata.tables.values() if t.info.get("member_projection")]
+    return MovedMemberships(db.engine, projections[0]) if projections else None
 
 
 def create_service_app(
@@ -107,6 +115,7 @@ def create_service_app(
         db=db,
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2),
         verifier=verifier,
+        moved_memberships=_moved_memberships(db),
     )
     api = ServiceApi(app)
     register_error_handlers(app)  # after Api(), which installs handlers of its own

@@ -6,6 +6,7 @@ from flask import current_app
 
 from services.common.auth import ADMIN, bearer_token, principal
 from services.common.domain import Forbidden
+from services.common.views import caller_member_id
 
 from ..attendance import Staff
 from ..startup import Courses
@@ -25,7 +26,7 @@ def branch_path(branch_id: str) -> list[str]:
 
 
 def member_id() -> str:
-    found = principal().member_id
+    found = caller_member_id()
     if not found:
         raise Forbidden("member.unknown")
     return found

@@ -7,7 +7,7 @@ from services.common import members
 from services.common.auth import ADMIN, MEMBER, principal, require
 from services.common.clock import now
 from services.common.idempotency import HEADER_DOC
-from services.common.views import no_store, unit_of_work
+from services.common.views import caller_member_id, no_store, unit_of_work
 
 from .. import queries, service, tables
 from ..schemas import vouchers as s
@@ -25,7 +25,7 @@ class MyVouchers(MethodView):
     def get(self):
         """The member's vouchers, and how much their redemptions have saved them"""
         with unit_of_work().read_only() as uow:
-            member = members.require_active(uow.connection, tables.members, principal().member_id)
+            member = members.require_active(uow.connection, tables.members, caller_member_id())
             return no_store(
                 s.MyVouchersOut().dump(queries.my_vouchers(uow.connection, member.member_id, now()))
             )

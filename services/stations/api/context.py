@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from services.common.auth import principal
-from services.common.views import context
+from services.common.views import caller_member_id, context
 
 from ..startup import Stations
 
@@ -19,4 +18,4 @@ def redis():
 
 
 def member_id() -> str | None:
-    return principal().member_id
+    return caller_member_id()

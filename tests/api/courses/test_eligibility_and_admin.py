@@ -3,7 +3,9 @@ what a member's erasure leaves behind."""
 
 from __future__ import annotations
 
+import time as clock
 from datetime import UTC, date, datetime, time
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
@@ -215,6 +217,26 @@ def test_a_move_arriving_late_leaves_the_new_holder_what_they_arranged_since(api
     assert [c["id"] for c in api.ok("GET", "/api/v1/bookings/me/children", api.auth(member))] == [theirs]
     status = {b["course_id"]: b["status"] for b in api.my_bookings(member)}
     assert status == {before: "cancelled", since: "confirmed"}
+
+
+def test_the_previous_holders_token_stops_reaching_a_membership_moved_to_another_person(api, monkeypatch):
+    api.app.extensions["unionhub"].moved_memberships.refresh_seconds = 0  # not waiting for the next read
+    member = api.member()
+    booked = api.book(member, api.course()).json()
+    assert api.send("GET", "/api/v1/bookings/me", api.auth(member)).status_code == 200
+
+    deliver(api.app, member_event(m.REASSIGNED, member["member_id"]))
+
+    # The previous holder's token, 15 minutes to live, no longer names the membership here.
+    listed = api.send("GET", "/api/v1/bookings/me", api.auth(member))
+    cancel = api.send("DELETE", f"/api/v1/bookings/{booked['id']}", api.auth(member))
+    assert (listed.status_code, listed.json()["code"]) == (401, "token_invalid")
+    assert cancel.status_code == 401
+    # The person now holding it logs in after the decision, and is served.
+    later = clock.time() + 2
+    monkeypatch.setattr("services.enrolment.tokens.time", SimpleNamespace(time=lambda: later))
+    theirs = api.mint.member(member["member_id"])
+    assert api.send("GET", "/api/v1/bookings/me", theirs).status_code == 200
 
 
 def test_bad_course_input_names_the_fields_and_creates_nothing(api):

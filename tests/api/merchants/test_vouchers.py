@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from events.envelope import Event
-from schemas.events import benefits, stations
+from schemas.events import benefits, members, stations
 from services.common.idempotency import IdempotentRequest
 from services.merchants import service, tables
-from tests.support import deliver
+from tests.support import deliver, member_event
 
 
 def _shift_completed(shift_id: str, member_id: str, at: datetime | None = None) -> Event:
@@ -45,6 +45,18 @@ def test_a_shift_replayed_late_earns_a_voucher_dated_from_the_shift_not_from_the
     voucher = api.row(tables.vouchers, granted["voucher_id"])
     expires_at = voucher.expires_at.replace(tzinfo=UTC)
     assert expires_at == completed + timedelta(days=30)  # shift_voucher_days
+
+
+def test_the_previous_holders_token_stops_reaching_a_membership_moved_to_another_person(api):
+    api.app.extensions["unionhub"].moved_memberships.refresh_seconds = 0  # not waiting for the next read
+    member_id = api.member()
+    before = api.mint.member(member_id)
+    api.voucher(member_id)
+
+    deliver(api.app, member_event(members.REASSIGNED, member_id))
+
+    refused = api.send("GET", "/api/v1/vouchers/me", headers=before)
+    assert (refused.status_code, refused.get_json()["code"]) == (401, "token_invalid")
 
 
 def test_a_member_sees_what_their_redemptions_saved_net_of_refunds(api):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 import opening_hours
 
@@ -239,9 +241,13 @@ def test_a_volunteer_who_leaves_is_taken_off_the_rota_and_their_duties_are_flagg
     assert rig.checkin(station_id, "m-1", expect=403)["code"] == "member.left"
 
 
-def test_a_volunteers_membership_moved_to_another_person_takes_the_rota_from_neither(rig, api, app):
+def test_a_volunteers_membership_moved_to_another_person_takes_the_rota_from_neither(
+    rig, api, app, monkeypatch
+):
     station_id, _ = on_duty(rig, "m-1", "m-2")
     deliver(app, member_event(m.REASSIGNED, "m-1"))  # an identity dispute's decision
+    later = clock.time() + 2  # the new holder logs in after it: the earlier holder's tokens are refused
+    monkeypatch.setattr("services.enrolment.tokens.time", SimpleNamespace(time=lambda: later))
     groups = api.get(f"/api/v1/stations/{station_id}/duty-groups", headers=rig.coordinator)
     assert groups[0]["member_ids"] == ["m-2"]
     duties = api.get(f"/api/v1/stations/{station_id}/duties?to={HORIZON}", headers=rig.coordinator)
@@ -262,6 +268,19 @@ def test_a_move_arriving_late_leaves_the_new_holder_their_group_and_shift(rig, a
     groups = api.get(f"/api/v1/stations/{station_id}/duty-groups", headers=rig.coordinator)
     assert {g["name"]: g["member_ids"] for g in groups} == {"一组": ["m-2"], "二组": ["m-1"]}
     assert api.get("/api/v1/shifts/me", headers=rig.mint.member("m-1"))["shift_id"] == shift_id
+
+
+def test_the_previous_holders_token_stops_reaching_a_membership_moved_to_another_person(rig, api, app):
+    app.extensions["unionhub"].moved_memberships.refresh_seconds = 0  # not waiting for the next read
+    station_id, _ = on_duty(rig, "m-1")
+    before = rig.mint.member("m-1")
+    shift_id = rig.checkin(station_id, "m-1")["shift_id"]
+
+    deliver(app, member_event(m.REASSIGNED, "m-1"))  # the shift stopped with it
+
+    for method, path in (("GET", "/api/v1/shifts/me"), ("POST", f"/api/v1/shifts/{shift_id}/checkout")):
+        refused = api.send(method, path, headers=before)
+        assert (refused.status_code, refused.json()["code"]) == (401, "token_invalid")
 
 
 def _finder_live(api, station_id: str) -> str:

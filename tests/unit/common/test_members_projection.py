@@ -14,7 +14,14 @@ from events.dispatch import Dispatcher, Outcome
 from schemas.events import members as m
 from services.common.db import Database
 from services.common.domain import Forbidden
-from services.common.members import MemberProjection, add_members_table, find, require_active
+from services.common.errors import Problem
+from services.common.members import (
+    MemberProjection,
+    MovedMemberships,
+    add_members_table,
+    find,
+    require_active,
+)
 from tests.support import fresh_postgres_database, member_event
 
 
@@ -205,3 +212,33 @@ def test_a_transfer_replayed_after_a_later_status_still_moves_and_an_older_one_d
     # Nor does a late move to another person carry its older branch over the transfer.
     dispatcher.deliver(member_event(m.REASSIGNED, "m1", occurred_at=(at + timedelta(minutes=45)).isoformat()))
     assert _member(db, table, "m1").branch_id == "b-2"
+
+
+def test_a_token_issued_before_its_membership_moved_to_another_person_is_refused(rig):
+    db, table, dispatcher, _ = rig
+    moved = MovedMemberships(db.engine, table, refresh_seconds=0)
+    at = datetime.now(UTC).replace(microsecond=500_000)
+    dispatcher.deliver(member_event(m.JOINED, "m1", occurred_at=(at - timedelta(hours=1)).isoformat()))
+    moved.check("m1", int(at.timestamp()) - 60)  # nothing moved yet
+
+    dispatcher.deliver(member_event(m.REASSIGNED, "m1", occurred_at=at.isoformat()))
+
+    for issued in (int(at.timestamp()) - 60, int(at.timestamp())):  # the previous holder's
+        with pytest.raises(Problem) as refused:
+            moved.check("m1", issued)
+        assert (refused.value.status, refused.value.code) == (401, "token_invalid")
+    moved.check("m1", int(at.timestamp()) + 1)  # the new holder logged in after the decision
+    moved.check("m2", int(at.timestamp()) - 60)  # another member
+
+
+def test_moved_memberships_are_read_again_at_most_every_interval(rig):
+    db, table, dispatcher, _ = rig
+    moved = MovedMemberships(db.engine, table, refresh_seconds=3600)
+    moved.check("m1", 0)  # the first read: nothing moved
+
+    dispatcher.deliver(member_event(m.REASSIGNED, "m1"))
+
+    moved.check("m1", 0)  # not read again within the interval
+    moved.refresh_seconds = 0
+    with pytest.raises(Problem):
+        moved.check("m1", 0)
