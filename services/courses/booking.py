@@ -194,7 +194,11 @@ def member_gone(uow: UnitOfWork, member_id: str, reason: str, before: datetime |
     booked and registered ``before`` a move only: after it, they are the new holder's). Runs in the
     transaction of the member event that said so."""
     conn = uow.connection
-    for seen in repository.bookings_to_cancel(conn, member_id, now(), made_before=before):
+    theirs = repository.bookings_to_cancel(conn, member_id, now(), made_before=before)
+    # Waitlist places first: a seat of theirs freed before would be offered to their own place in
+    # line (a child's booking), announcing a promotion cancelled the moment after, or, the member
+    # already inactive, cancel that place as "ineligible" rather than for the member's reason.
+    for seen in sorted(theirs, key=lambda b: b.status != "waitlisted"):
         course, found = _as_it_stands(conn, seen)
         if found.status in tables.HOLDING:
             _cancel(uow, found, course, f"member_{reason}")

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
+from schemas.events import courses as ev
 from schemas.events import members as m
 from services.common.clock import SHANGHAI
 from services.courses import booking, tables
@@ -237,6 +238,20 @@ def test_the_previous_holders_token_stops_reaching_a_membership_moved_to_another
     monkeypatch.setattr("services.enrolment.tokens.time", SimpleNamespace(time=lambda: later))
     theirs = api.mint.member(member["member_id"])
     assert api.send("GET", "/api/v1/bookings/me", theirs).status_code == 200
+
+
+def test_a_member_suspended_with_a_seat_and_a_place_in_line_is_told_of_no_promotion(api):
+    course = api.course(min_age=6, max_age=12, capacity=1, seats_per_member=2)
+    parent = api.member()
+    api.book(parent, course, child_id=_child(api, parent, 8))  # the seat
+    api.book(parent, course, child_id=_child(api, parent, 9))  # next in line, for the other child
+    booked = len(api.outbox_types())
+
+    deliver(api.app, member_event(m.SUSPENDED, parent["member_id"]))
+
+    assert api.outbox_types()[booked:] == [ev.CANCELLED, ev.CANCELLED]
+    reasons = [(b["status"], b["cancel_reason"]) for b in api.my_bookings(parent)]
+    assert reasons == [("cancelled", "member_suspended")] * 2
 
 
 def test_bad_course_input_names_the_fields_and_creates_nothing(api):
