@@ -326,6 +326,8 @@ class MovedMemberships:
     def check(self, member_id: str, issued_at: int) -> None:
         """Refuse (401) a token issued before its member id's membership moved to another person."""
         moved_at = self._since(member_id)
+        # iat is whole seconds: a token of the move's own second is refused, the previous holder's
+        # as well as (in theory) one the new holder got that second; they log in after being told.
         if moved_at is not None and issued_at <= moved_at.timestamp():
             raise Problem(401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 

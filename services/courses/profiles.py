@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import requests
 
 from services.common.domain import Forbidden, Unavailable
+from services.common.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class Profiles:
             )
         except requests.RequestException as error:
             raise Unavailable("profile.unavailable") from error
-        if response.status_code in (401, 403, 404):
+        if response.status_code == 401:  # enrolment no longer takes the token: sign in again
+            raise Problem(401, "token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if response.status_code in (403, 404):
             # Enrolment holds no membership for this login now (moved by a dispute, erased): asking
             # again will not help, unlike a 503 saying "try again shortly".
             raise Forbidden("member.inactive")

@@ -10,7 +10,9 @@ from . import duty, shifts, tables
 
 def on_inactive(uow, member_id: str, reason: str, before: datetime | None) -> None:
     # The shift first: it locks the shift, then the station, then the duties, as a check-out does
-    # and in a check-in's order (station, duties), so neither can deadlock with this event.
+    # and in a check-in's order (station, duties). A batch of events for several volunteers of one
+    # station can still meet a check-in in a deadlock; PostgreSQL ends one side, a retry (the
+    # consumer's, or the till's after its 503) then goes through.
     shifts.cut_short(uow, member_id, reason, before)
     duty.on_inactive(uow, member_id, reason, before)
 

@@ -7,6 +7,7 @@ import pytest
 from flask import Flask, request
 
 from services.common.domain import Forbidden, Unavailable
+from services.common.errors import Problem
 from services.courses.profiles import Profile, Profiles
 from services.merchants.logins import Logins
 from tests.support import http_server
@@ -23,6 +24,8 @@ def enrolment_url():
         token = request.headers["Authorization"].removeprefix("Bearer ")
         if token == "moved":  # the membership went to another person, or was erased
             return {"code": "member.not_found"}, 404
+        if token == "refused":  # a token enrolment no longer takes (its key withdrawn)
+            return {"code": "token_invalid"}, 401
         if token == "proxied":
             return PROXY_PAGE
         return {"sex": "F", "birth_year": 1990}
@@ -41,6 +44,8 @@ def test_a_profile_enrolment_no_longer_holds_is_refused_not_retried(enrolment_ur
     assert profiles.of("current") == Profile("F", 1990)
     with pytest.raises(Forbidden, match="member.inactive"):
         profiles.of("moved")
+    with pytest.raises(Problem, match="token_invalid"):
+        profiles.of("refused")
     with pytest.raises(Unavailable, match="profile.unavailable"):
         profiles.of("proxied")
 
