@@ -176,6 +176,40 @@ def fresh_postgres_database(prefix: str = "test") -> Iterator[str]:
         drop_database(PG_ADMIN_URL, name)
 
 
+# A fixture's params for a test of both databases; PostgreSQL's runs are the integration tier's.
+SQLITE_AND_POSTGRES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+
+
+@contextmanager
+def service_database(service: str, kind: str, tmp_path: Path, prefix: str) -> Iterator[tuple[Any, Any]]:
+    """A service's settings and ``Database``, empty, on a SQLite file or (``kind`` "postgresql") a
+    fresh PostgreSQL database named after ``prefix``; disposed of afterwards."""
+    from services.common import kit
+
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path}/{service}.db"
+        else:
+            url = stack.enter_context(fresh_postgres_database(prefix))
+        settings = kit.load_settings(service, env={"DATABASE_URL": url})
+        database = kit.database(service, settings)
+        try:
+            yield settings, database
+        finally:
+            database.engine.dispose()
+
+
+def migrate(service: str, database, revision: str, *, down: bool = False) -> None:
+    """Take a service's schema up (or ``down``) to ``revision``, as ``unionhub db upgrade`` does."""
+    from alembic import command
+
+    from services.common import migrations
+
+    with migrations.schema_transaction(database) as conn:
+        cfg = migrations.config(service, database, conn)
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
 @dataclass
 class RoundTrips:
     count: int = 0

@@ -22,10 +22,10 @@ from services.common.members import (
     find,
     require_active,
 )
-from tests.support import fresh_postgres_database, member_event
+from tests.support import SQLITE_AND_POSTGRES, fresh_postgres_database, member_event
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=SQLITE_AND_POSTGRES)
 def rig(request, tmp_path):
     if request.param == "sqlite":
         yield from _rig(f"sqlite:///{tmp_path}/p.db")

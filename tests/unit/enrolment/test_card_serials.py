@@ -13,14 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from services.common import kit, migrations
 from services.enrolment import repository
 from services.enrolment import tables as et
 from services.enrolment.card_number import format_card_number
-from tests.support import fresh_postgres_database
+from tests.support import fresh_postgres_database, migrate
 
 SEQUENCE_REVISION = "7523ba8c0d42"
 BEFORE = "e2ad4158e54f"
@@ -30,12 +29,6 @@ NOW = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
 def _database(url: str):
     settings = kit.load_settings("enrolment", env={"DATABASE_URL": url})
     return settings, kit.database("enrolment", settings)
-
-
-def _migrate(settings, database, revision: str, *, down: bool = False) -> None:
-    with migrations.schema_transaction(database) as conn:
-        cfg = migrations.config("enrolment", database, conn)
-        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def _serial(engine, province: str = "52") -> int:
@@ -69,14 +62,14 @@ def postgres():
 @pytest.mark.integration
 def test_the_sequence_starts_after_every_serial_the_table_handed_out(postgres):
     settings, database = postgres
-    _migrate(settings, database, BEFORE)
+    migrate("enrolment", database, BEFORE)
     with database.engine.begin() as conn:
         conn.execute(
             et.card_serials.insert(),
             [{"province": "52", "last_serial": 41}, {"province": "11", "last_serial": 7}],
         )
 
-    _migrate(settings, database, "head")
+    migrate("enrolment", database, "head")
 
     assert [_serial(database.engine) for _ in range(2)] == [42, 43]
 
@@ -156,7 +149,7 @@ def test_a_downgrade_hands_the_count_back_to_the_table(postgres):
             ],
         )
 
-    _migrate(settings, database, BEFORE, down=True)
+    migrate("enrolment", database, BEFORE, down=True)
 
     # The release before counts on from the last card issued: 5 again, as nothing holds it.
     with database.engine.connect() as conn:

@@ -4,38 +4,19 @@ for erasure's lookup (repository.unerased_members_of); on SQLite and on PostgreS
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 
 from services.common import kit, migrations
-from tests.support import fresh_postgres_database
+from tests.support import SQLITE_AND_POSTGRES, migrate, service_database
 
 INDEX_REVISION = "fab4fc32b54a"
 BEFORE = "7523ba8c0d42"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=SQLITE_AND_POSTGRES)
 def database(request, tmp_path):
-    if request.param == "sqlite":
-        yield from _database(f"sqlite:///{tmp_path}/enrolment.db")
-    else:
-        with fresh_postgres_database("openid") as url:
-            yield from _database(url)
-
-
-def _database(url: str):
-    settings = kit.load_settings("enrolment", env={"DATABASE_URL": url})
-    database = kit.database("enrolment", settings)
-    try:
-        yield settings, database
-    finally:
-        database.engine.dispose()
-
-
-def _migrate(database, revision: str, *, down: bool = False) -> None:
-    with migrations.schema_transaction(database) as conn:
-        cfg = migrations.config("enrolment", database, conn)
-        (command.downgrade if down else command.upgrade)(cfg, revision)
+    with service_database("enrolment", request.param, tmp_path, "openid") as found:
+        yield found
 
 
 def _indexes(database) -> dict[str, dict]:
@@ -45,7 +26,7 @@ def _indexes(database) -> dict[str, dict]:
 
 def test_the_upgrade_indexes_every_membership_by_openid_and_the_downgrade_drops_it(database):
     settings, db = database
-    _migrate(db, BEFORE)
+    migrate("enrolment", db, BEFORE)
     assert "ix_members_openid" not in _indexes(db)
 
     migrations.upgrade("enrolment", settings)
@@ -55,7 +36,7 @@ def test_the_upgrade_indexes_every_membership_by_openid_and_the_downgrade_drops_
     assert not index.get("dialect_options", {}).get(f"{db.engine.dialect.name}_where")  # not partial
     assert migrations.compare("enrolment", settings) == []
 
-    _migrate(db, BEFORE, down=True)
+    migrate("enrolment", db, BEFORE, down=True)
 
     assert "ix_members_openid" not in _indexes(db)
     assert "uq_members_current_openid" in _indexes(db)

@@ -6,40 +6,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from alembic import command
 from sqlalchemy import select
 
-from services.common import kit, migrations
+from services.common import migrations
 from services.stations import repository
 from services.stations import tables as st
-from tests.support import fresh_postgres_database
+from tests.support import SQLITE_AND_POSTGRES, migrate, service_database
 
 BEFORE = "4a8410f7646e"  # added duty_day, empty on the shifts already there
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=SQLITE_AND_POSTGRES)
 def database(request, tmp_path):
-    if request.param == "sqlite":
-        yield from _database(f"sqlite:///{tmp_path}/stations.db")
-    else:
-        with fresh_postgres_database("backfill") as url:
-            yield from _database(url)
-
-
-def _database(url: str):
-    settings = kit.load_settings("stations", env={"DATABASE_URL": url})
-    database = kit.database("stations", settings)
-    try:
-        yield settings, database
-    finally:
-        database.engine.dispose()
-
-
-def _migrate(database, revision: str, *, down: bool = False) -> None:
-    with migrations.schema_transaction(database) as conn:
-        cfg = migrations.config("stations", database, conn)
-        (command.downgrade if down else command.upgrade)(cfg, revision)
+    with service_database("stations", request.param, tmp_path, "backfill") as found:
+        yield found
 
 
 def _station(station_id: str) -> dict:
@@ -114,12 +95,12 @@ EXPECTED = {
 
 def test_old_shifts_get_their_day_in_shanghai_the_latest_of_a_day_only(database):
     settings, db = database
-    _migrate(db, BEFORE)
+    migrate("stations", db, BEFORE)
     with db.engine.begin() as conn:
         conn.execute(st.stations.insert(), [_station("st-1"), _station("st-2")])
         conn.execute(st.shifts.insert(), SHIFTS)
 
-    _migrate(db, "head")
+    migrate("stations", db, "head")
 
     with db.engine.connect() as conn:
         days = dict(conn.execute(select(st.shifts.c.id, st.shifts.c.duty_day)).all())
@@ -133,13 +114,13 @@ def test_old_shifts_get_their_day_in_shanghai_the_latest_of_a_day_only(database)
 
 def test_downgrading_keeps_the_days(database):
     settings, db = database
-    _migrate(db, BEFORE)
+    migrate("stations", db, BEFORE)
     with db.engine.begin() as conn:
         conn.execute(st.stations.insert(), [_station("st-1"), _station("st-2")])
         conn.execute(st.shifts.insert(), SHIFTS)
-    _migrate(db, "head")
+    migrate("stations", db, "head")
 
-    _migrate(db, BEFORE, down=True)
+    migrate("stations", db, BEFORE, down=True)
 
     with db.engine.connect() as conn:
         assert dict(conn.execute(select(st.shifts.c.id, st.shifts.c.duty_day)).all()) == EXPECTED
