@@ -186,10 +186,17 @@ def refunded(
 
     The offer's part and the voucher's are each given back in proportion on their own: one share of
     their sum could give the offer's budget a negative fen back on some refund, where two shares are
-    never negative and each adds up to exactly its part over the whole bill."""
+    never negative and each adds up to exactly its part over the whole bill. The union's share of the
+    offer's part follows what is given back of that part, not the bill: rounded on its own, a refund
+    could give back a fen of subsidy and none of the discount it subsidises (a statement line paying
+    the merchant less than nothing)."""
     voucher = refund_share(voucher_fen, amount_fen, before, now)
+    offer_fen, offer_subsidy = discount_fen - voucher_fen, subsidy_fen - voucher_fen
+    offer_before = offer_fen * before // amount_fen
+    offer_back = refund_share(offer_fen, amount_fen, before, now)
+    subsidy_back = refund_share(offer_subsidy, offer_fen, offer_before, offer_back) if offer_fen else 0
     return Refunded(
-        discount_fen=refund_share(discount_fen - voucher_fen, amount_fen, before, now) + voucher,
+        discount_fen=offer_back + voucher,
         voucher_fen=voucher,
-        subsidy_fen=refund_share(subsidy_fen - voucher_fen, amount_fen, before, now) + voucher,
+        subsidy_fen=subsidy_back + voucher,
     )

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from services.common.clock import SHANGHAI
-from services.merchants.model import COUNT, MONEY, Budget, Offer, Window, best, refund_share, union_share
+from services.merchants.model import (
+    COUNT,
+    MONEY,
+    Budget,
+    Offer,
+    Window,
+    best,
+    refund_share,
+    refunded,
+    union_share,
+)
 
 ALWAYS = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
@@ -102,3 +113,50 @@ def test_the_best_offer_skips_used_up_limits_and_budgets():
     choice = best([generous, funded, counted], 10_000, at, {"a": 1})
     assert (choice.offer.id, choice.discount_fen) == ("c", 1000)
     assert best([generous], 10_000, at, {"a": 1}) is None
+
+
+def test_a_refund_never_gives_back_more_subsidy_than_discount_and_the_whole_bill_gives_back_both():
+    # A bill of 5 fen, 3 off, the union paying 2 of them, refunded 2, 1 and 2 fen at a time.
+    before, given = 0, []
+    for now in (2, 1, 2):
+        back = refunded(amount_fen=5, discount_fen=3, voucher_fen=0, subsidy_fen=2, before=before, now=now)
+        given.append((back.discount_fen, back.subsidy_fen))
+        before += now
+    assert all(subsidy <= discount for discount, subsidy in given)
+    assert (sum(d for d, _ in given), sum(s for _, s in given)) == (3, 2)
+
+
+def test_every_way_of_refunding_a_small_bill_keeps_each_line_and_the_whole_exact():
+    # subsidy_fen counts the voucher (the union funds it whole), so it is never below it.
+    for amount, discount, subsidy, voucher in ((7, 5, 3, 0), (9, 6, 4, 2), (10, 10, 10, 0), (11, 4, 1, 1)):
+        for parts in itertools.product(range(1, 4), repeat=4):
+            before, lines = 0, []
+            for now in parts:
+                now = min(now, amount - before)
+                if now:
+                    lines.append(
+                        refunded(
+                            amount_fen=amount,
+                            discount_fen=discount,
+                            voucher_fen=voucher,
+                            subsidy_fen=subsidy,
+                            before=before,
+                            now=now,
+                        )
+                    )
+                    before += now
+            if before < amount:
+                lines.append(
+                    refunded(
+                        amount_fen=amount,
+                        discount_fen=discount,
+                        voucher_fen=voucher,
+                        subsidy_fen=subsidy,
+                        before=before,
+                        now=amount - before,
+                    )
+                )
+            assert all(0 <= line.subsidy_fen <= line.discount_fen for line in lines)
+            assert sum(line.discount_fen for line in lines) == discount
+            assert sum(line.subsidy_fen for line in lines) == subsidy
+            assert sum(line.voucher_fen for line in lines) == voucher
