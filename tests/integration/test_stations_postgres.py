@@ -363,7 +363,7 @@ def test_suspensions_racing_the_same_volunteers_check_outs_end_each_shift_once(r
     # suspension first (409 shift.ended, stopped, none); the station closed once, by the last.
     sh = tables.shifts.c
     with app.extensions["unionhub"].db.engine.connect() as conn:
-        ended = dict(conn.execute(select(sh.member_id, sh.status)).tuples().all())
+        ended = dict(conn.execute(select(sh.member_id, sh.status)).all())
     assert set(statuses.values()) <= {200, 409}
     assert {v: "completed" if s == 200 else "stopped" for v, s in statuses.items()} == ended
     completed = [json.loads(r.payload)["shift_id"] for r in outbox(app) if r.type == ev.SHIFT_COMPLETED]
