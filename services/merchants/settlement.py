@@ -6,11 +6,11 @@ the union-subsidised amount; ``voucher_fen`` shows it on its own."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, and_, distinct, func, select
 
-from services.common.clock import SHANGHAI, utc
+from services.common.clock import SHANGHAI, now, utc
 from services.common.domain import Invalid
 
 from . import queries, tables
@@ -28,6 +28,11 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return start, datetime.combine(following, time(), SHANGHAI)
 
 
+# A sale is dated when the till reads it, a moment before it commits: one from 23:59:59 can commit
+# just after midnight. A month's statement is final only once no such sale can still be coming.
+SETTLED_AFTER = timedelta(minutes=5)
+
+
 def net(gross: int, discount: int, subsidy: int) -> int:
     """What the merchant is owed: what the member paid plus the union's share of the discount (the
     vouchers' part whole)."""
@@ -36,8 +41,8 @@ def net(gross: int, discount: int, subsidy: int) -> int:
 
 def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> dict:
     """One merchant's month: a line per redemption and per refund (negative) made in it, and totals
-    that are the sums of those lines. A refund counts in the month it is made, so a statement once
-    issued never changes."""
+    that are the sums of those lines. A refund counts in the month it is made, so a statement
+    issued ``final`` never changes; before (the running month, its first minutes after) it may."""
     merchant = merchant_in_scope(conn, merchant_id, admin_units)
     start, end = month_bounds(month)
     r, v = tables.redemptions, tables.reversals
@@ -94,6 +99,7 @@ def statement(conn: Connection, admin_units, merchant_id: str, month: str) -> di
         "merchant_id": merchant_id,
         "merchant_name": merchant.name,
         "month": month,
+        "final": now() >= end + SETTLED_AFTER,
         "totals": totals,
         "lines": lines,
     }

@@ -120,6 +120,9 @@ class StatementOut(Schema):
     merchant_id = fields.String()
     merchant_name = fields.String()
     month = fields.String()
+    final = fields.Boolean(
+        metadata={"description": "no sale or refund can still join it: from 00:05 after the month (Shanghai)"}
+    )
     totals = fields.Nested(Totals)
     lines = fields.List(fields.Nested(StatementLine))
 

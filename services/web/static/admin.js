@@ -424,6 +424,7 @@ async function merchants() {
       [t("till.amount"), (x) => yuan(x.gross_fen)],
       [t("till.discount"), (x) => yuan(x.discount_fen)],
       ["net", (x) => yuan(x.net_fen)],
+      [t("admin.statement_state"), () => t(s.final ? "admin.statement_final" : "admin.statement_provisional")],
     ]);
   };
   table(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from schemas.events import benefits
 from services.common.clock import SHANGHAI
-from services.merchants import tables
+from services.merchants import settlement, tables
 
 
 def _month() -> str:
@@ -118,6 +118,18 @@ def test_the_monthly_statement_totals_reconcile_exactly_with_the_redemption_rows
     assert all(r.subsidy_fen == r.discount_fen * 40 // 100 for r in rows)
     for key in ("gross_fen", "discount_fen", "subsidy_fen", "net_fen"):
         assert sum(line[key] for line in body["lines"]) == body["totals"][key]
+
+
+def test_a_statement_is_final_only_once_its_month_is_over_and_its_last_sales_committed(api, monkeypatch):
+    merchant_id = api.merchant()
+    assert _statement(api, merchant_id).get_json()["final"] is False  # the running month
+    assert _statement(api, merchant_id, month="2025-01").get_json()["final"] is True
+
+    ended = datetime(2025, 2, 1, tzinfo=SHANGHAI)  # 2025-01 ends at midnight, Shanghai
+    monkeypatch.setattr(settlement, "now", lambda: ended + timedelta(minutes=1))
+    assert _statement(api, merchant_id, month="2025-01").get_json()["final"] is False
+    monkeypatch.setattr(settlement, "now", lambda: ended + settlement.SETTLED_AFTER)
+    assert _statement(api, merchant_id, month="2025-01").get_json()["final"] is True
 
 
 def test_the_statement_comes_as_csv_by_accept_header_or_format(api):
