@@ -61,6 +61,20 @@ def guard(client: redis.Redis, key: str, *, limit: int, window_seconds: int) -> 
     refuse_past(client, window, count)
 
 
+# DECR only within a window: on a key whose window ended it would start a count with no expiry.
+_GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
+
+def give_back(client: redis.Redis, *keys: str) -> None:
+    """Uncount one attempt of each of ``guard``'s ``keys``: for a limit on the wrong guesses, an
+    attempt that was right. A Redis error only leaves the attempt counted, which errs the safe way."""
+    try:
+        for key in keys:
+            client.eval(_GIVE_BACK, 1, key)
+    except redis.RedisError:
+        log.warning("rate limit %s: a right attempt stays counted, Redis did not answer", keys, exc_info=True)
+
+
 def counting(pipe, limit: Limit) -> None:
     """Queue one attempt on ``pipe`` (a pipeline without MULTI/EXEC: EXPIRE NX cannot undo another
     client's INCR in between); the count is the first of the two answers it adds. For a caller

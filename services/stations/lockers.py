@@ -30,9 +30,10 @@ from services.common.members import require_active
 from . import keys, repository, tables
 from .service import existing
 
-PICKUP_ATTEMPTS = 10  # pickups tried per courier and station in the window
+# Wrong pickup codes, counted as tried and given back when right (ratelimit.give_back).
+PICKUP_ATTEMPTS = 10  # per courier and station in the window
 PICKUP_WINDOW_SECONDS = 600
-# Pickups tried per courier a day, at every station together: with the limit above alone one account
+# Per courier a day, at every station together: with the limit above alone one account
 # could try 1,440 codes a day at each station, a one-in-four chance a day of opening one of 200
 # occupied lockers; this keeps it near 0.6 %, and real-name accounts are not had for free.
 DAILY_PICKUPS = 30
@@ -178,4 +179,6 @@ def pickup(
             },
         )
         uow.commit()
+    # The limits are on wrong codes: a volunteer collecting for couriers all day is not held up.
+    ratelimit.give_back(client, keys.pickup_attempts(station.id, member_id), keys.daily_pickups(member_id))
     return {"id": found.id, "locker_no": found.locker_no, "collected_at": at}

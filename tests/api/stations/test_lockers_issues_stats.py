@@ -169,6 +169,21 @@ def test_a_courier_tries_only_so_many_pickup_codes_a_day_across_stations(rig, ap
     assert outbox_types(app).count(ev.LOCKER_COLLECTED) == 1
 
 
+def test_right_codes_do_not_use_up_the_limits_so_a_volunteer_collects_all_day(rig, api, app):
+    station_id = rig.station(lockers=20)
+    join(app, "m-1")
+    volunteer = rig.mint.member("m-1")  # collecting for couriers on the duty page, under one login
+    deposits = [
+        api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=volunteer, expect=201)
+        for _ in range(15)
+    ]
+
+    assert {_pickup(api, station_id, volunteer, d["pickup_code"]).status_code for d in deposits} == {200}
+    # The wrong ones still count: ten at this station, then refused.
+    wrong = f"{(int(deposits[0]['pickup_code']) + 1) % 10**6:06d}"
+    assert [_pickup(api, station_id, volunteer, wrong).status_code for _ in range(11)] == [404] * 10 + [429]
+
+
 def test_with_redis_down_a_pickup_is_refused_with_503_and_the_locker_stays_shut(rig, api, app, monkeypatch):
     station_id = rig.station()
     join(app, "m-1")
