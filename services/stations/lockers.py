@@ -30,6 +30,7 @@ from services.common.members import require_active
 from . import keys, repository, tables
 from .service import existing
 
+DEPOSITS_PER_COURIER = 3  # lockers one courier holds at a station at once
 # Wrong pickup codes, counted as tried and given back when right (ratelimit.give_back).
 PICKUP_ATTEMPTS = 10  # per courier and station in the window
 PICKUP_WINDOW_SECONDS = 600
@@ -104,6 +105,12 @@ def _deposit(
         if locker_no is not None and not 1 <= locker_no <= station.lockers:
             raise Invalid("locker.no_such_locker", field="locker_no", count=station.lockers)
         taken = repository.occupied(conn, station.id)
+        # One courier cannot take every locker (nothing but a pickup frees one); the volunteer on
+        # shift here deposits for couriers under their own login, and is not limited.
+        if repository.deposits_held(
+            conn, station.id, member_id
+        ) >= DEPOSITS_PER_COURIER and not repository.on_shift_at(conn, station.id, member_id):
+            raise Conflict("locker.courier_limit", limit=DEPOSITS_PER_COURIER)
         if locker_no is None:
             free = [n for n in range(1, station.lockers + 1) if n not in taken]
             if not free:

@@ -87,6 +87,10 @@ MESSAGES = {
     },
     "locker.occupied": {"en": "This locker is in use.", "zh-CN": "该储物柜已被使用"},
     "locker.full": {"en": "All lockers are in use.", "zh-CN": "储物柜已满"},
+    "locker.courier_limit": {
+        "en": "You already hold {limit} lockers here. Collect an item first.",
+        "zh-CN": "您在本驿站已占用 {limit} 个储物柜，请先取出物品",
+    },
     "locker.code_invalid": {
         "en": "The pickup code is wrong or the items were already collected.",
         "zh-CN": "取件码错误或物品已被取走",

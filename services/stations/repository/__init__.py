@@ -40,7 +40,15 @@ from .grants import (
     live_grants,
     revoke_grant,
 )
-from .lockers import add_deposit, collect, deposit_by_code, flag_left_behind, occupied
+from .lockers import (
+    add_deposit,
+    collect,
+    deposit_by_code,
+    deposits_held,
+    flag_left_behind,
+    occupied,
+    on_shift_at,
+)
 from .stations import (
     add_issue,
     add_station,
@@ -75,6 +83,7 @@ __all__ = [
     "collect",
     "day_shift_of",
     "deposit_by_code",
+    "deposits_held",
     "duties_on",
     "duty",
     "end_shift",
@@ -94,6 +103,7 @@ __all__ = [
     "live_grants",
     "mark_duty",
     "occupied",
+    "on_shift_at",
     "open_shift_of",
     "open_shifts_at",
     "overdue_duties",

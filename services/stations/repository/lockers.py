@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from .. import tables
 
@@ -16,6 +16,19 @@ def occupied(conn: Connection, station_id: str) -> set[int]:
         select(dp.c.locker_no).where(dp.c.station_id == station_id, dp.c.collected_at.is_(None))
     )
     return set(rows.scalars())
+
+
+def deposits_held(conn: Connection, station_id: str, member_id: str) -> int:
+    held = select(func.count()).where(
+        dp.c.station_id == station_id, dp.c.member_id == member_id, dp.c.collected_at.is_(None)
+    )
+    return conn.execute(held).scalar_one()
+
+
+def on_shift_at(conn: Connection, station_id: str, member_id: str) -> bool:
+    sh = tables.shifts.c
+    shift = select(sh.id).where(sh.station_id == station_id, sh.member_id == member_id, sh.status == "open")
+    return conn.execute(shift).first() is not None
 
 
 def add_deposit(conn: Connection, **values) -> None:

@@ -169,10 +169,35 @@ def test_a_courier_tries_only_so_many_pickup_codes_a_day_across_stations(rig, ap
     assert outbox_types(app).count(ev.LOCKER_COLLECTED) == 1
 
 
+def _on_shift(rig, **station) -> str:
+    """A station with volunteer m-1 checked in, depositing and collecting for couriers on the duty
+    page under their own login."""
+    station_id = rig.station(**station)
+    rig.assign(station_id)
+    rig.group(station_id, "m-1")
+    rig.rota(station_id)
+    rig.checkin(station_id, "m-1")
+    return station_id
+
+
+def test_a_courier_holds_only_so_many_lockers_and_the_volunteer_on_shift_any(rig, api, app):
+    station_id = _on_shift(rig, lockers=8)
+    join(app, "m-2")
+    courier, volunteer = rig.mint.member("m-2"), rig.mint.member("m-1")
+    path = f"/api/v1/stations/{station_id}/lockers/deposits"
+    held = [api.post(path, {}, headers=courier, expect=201) for _ in range(3)]
+
+    refused = api.send("POST", path, json={}, headers=courier)
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "locker.courier_limit")
+    assert {api.send("POST", path, json={}, headers=volunteer).status_code for _ in range(5)} == {201}
+    assert _pickup(api, station_id, courier, held[0]["pickup_code"]).status_code == 200
+    assert api.send("POST", path, json={}, headers=courier).status_code == 201  # one freed
+
+
 def test_right_codes_do_not_use_up_the_limits_so_a_volunteer_collects_all_day(rig, api, app):
-    station_id = rig.station(lockers=20)
-    join(app, "m-1")
-    volunteer = rig.mint.member("m-1")  # collecting for couriers on the duty page, under one login
+    station_id = _on_shift(rig, lockers=20)
+    volunteer = rig.mint.member("m-1")
     deposits = [
         api.post(f"/api/v1/stations/{station_id}/lockers/deposits", {}, headers=volunteer, expect=201)
         for _ in range(15)
