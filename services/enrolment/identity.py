@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from services.common.domain import Invalid, Unavailable
 from services.common.outbound import JsonClient, basic_auth
 
 from . import keys
+
+log = logging.getLogger(__name__)
 
 SMS_TEXT = "【职工之家】您的入会验证码为{code}，{minutes}分钟内有效。请勿告诉他人。"
 CODE_DIGITS = 6
@@ -106,17 +109,36 @@ class SmsCodes:
         """A stand-in for the mobile in rate-limit keys."""
         return self._hash("mobile", mobile)
 
-    def issue(self, openid: str, mobile: str) -> str:
+    def issue(self, openid: str, mobile: str) -> tuple[str, tuple | None]:
+        """A new code in place of the current one; the code, and the one replaced (for ``restore``)."""
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         subject = self._subject(openid, mobile)
         key = keys.join_sms_code(subject)
         with fail_closed("sms.unavailable"):
             pipe = self.client.pipeline()
+            pipe.hgetall(key)
+            pipe.pttl(key)
             pipe.delete(key)
             pipe.hset(key, mapping={"digest": self._digest(subject, code), "attempts": 0})
             pipe.expire(key, self.ttl)
+            replaced, ttl_ms, *_ = pipe.execute()
+        return code, ((replaced, ttl_ms) if replaced and ttl_ms > 0 else None)
+
+    def restore(self, openid: str, mobile: str, replaced: tuple | None) -> None:
+        """Put back the code ``issue`` replaced, the new one never having reached the phone: the
+        code the worker has keeps working. Redis failing here leaves the new code, which a resend
+        replaces."""
+        key = keys.join_sms_code(self._subject(openid, mobile))
+        try:
+            pipe = self.client.pipeline()
+            pipe.delete(key)
+            if replaced is not None:
+                mapping, ttl_ms = replaced
+                pipe.hset(key, mapping=mapping)
+                pipe.pexpire(key, ttl_ms)
             pipe.execute()
-        return code
+        except redis.RedisError:
+            log.warning("the SMS code replaced could not be put back", exc_info=True)
 
     def check(self, openid: str, mobile: str, code: str, *, request: str | None = None) -> None:
         """Accept the current code once; a wrong guess counts, and the last allowed one burns the code.

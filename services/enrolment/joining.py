@@ -19,7 +19,7 @@ from schemas import resident_id
 from services.common import ratelimit, sql
 from services.common.clock import local_day, now
 from services.common.db import UnitOfWork
-from services.common.domain import Conflict, Invalid
+from services.common.domain import Conflict, Invalid, Unavailable
 from services.common.idempotency import IdempotentRequest, KeyTaken
 
 from . import identity, keys, model, pii, repository
@@ -73,10 +73,18 @@ def send_join_code(client: redis.Redis, *, openid: str, mobile: str, rules: Join
     # Per WeChat user, so one user cannot buy many guesses, and per mobile, so no one can flood a phone.
     # Redis down lets these limits through (they protect capacity), but then no code can be
     # stored either: issue() refuses, so nothing is sent.
-    for kind, who in (("openid", openid), ("mobile", codes.mobile_tag(mobile))):
-        ratelimit.hit(client, keys.join_sms_sends(kind, who), limit=v.sms_limit_per_hour, window_seconds=3600)
-    code = codes.issue(openid, mobile)
-    v.provider.send_sms(mobile, identity.sms_text(code, v.code_ttl))
+    counted = [keys.join_sms_sends("openid", openid), keys.join_sms_sends("mobile", codes.mobile_tag(mobile))]
+    for key in counted:
+        ratelimit.hit(client, key, limit=v.sms_limit_per_hour, window_seconds=3600)
+    code, replaced = codes.issue(openid, mobile)
+    try:
+        v.provider.send_sms(mobile, identity.sms_text(code, v.code_ttl))
+    except Unavailable:
+        # Nothing reached the phone: the code it has keeps working, and the send is not counted,
+        # so a worker tapping "resend" through a gateway outage is not locked out for the hour.
+        codes.restore(openid, mobile, replaced)
+        ratelimit.give_back(client, *counted)
+        raise
     return v.code_ttl
 
 

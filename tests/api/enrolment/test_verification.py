@@ -11,6 +11,8 @@ import socket
 import pytest
 import redis
 
+from services.common.domain import Unavailable
+from services.enrolment import identity
 from services.fakes.identity import MISMATCH_NAMES, UNKNOWN_ID_NUMBERS
 from tests.api.enrolment.conftest import EnrolmentApi
 from tests.support import PROBLEM, sent_sms_code
@@ -240,6 +242,27 @@ def test_the_sms_gateway_down_is_503_with_retry_after(make_app):
     )
     assert reply.status_code == 503
     assert reply.json()["code"] == "sms.unavailable" and int(reply.headers["Retry-After"]) > 0
+
+
+def test_a_resend_the_gateway_cannot_deliver_keeps_the_code_sent_and_costs_no_send(api, tree, monkeypatch):
+    worker = api.wechat()
+    body = api.join_body(tree.campaign_a1["code"], worker)  # its code reached the phone
+    limit = api.app.extensions["enrolment"].settings.sms_limit_per_hour
+
+    def down(*_args, **_kwargs):
+        raise Unavailable("sms.unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(identity.Provider, "send_sms", down)
+        resends = [
+            api.send("POST", "/api/v1/join/sms-code", json={"mobile": body["mobile"]}, headers=worker.headers)
+            for _ in range(limit + 1)
+        ]
+
+    # Tapping "resend" through the outage: 503 each time (never 429, none was counted)...
+    assert {(r.status_code, r.json()["code"]) for r in resends} == {(503, "sms.unavailable")}
+    # ...and the code the worker has still joins.
+    assert api.client.post("/api/v1/join", json=body, headers=worker.headers).status_code == 201
 
 
 def test_redis_down_on_the_code_check_is_503_never_a_pass(api, tree, monkeypatch):
