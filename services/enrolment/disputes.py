@@ -22,7 +22,9 @@ from .service import PiiKeys, scope_paths
 
 LIST_LIMIT = 200
 # What a move binds to the membership, as the audit row names it.
-MOVED_FIELDS = ["openid", "name", "mobile", "employer", "occupation"]
+MOVED_FIELDS = ["openid", "name", "mobile", "employer", "occupation", "consent"]
+# The consent version of a claimant whose dispute was opened before claimants' consent was kept.
+UNRECORDED_CONSENT = "unrecorded"
 
 
 def disputes(conn: Connection, admin_units, *, status: str | None = None) -> list[dict]:
@@ -107,6 +109,10 @@ def _move(uow: UnitOfWork, row, member: model.Member, unit: model.Unit, pii_keys
         "mobile_masked": row.claimant_mobile_masked,
         "employer": row.claimant_employer,
         "occupation": row.claimant_occupation,
+        # The claimant's own consent, not the previous holder's. A dispute opened before the
+        # claimant's was kept has none recorded: they consented in the join that opened it.
+        "consent_version": row.claimant_consent_version or UNRECORDED_CONSENT,
+        "consented_at": row.claimant_consented_at or row.opened_at,
     }
     holder_openid = repository.member_row(conn, member.id).openid
     repository.bind_member(conn, member.id, personal, now())

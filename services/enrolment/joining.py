@@ -216,6 +216,8 @@ def _refuse_if_held(
             "claimant_mobile_masked": mobile_rules.mask(form.mobile),
             "claimant_employer": form.employer,
             "claimant_occupation": form.occupation,
+            "claimant_consent_version": rules.consent_version,
+            "claimant_consented_at": dispute.opened_at,
         }
         repository.add_dispute(conn, dispute, claimant, campaign_id=campaign_id)
     uow.commit()

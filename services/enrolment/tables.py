@@ -140,6 +140,10 @@ disputes = Table(
     Column("claimant_mobile_masked", String(20), nullable=True),
     Column("claimant_employer", String(60), nullable=True),
     Column("claimant_occupation", String(60), nullable=True),
+    # What the claimant agreed to when they tried to join: theirs once the membership moves to them.
+    # Empty on disputes opened before it was kept.
+    Column("claimant_consent_version", String(20), nullable=True),
+    Column("claimant_consented_at", DateTime(timezone=True), nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("resolved_by", String(64), nullable=True),

@@ -140,6 +140,8 @@ def test_resolving_move_gives_the_membership_to_the_claimant_with_an_event_and_a
     )  # fmt: skip
     assert response.status_code == 409
     (dispute,) = _disputes(api, tree.city_a_admin, status="open")
+    (opened,) = api.rows(et.disputes)
+    (before,) = api.rows(et.members, et.members.c.id == holder.member_id)
     seen = len(api.outbox())
 
     resolved = api.client.post(
@@ -160,6 +162,9 @@ def test_resolving_move_gives_the_membership_to_the_claimant_with_an_event_and_a
     assert (me["id"], me["mobile"], me["card_no"]) == (holder.member_id, "139****6789", holder.card_no)
     (row,) = api.rows(et.members, et.members.c.id == holder.member_id)
     assert (row.name, row.openid) == ("赵六", claimant.openid)
+    # The consent on record is the claimant's, given in the join that opened the dispute.
+    assert row.consented_at == opened.claimant_consented_at != before.consented_at
+    assert row.consent_version == api.app.extensions["enrolment"].settings.consent_version
     assert (me["employer"], me["occupation"]) == ("美团", "骑手")
     assert api.wechat_relogin(holder) is None
     # The previous holder's token, issued before the move, no longer reaches the membership.
