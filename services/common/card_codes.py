@@ -154,9 +154,15 @@ def claimed_member_id(token: object) -> str | None:
 def redeem(token: object, keys: PublicKeys, *, now: int, used: UsedTokens) -> CardClaims:
     """``verify``, then accept the code once: a second redemption anywhere is card_token.used."""
     claims = verify(token, keys, now=now)
+    spend(claims, now=now, used=used)
+    return claims
+
+
+def spend(claims: CardClaims, *, now: int, used: UsedTokens) -> None:
+    """Accept a verified code once, across every till and service; for a caller that checks what
+    else it must (the member's status) first, so a refusal or an outage leaves the code unspent."""
     if not used.mark_used(claims.nonce, claims.expires_at - int(now) + USED_MARGIN_SECONDS):
         raise CardTokenError("card_token.used")
-    return claims
 
 
 class RedisUsedTokens:

@@ -56,18 +56,20 @@ def card_code(
 def redeem_card(
     uow: UnitOfWork, token: str, *, keys: card_codes.PublicKeys, at: int, used: card_codes.UsedTokens
 ) -> Member:
-    """A till scanned a card code: accepted once, and only for an active member."""
+    """A till scanned a card code: accepted once, and only for an active member. Spent last, as at
+    merchants' till: a member refused, or the database down (503), leaves the code for a retry."""
     try:
-        claims = card_codes.redeem(token, keys, now=at, used=used)
+        claims = card_codes.verify(token, keys, now=at)
     except card_codes.CardTokenError as error:
-        # A genuine code scanned again is a conflict with its first use, not bad input.
-        if error.code == "card_token.used":
-            raise Conflict(error.code) from None
         raise Invalid(error.code, field="token") from None
     with uow.read_only():
         member = repository.member(uow.connection, claims.member_id)
     if member is None or member.status != model.ACTIVE:
         raise Conflict("member.not_active")
+    try:
+        card_codes.spend(claims, now=at, used=used)
+    except card_codes.CardTokenError as error:  # a genuine code scanned again: its first use won
+        raise Conflict(error.code) from None
     return member
 
 

@@ -469,6 +469,10 @@ def test_a_suspended_members_card_is_refused(api, tree, till):
     assert api.client.get("/api/v1/members/me/card/token", headers=worker.headers).status_code == 409
     refused = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
     assert refused.status_code == 409 and refused.get_json()["code"] == "member.not_active"
+    # The refusal spent nothing: reinstated within the code's minute, the same scan goes through.
+    _post(api, tree.fed_admin, worker.member_id, "reinstate")
+    again = api.client.post("/api/v1/card-tokens/redeem", json={"token": token}, headers=till)
+    assert again.status_code == 200
 
 
 def test_a_pending_member_gets_no_card_token(api, tree):
