@@ -4,7 +4,7 @@ created object."""
 import re
 from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 # The codes of a field that holds U+0000 or a lone UTF-16 surrogate (services/common/i18n.py words
 # them).
@@ -63,3 +63,13 @@ def _unstorable(value) -> str | None:
     elif isinstance(value, list | tuple):
         items = value
     return next((code for item in items if (code := _unstorable(item))), None)
+
+
+class PosterArgs(Strict):
+    """The query of a poster's QR as PNG (a join campaign's, a station's check-in)."""
+
+    scale = fields.Integer(
+        load_default=8,
+        validate=validate.Range(2, 40),
+        metadata={"description": "pixels a module, 2 to 40"},
+    )

@@ -227,9 +227,13 @@ def resolve_issue(
         found = repository.issue(uow.connection, issue_id, station.id)
         if found is None:
             raise NotFound("issue.not_found")
-        if found.status == "resolved":
+        # Decided by the UPDATE, not the read: of two staff resolving it at once, one does, and the
+        # other's note is not written over the first's.
+        resolved = repository.resolve_issue(
+            uow.connection, issue_id, by=who.subject, at=now(), resolution=resolution
+        )
+        if not resolved:
             raise Conflict("issue.resolved")
-        repository.resolve_issue(uow.connection, issue_id, by=who.subject, at=now(), resolution=resolution)
         uow.commit()
 
 

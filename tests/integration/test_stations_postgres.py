@@ -392,3 +392,33 @@ def test_a_check_in_while_the_volunteers_suspension_commits_is_refused(rig, app)
 
     assert (reply.status_code, reply.json()["code"]) == (403, "member.suspended")
     assert _scalar(app, select(func.count()).select_from(tables.shifts)) == 0
+
+
+def test_an_issue_resolved_while_another_resolution_commits_is_told_so_and_writes_nothing(rig, app):
+    station_id = rig.station()
+    rig.assign(station_id)
+    join(app, "m-1")
+    body = {"category": "water", "note": "饮水机不出水"}
+    issue_id = rig.api.post(
+        f"/api/v1/stations/{station_id}/issues", body, headers=rig.mint.member("m-1"), expect=201
+    )["id"]
+    i = tables.issues.c
+    with app.extensions["unionhub"].db.engine.connect() as first:
+        # The admin's resolution, written and not yet committed, when the coordinator's comes.
+        done = {"status": "resolved", "resolved_by": "staff:admin", "resolution": "换了滤芯"}
+        done["resolved_at"] = datetime.now(UTC)
+        first.execute(tables.issues.update().where(i.id == issue_id).values(**done))
+        with ThreadPoolExecutor(1) as pool:
+            late = pool.submit(
+                rig.api.send,
+                "POST",
+                f"/api/v1/stations/{station_id}/issues/{issue_id}/resolve",
+                json={"resolution": "重启了"},
+                headers=rig.coordinator,
+            )
+            time.sleep(0.3)  # the second waits on the issue's row
+            first.commit()
+            reply = late.result(timeout=10)
+
+    assert (reply.status_code, reply.json()["code"]) == (409, "issue.resolved")
+    assert _scalar(app, select(i.resolution).where(i.id == issue_id)) == "换了滤芯"

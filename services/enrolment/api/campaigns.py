@@ -1,9 +1,10 @@
 """QR enrolment campaigns: a branch's poster at a site, its QR code, and its funnel."""
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from schemas.http import PosterArgs
 from services.common import qr
 from services.common.auth import ADMIN, principal, require
 from services.common.views import unit_of_work
@@ -66,11 +67,11 @@ def _poster(campaign_id: str, render, mimetype: str) -> Response:
 @blp.route("/campaigns/<campaign_id>/qr.png")
 class CampaignQrPng(MethodView):
     @require(ADMIN)
+    @blp.arguments(PosterArgs, location="query")
     @blp.response(200, content_type="image/png")
-    def get(self, campaign_id):
+    def get(self, args, campaign_id):
         """The poster's QR code as PNG"""
-        scale = max(2, min(request.args.get("scale", default=8, type=int), 40))
-        return _poster(campaign_id, lambda url: qr.qr_png(url, scale=scale), "image/png")
+        return _poster(campaign_id, lambda url: qr.qr_png(url, scale=args["scale"]), "image/png")
 
 
 @blp.route("/campaigns/<campaign_id>/qr.svg")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
+from schemas.http import PosterArgs
 from services.common import qr
 from services.common.auth import ADMIN, COORDINATOR, MEMBER, bearer_token, principal, require
 from services.common.clock import local_day, now
@@ -133,14 +134,13 @@ class Coordinator(MethodView):
 @blp.route("/stations/<station_id>/qr.png")
 class StationQr(MethodView):
     @require(ADMIN, COORDINATOR)
+    @blp.arguments(PosterArgs, location="query")
     @blp.response(200, content_type="image/png")
-    def get(self, station_id):
+    def get(self, args, station_id):
         """The station's check-in poster QR (PNG), signed with its current generation"""
         station = service.station_for(unit_of_work(), principal(), station_id)
-        scale = max(2, min(request.args.get("scale", default=8, type=int), 40))
-        response = Response(
-            qr.qr_png(service.poster_code(stations().signer, station), scale=scale), mimetype="image/png"
-        )
+        code = service.poster_code(stations().signer, station)
+        response = Response(qr.qr_png(code, scale=args["scale"]), mimetype="image/png")
         response.headers["Cache-Control"] = "private, no-store"
         return response
 

@@ -133,12 +133,16 @@ def issue(conn: Connection, issue_id: str, station_id: str):
     return conn.execute(select(i).where(i.c.id == issue_id, i.c.station_id == station_id)).first()
 
 
-def resolve_issue(conn: Connection, issue_id: str, *, by: str, at: datetime, resolution: str | None) -> None:
+def resolve_issue(conn: Connection, issue_id: str, *, by: str, at: datetime, resolution: str | None) -> bool:
+    """Resolve the issue if it is still open; False when another resolution came first."""
     i = tables.issues
-    conn.execute(
-        update(i)
-        .where(i.c.id == issue_id)
-        .values(status="resolved", resolved_at=at, resolved_by=by, resolution=resolution)
+    return (
+        conn.execute(
+            update(i)
+            .where(i.c.id == issue_id, i.c.status == "open")
+            .values(status="resolved", resolved_at=at, resolved_by=by, resolution=resolution)
+        ).rowcount
+        == 1
     )
 
 

@@ -136,6 +136,15 @@ def test_a_coordinator_who_is_an_admin_elsewhere_does_not_choose_the_stations_co
     assert api.get(f"/api/v1/stations/{station_id}/manage", headers=rig.admin)["coordinators"] == ["mixed"]
 
 
+@pytest.mark.parametrize("scale", ["abc", "1", "41", "99999", "8.5"])
+def test_a_poster_scale_that_is_no_whole_number_from_2_to_40_is_refused_by_field(rig, api, scale):
+    station_id = rig.station()
+    reply = api.send("GET", f"/api/v1/stations/{station_id}/qr.png?scale={scale}", headers=rig.admin)
+    assert reply.status_code == 422 and [e["field"] for e in reply.json()["errors"]] == ["scale"]
+    sized = api.send("GET", f"/api/v1/stations/{station_id}/qr.png?scale=4", headers=rig.admin)
+    assert sized.status_code == 200 and sized.headers["Content-Type"] == "image/png"
+
+
 def test_the_poster_is_a_real_qr_of_the_signed_station_code_and_revoking_changes_it(rig, api):
     station_id = rig.station()
     rig.assign(station_id)
