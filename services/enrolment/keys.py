@@ -9,6 +9,11 @@ def login_attempts(kind: str, who: str) -> str:
     return f"{PREFIX}:login:{kind}:{who}"
 
 
+def card_redeems(staff: str) -> str:
+    """A till login's card codes redeemed here this minute."""
+    return f"{PREFIX}:redeem:{staff}"
+
+
 def join_attempts(openid: str) -> str:
     return f"{PREFIX}:join:{openid}"
 

@@ -30,6 +30,7 @@ class EnrolmentSettings(Settings):
     wechat_secret: str = "local-dev-secret"
     login_limit_per_minute: int = 10
     join_limit_per_hour: int = 20
+    redeem_limit_per_minute: int = 600  # card codes per till login, as merchants' till counts them
 
     # The identity provider: 二要素 (name + resident ID) checks and SMS delivery. Locally the fake in
     # services/fakes/identity.py; production points these at the contracted provider.

@@ -9,11 +9,11 @@ import time
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.common import card_codes
-from services.common.auth import TILL, require
+from services.common import card_codes, ratelimit
+from services.common.auth import TILL, principal, require
 from services.common.views import context, unit_of_work
 
-from .. import membership
+from .. import keys, membership
 from .. import schemas as s
 from .context import enrolment
 
@@ -27,6 +27,8 @@ class CardRedeem(MethodView):
     @blp.response(200, s.CardRedeemOut)
     def post(self, body):
         """Accept a scanned member card code once; refuse members who are not active"""
+        limit = enrolment().settings.redeem_limit_per_minute
+        ratelimit.hit(context().redis, keys.card_redeems(principal().subject), limit=limit, window_seconds=60)
         member = membership.redeem_card(
             unit_of_work(),
             body["token"],

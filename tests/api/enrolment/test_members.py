@@ -475,6 +475,27 @@ def test_a_suspended_members_card_is_refused(api, tree, till):
     assert again.status_code == 200
 
 
+def test_a_till_redeems_only_so_many_card_codes_a_minute(api, tree, till, make_app):
+    limited = make_app(redeem_limit_per_minute=2).test_client()
+    codes = []
+    for _ in range(3):
+        worker = api.member(tree.campaign_a1["code"])
+        codes.append(
+            api.client.get("/api/v1/members/me/card/token", headers=worker.headers).get_json()["token"]
+        )
+
+    answers = [limited.post("/api/v1/card-tokens/redeem", json={"token": c}, headers=till) for c in codes]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["Retry-After"]) > 0
+    # Refused before it was looked at: the third code is still good at another till.
+    other = api.staff(tree.fed_admin, "till-2", roles=("till",), merchant_id="m-1", store_ids=["s-1"])
+    assert (
+        api.client.post("/api/v1/card-tokens/redeem", json={"token": codes[2]}, headers=other).status_code
+        == 200
+    )
+
+
 def test_a_pending_member_gets_no_card_token(api, tree):
     worker = api.member(tree.campaign_a2["code"])
     response = api.client.get("/api/v1/members/me/card/token", headers=worker.headers)
