@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as seen
@@ -36,6 +36,7 @@ FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--lang=zh-CN",  # a worker's phone in China: the pages answer in zh-CN unless switched
 )
+NODE_REPLACED = "does not belong to the document"
 PHONE = {"width": 360, "height": 780, "deviceScaleFactor": 2, "mobile": True}
 DESKTOP = {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 # The screenshots under docs/screenshots/ (docs/web.md): a phone and a desktop, at one device pixel per
@@ -96,8 +97,19 @@ class Browser:
         self.driver.get(f"{self.gateway}{path}")
 
     def until(self, condition, what: str, seconds: float = WAIT):
+        def read_again_if_replaced(driver):
+            try:
+                return condition(driver)
+            except WebDriverException as error:
+                # Chromium answers a read of a node the page replaced meanwhile (re-rendering after a
+                # reload) with this generic error, where selenium's conditions expect a stale
+                # element: it is one, and is read again.
+                if NODE_REPLACED in (error.msg or ""):
+                    return False
+                raise
+
         try:
-            return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(condition)
+            return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(read_again_if_replaced)
         except TimeoutException:
             notice = self.driver.find_elements(By.ID, "notice")
             shown = notice[0].text if notice and notice[0].is_displayed() else ""
