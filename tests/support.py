@@ -572,7 +572,7 @@ class Api:
 @dataclass
 class TokenMint:
     """Issues access tokens as enrolment does and serves their JWKS over real HTTP, so a service built
-    in-process verifies them the way it does in production (services/common/auth.py JwksKeys)."""
+    in-process verifies them the way it does in production (services/common/jwks.py JwksKeys)."""
 
     issuer: Any  # services.enrolment.tokens.Issuer
     jwks_url: str

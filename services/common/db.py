@@ -19,7 +19,7 @@ from events.envelope import Event
 from events.store import add_bus_tables
 
 from . import postgres, sql, sqlite
-from .auth import add_issuer_keys_table
+from .jwks import add_issuer_keys_table
 from .sql import READ_ONLY, xact_lock
 
 SCHEMA_LOCK_KEY = 0x756E696F6E686263  # any constant: one service's database per lock

@@ -16,9 +16,10 @@ from flask import Flask
 from services.registry import SERVICES, Service
 
 from . import i18n, worker
-from .auth import IssuerKeysCopy, JwksKeys, TokenVerifier
+from .auth import TokenVerifier
 from .config import Settings
 from .db import Database
+from .jwks import IssuerKeysCopy, JwksKeys
 from .web import create_service_app
 
 

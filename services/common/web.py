@@ -17,7 +17,7 @@ from .db import Database
 from .docs_assets import SWAGGER_UI_CONFIG, SWAGGER_UI_URL, docs_assets
 from .errors import PROBLEM_JSON, register_error_handlers
 from .health import health
-from .members import MovedMemberships
+from .moved_memberships import MovedMemberships
 from .observability import configure_logging, install_request_context
 
 

@@ -26,7 +26,7 @@ import logging
 
 import redis
 
-from services.common import card_codes, ratelimit
+from services.common import card_codes, card_keys, ratelimit
 from services.common.card_codes import CardClaims
 from services.common.domain import Conflict, Invalid, Unavailable
 
@@ -54,7 +54,7 @@ class Cards:
             return card_codes.verify(token, self.keys, now=now)
         except card_codes.CardTokenError as error:
             raise Invalid(error.code, field="card_token") from None
-        except card_codes.CardKeysUnavailable:
+        except card_keys.CardKeysUnavailable:
             raise Unavailable("card_keys.unavailable") from None
 
     def spend(self, claims: CardClaims, *, now: int, holder: str, attempts: ratelimit.Limit) -> bool:
@@ -95,7 +95,7 @@ class Cards:
 
 def from_settings(settings, redis_client) -> Cards:
     return Cards(
-        card_codes.CardKeys(
+        card_keys.CardKeys(
             settings.enrolment_url.rstrip("/") + card_codes.KEYS_PATH,
             redis_client,
             keys.card_keys(),

@@ -8,5 +8,5 @@ def redeem_attempts(staff_id: str) -> str:
 
 
 def card_keys() -> str:
-    """The last card keys enrolment published, for when it does not answer (card_codes.CardKeys)."""
+    """The last card keys enrolment published, for when it does not answer (card_keys.CardKeys)."""
     return f"{PREFIX}:card_keys"

@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import MetaData, select
 
-from services.common.auth import IssuerKeysCopy, JwksKeys, TokenVerifier
+from services.common.auth import TokenVerifier
 from services.common.db import Database
+from services.common.jwks import IssuerKeysCopy, JwksKeys
 from tests.support import fresh_postgres_database, http_server, token_mint
 
 pytestmark = pytest.mark.integration  # tests/conftest.py skips (or fails) when PostgreSQL is absent

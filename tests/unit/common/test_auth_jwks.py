@@ -13,9 +13,10 @@ from sqlalchemy import MetaData, event, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from services.common.auth import AUDIENCE, IssuerKeysCopy, JwksKeys, KeysUnavailable, TokenVerifier
+from services.common.auth import AUDIENCE, KeysUnavailable, TokenVerifier
 from services.common.db import Database
 from services.common.errors import Problem
+from services.common.jwks import IssuerKeysCopy, JwksKeys
 
 ISSUER = "unionhub-enrolment"
 

@@ -17,14 +17,13 @@ from werkzeug.wrappers import Request, Response
 from services.common import card_codes
 from services.common.card_codes import (
     USED_MARGIN_SECONDS,
-    CardKeys,
-    CardKeysUnavailable,
     CardTokenError,
     InMemoryUsedTokens,
     RedisUsedTokens,
     redeem,
     verify,
 )
+from services.common.card_keys import CardKeys, CardKeysUnavailable
 from services.common.qr import ERROR_CORRECTION
 from tests.support import http_server
 

@@ -17,11 +17,11 @@ from services.common.domain import Forbidden
 from services.common.errors import Problem
 from services.common.members import (
     MemberProjection,
-    MovedMemberships,
     add_members_table,
     find,
     require_active,
 )
+from services.common.moved_memberships import MovedMemberships
 from tests.support import SQLITE_AND_POSTGRES, fresh_postgres_database, member_event
 
 

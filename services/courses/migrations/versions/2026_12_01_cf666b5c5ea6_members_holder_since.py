@@ -1,7 +1,7 @@
 """members holder_since
 
 When a membership last moved to another person (member.reassigned), so that a token its previous
-holder got before the move stops naming it here at once (services/common/members.py,
+holder got before the move stops naming it here at once (services/common/moved_memberships.py,
 MovedMemberships). Empty on the rows there: only a move in the quarter hour before the upgrade
 goes unnoticed by the tokens of that quarter hour.
 

@@ -2,7 +2,7 @@
 
 Every service's database holds the table (services/common/db.py Database declares it); the others
 keep there the last JWKS enrolment published, for a process that starts while enrolment does not
-answer (services/common/auth.py IssuerKeysCopy). Enrolment checks its own tokens with the keys it
+answer (services/common/jwks.py IssuerKeysCopy). Enrolment checks its own tokens with the keys it
 signs with, and leaves it empty.
 
 Revision ID: db1209325705

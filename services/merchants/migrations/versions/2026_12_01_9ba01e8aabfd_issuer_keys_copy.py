@@ -1,6 +1,6 @@
 """issuer keys copy
 
-The last JWKS enrolment published, kept by services/common/auth.py IssuerKeysCopy: a process that
+The last JWKS enrolment published, kept by services/common/jwks.py IssuerKeysCopy: a process that
 starts while enrolment does not answer checks tokens with it instead of answering every signed-in
 request 503.
 
