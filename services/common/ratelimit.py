@@ -68,9 +68,11 @@ _GIVE_BACK = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR
 def give_back(client: redis.Redis, *keys: str) -> None:
     """Uncount one attempt of each of ``guard``'s ``keys``: for a limit on the wrong guesses, an
     attempt that was right. A Redis error only leaves the attempt counted, which errs the safe way."""
+    pipe = client.pipeline(transaction=False)  # one round trip for every key
+    for key in keys:
+        pipe.eval(_GIVE_BACK, 1, key)
     try:
-        for key in keys:
-            client.eval(_GIVE_BACK, 1, key)
+        pipe.execute()
     except redis.RedisError:
         log.warning("rate limit %s: a right attempt stays counted, Redis did not answer", keys, exc_info=True)
 

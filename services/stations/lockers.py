@@ -107,10 +107,10 @@ def _deposit(
         taken = repository.occupied(conn, station.id)
         # One courier cannot take every locker (nothing but a pickup frees one); the volunteer on
         # shift here deposits for couriers under their own login, and is not limited.
-        if repository.deposits_held(
-            conn, station.id, member_id
-        ) >= DEPOSITS_PER_COURIER and not repository.on_shift_at(conn, station.id, member_id):
-            raise Conflict("locker.courier_limit", limit=DEPOSITS_PER_COURIER)
+        if repository.deposits_held(conn, station.id, member_id) >= DEPOSITS_PER_COURIER:
+            shift = repository.open_shift_of(conn, member_id)  # one at most, at one station
+            if shift is None or shift.station_id != station.id:
+                raise Conflict("locker.courier_limit", limit=DEPOSITS_PER_COURIER)
         if locker_no is None:
             free = [n for n in range(1, station.lockers + 1) if n not in taken]
             if not free:

@@ -47,7 +47,6 @@ from .lockers import (
     deposits_held,
     flag_left_behind,
     occupied,
-    on_shift_at,
 )
 from .stations import (
     add_issue,
@@ -103,7 +102,6 @@ __all__ = [
     "live_grants",
     "mark_duty",
     "occupied",
-    "on_shift_at",
     "open_shift_of",
     "open_shifts_at",
     "overdue_duties",

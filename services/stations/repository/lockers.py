@@ -25,12 +25,6 @@ def deposits_held(conn: Connection, station_id: str, member_id: str) -> int:
     return conn.execute(held).scalar_one()
 
 
-def on_shift_at(conn: Connection, station_id: str, member_id: str) -> bool:
-    sh = tables.shifts.c
-    shift = select(sh.id).where(sh.station_id == station_id, sh.member_id == member_id, sh.status == "open")
-    return conn.execute(shift).first() is not None
-
-
 def add_deposit(conn: Connection, **values) -> None:
     conn.execute(dp.insert().values(**values))
 
